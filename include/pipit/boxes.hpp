@@ -1,0 +1,64 @@
+// JP2 / JPX box structure (ISO/IEC 15444-1 Annex I, 15444-2 Annex M).
+//
+// `read_boxes` parses a byte range into a tree of boxes: LBox/TBox headers, the 64-bit XLBox
+// form, LBox = 0 (to the end of the enclosing range), and the superboxes of JP2 and JPX (jp2h,
+// res, uinf, asoc, jpch, jplh, cgrp, ftbl, comp, drep). `describe_jp2` then reads what Pipit
+// needs from the tree: the image header, colour, the boxes present in jp2h, georeferencing
+// (GeoJP2 uuid, GMLJP2 asoc/xml), and every contiguous codestream (jp2c).
+//
+// Thread-safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pipit/byte_reader.hpp"
+#include "pipit/codestream.hpp"
+#include "pipit/error.hpp"
+
+namespace pipit {
+
+constexpr std::uint32_t box_type(const char (&s)[5]) {
+  return (std::uint32_t(std::uint8_t(s[0])) << 24) | (std::uint32_t(std::uint8_t(s[1])) << 16) |
+         (std::uint32_t(std::uint8_t(s[2])) << 8) | std::uint32_t(std::uint8_t(s[3]));
+}
+std::string box_type_name(std::uint32_t type);  // "jp2c", or "\x01abc" escaped as "\\x01abc"
+
+struct box {
+  std::uint32_t type = 0;
+  std::uint64_t offset = 0;         // of LBox
+  std::uint64_t header_length = 8;  // 8, or 16 with XLBox
+  std::uint64_t length = 0;         // whole box, header included
+  std::vector<box> children;        // for superboxes
+  std::uint64_t content_offset() const { return offset + header_length; }
+  std::uint64_t content_length() const { return length - header_length; }
+  std::uint64_t end() const { return offset + length; }
+};
+
+bool is_superbox(std::uint32_t type);
+
+// Parses the boxes of [range.offset, range.end()) of `file`. `depth` guards nesting.
+result<std::vector<box>> read_boxes(bytes_view file, byte_range range, unsigned depth = 0);
+
+// True when `file` starts with the JP2 signature box.
+bool has_jp2_signature(bytes_view file);
+
+struct jp2_description {
+  std::uint32_t brand = 0;         // ftyp BR
+  std::uint32_t height = 0, width = 0;  // ihdr
+  std::uint16_t num_components = 0;
+  std::uint8_t bpc = 0;            // ihdr BPC (255: see bpcc)
+  std::uint8_t colour_method = 0;  // colr METH
+  std::uint32_t enum_cs = 0;       // colr EnumCS when METH = 1
+  bool has_bpcc = false, has_pclr = false, has_cmap = false, has_cdef = false, has_res = false;
+  bool geojp2 = false;             // uuid B14BF8BD-083D-4B43-A5AE-8CD7D5A6CE03
+  bool gmljp2 = false;             // asoc with a 'gml.data' label, or an xml box holding GML
+  std::vector<byte_range> codestreams;  // contents of each jp2c box, in file order
+};
+
+// Reads the JP2/JPX description from the box tree; fails when the signature, ftyp or jp2h
+// are missing or malformed, or when no jp2c box exists.
+result<jp2_description> describe_jp2(bytes_view file, const std::vector<box>& boxes);
+
+}  // namespace pipit

@@ -1,0 +1,45 @@
+// The index of a whole JPEG 2000 file: a raw codestream (J2K/J2C/JPH) or a JP2/JPX/JPH file
+// with its box tree and one codestream_index per contiguous codestream box.
+//
+// Thread-safety: immutable after build(); share freely. A mapped_file must outlive every view
+// taken from it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pipit/boxes.hpp"
+#include "pipit/codestream.hpp"
+
+namespace pipit {
+
+// A read-only memory mapping of a whole file (empty files map to an empty view).
+class mapped_file {
+ public:
+  static result<mapped_file> open(const std::string& path);
+  mapped_file() = default;
+  mapped_file(mapped_file&& o) noexcept;
+  mapped_file& operator=(mapped_file&& o) noexcept;
+  mapped_file(const mapped_file&) = delete;
+  mapped_file& operator=(const mapped_file&) = delete;
+  ~mapped_file();
+
+  bytes_view bytes() const { return {data_, size_}; }
+  std::uint64_t size() const { return size_; }
+
+ private:
+  const std::uint8_t* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+struct image_index {
+  bool is_jp2 = false;
+  std::vector<box> boxes;               // top-level boxes (empty for a raw codestream)
+  std::optional<jp2_description> jp2;
+  std::vector<codestream_index> codestreams;
+
+  static result<image_index> build(bytes_view file, const index_options& options = {});
+};
+
+}  // namespace pipit

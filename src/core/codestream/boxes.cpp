@@ -1,0 +1,164 @@
+#include "pipit/boxes.hpp"
+
+#include <cstdio>
+#include <cstring>
+
+namespace pipit {
+
+std::string box_type_name(std::uint32_t t) {
+  std::string s;
+  for (int i = 3; i >= 0; --i) {
+    char c = static_cast<char>((t >> (8 * i)) & 0xFF);
+    if (c >= 0x20 && c < 0x7F) {
+      s += c;
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02X", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      s += buf;
+    }
+  }
+  return s;
+}
+
+bool is_superbox(std::uint32_t t) {
+  switch (t) {
+    case box_type("jp2h"): case box_type("res "): case box_type("uinf"): case box_type("asoc"):
+    case box_type("jpch"): case box_type("jplh"): case box_type("cgrp"): case box_type("ftbl"):
+    case box_type("comp"): case box_type("drep"):
+      return true;
+    default:
+      return false;
+  }
+}
+
+result<std::vector<box>> read_boxes(bytes_view file, byte_range range, unsigned depth) {
+  if (depth > 32) return fail(errc::corrupt, range.offset, "boxes nested more than 32 deep");
+  if (range.offset > file.size() || range.length > file.size() - range.offset)
+    return fail(errc::truncated, range.offset, "box range runs past the end of the file");
+  std::vector<box> out;
+  byte_reader r(file.first(static_cast<std::size_t>(range.end())), 0);
+  r.seek(static_cast<std::size_t>(range.offset));
+  while (!r.at_end()) {
+    box b;
+    b.offset = r.abs_pos();
+    PIPIT_TRY_ASSIGN(lbox, r.u32("box: LBox"));
+    PIPIT_TRY_ASSIGN(tbox, r.u32("box: TBox"));
+    b.type = tbox;
+    if (lbox == 1) {
+      PIPIT_TRY_ASSIGN(xl, r.u64("box: XLBox"));
+      b.header_length = 16;
+      b.length = xl;
+    } else if (lbox == 0) {
+      b.length = range.end() - b.offset;
+    } else {
+      b.length = lbox;
+    }
+    if (b.length < b.header_length)
+      return fail(errc::corrupt, b.offset, "box '" + box_type_name(tbox) + "': length " + std::to_string(b.length) + " is shorter than its header");
+    if (b.length > range.end() - b.offset)
+      return fail(errc::truncated, b.offset, "box '" + box_type_name(tbox) + "' of " + std::to_string(b.length) + " bytes runs past the end of its container (" + std::to_string(range.end() - b.offset) + " bytes left)");
+    if (is_superbox(tbox)) {
+      PIPIT_TRY_ASSIGN(kids, read_boxes(file, byte_range{b.content_offset(), b.content_length()}, depth + 1));
+      b.children = std::move(kids);
+    }
+    r.seek(static_cast<std::size_t>(b.end()));
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+bool has_jp2_signature(bytes_view f) {
+  static const std::uint8_t sig[12] = {0, 0, 0, 12, 'j', 'P', ' ', ' ', 0x0D, 0x0A, 0x87, 0x0A};
+  return f.size() >= 12 && std::memcmp(f.data(), sig, 12) == 0;
+}
+
+namespace {
+
+const std::uint8_t geojp2_uuid[16] = {0xB1, 0x4B, 0xF8, 0xBD, 0x08, 0x3D, 0x4B, 0x43,
+                                      0xA5, 0xAE, 0x8C, 0xD7, 0xD5, 0xA6, 0xCE, 0x03};
+
+bool contains(bytes_view hay, const char* needle) {
+  const std::size_t n = std::strlen(needle);
+  if (hay.size() < n) return false;
+  for (std::size_t i = 0; i + n <= hay.size(); ++i)
+    if (std::memcmp(hay.data() + i, needle, n) == 0) return true;
+  return false;
+}
+
+bytes_view content(bytes_view file, const box& b) {
+  return file.subspan(static_cast<std::size_t>(b.content_offset()),
+                      static_cast<std::size_t>(b.content_length()));
+}
+
+void scan_geo(bytes_view file, const std::vector<box>& boxes, jp2_description& d) {
+  for (const auto& b : boxes) {
+    if (b.type == box_type("uuid") && b.content_length() >= 16 &&
+        std::memcmp(content(file, b).data(), geojp2_uuid, 16) == 0)
+      d.geojp2 = true;
+    if (b.type == box_type("lbl ") && contains(content(file, b), "gml.data")) d.gmljp2 = true;
+    if (!b.children.empty()) scan_geo(file, b.children, d);
+  }
+}
+
+}  // namespace
+
+result<jp2_description> describe_jp2(bytes_view file, const std::vector<box>& boxes) {
+  jp2_description d;
+  if (boxes.empty() || boxes[0].type != box_type("jP  ") || !has_jp2_signature(file))
+    return fail(errc::corrupt, 0, "not a JP2 file: no signature box");
+  if (boxes.size() < 2 || boxes[1].type != box_type("ftyp"))
+    return fail(errc::corrupt, boxes.size() > 1 ? boxes[1].offset : 12, "JP2: the file type box does not follow the signature");
+  {
+    byte_reader r(content(file, boxes[1]), boxes[1].content_offset());
+    PIPIT_TRY_ASSIGN(br, r.u32("ftyp: BR"));
+    d.brand = br;
+  }
+  const box* jp2h = nullptr;
+  for (const auto& b : boxes) {
+    if (b.type == box_type("jp2h") && !jp2h) jp2h = &b;
+    if (b.type == box_type("jp2c")) d.codestreams.push_back(byte_range{b.content_offset(), b.content_length()});
+  }
+  if (!jp2h) return fail(errc::corrupt, boxes[1].end(), "JP2: no JP2 header box (jp2h)");
+  if (jp2h->children.empty() || jp2h->children[0].type != box_type("ihdr"))
+    return fail(errc::corrupt, jp2h->offset, "JP2: jp2h does not start with an image header box (ihdr)");
+  {
+    const box& ih = jp2h->children[0];
+    byte_reader r(content(file, ih), ih.content_offset());
+    PIPIT_TRY_ASSIGN(h, r.u32("ihdr: HEIGHT"));
+    PIPIT_TRY_ASSIGN(w, r.u32("ihdr: WIDTH"));
+    PIPIT_TRY_ASSIGN(nc, r.u16("ihdr: NC"));
+    PIPIT_TRY_ASSIGN(bpc, r.u8("ihdr: BPC"));
+    d.height = h;
+    d.width = w;
+    d.num_components = nc;
+    d.bpc = bpc;
+  }
+  for (const auto& b : jp2h->children) {
+    switch (b.type) {
+      case box_type("colr"): {
+        if (d.colour_method) break;
+        byte_reader r(content(file, b), b.content_offset());
+        PIPIT_TRY_ASSIGN(meth, r.u8("colr: METH"));
+        PIPIT_TRY(r.skip(2, "colr: PREC, APPROX"));
+        d.colour_method = meth;
+        if (meth == 1) {
+          PIPIT_TRY_ASSIGN(cs, r.u32("colr: EnumCS"));
+          d.enum_cs = cs;
+        }
+        break;
+      }
+      case box_type("bpcc"): d.has_bpcc = true; break;
+      case box_type("pclr"): d.has_pclr = true; break;
+      case box_type("cmap"): d.has_cmap = true; break;
+      case box_type("cdef"): d.has_cdef = true; break;
+      case box_type("res "): d.has_res = true; break;
+      default: break;
+    }
+  }
+  scan_geo(file, boxes, d);
+  if (d.codestreams.empty())
+    return fail(errc::corrupt, boxes.back().end(), "JP2: no contiguous codestream box (jp2c)");
+  return d;
+}
+
+}  // namespace pipit

@@ -1,0 +1,167 @@
+// codestream_index::build: headers and tile-parts. Packets are found in tile_packets.cpp.
+#include <algorithm>
+#include <string>
+
+#include "coding_params.hpp"
+#include "marker_walk.hpp"
+#include "packet_order.hpp"
+#include "pipit/codestream.hpp"
+#include "tile_packets.hpp"
+
+namespace pipit {
+namespace {
+
+using detail::segment_body;
+
+// Applies COD, then COC, then POC segments of one header to `tc` (A.6.1 precedence: a COD of
+// a header resets every component, its COCs then override single components).
+result<void> apply_coding(bytes_view file, const std::vector<marker_segment>& segs,
+                          std::size_t csiz, tile_coding& tc, bool& has_cod,
+                          std::vector<poc_entry>& pocs) {
+  for (const auto& m : segs)
+    if (m.code == COD) {
+      if (has_cod) return fail(errc::corrupt, m.offset, "more than one COD in a header");
+      PIPIT_TRY(detail::apply_cod(segment_body(file, m), m.offset + 4, tc));
+      has_cod = true;
+    }
+  for (const auto& m : segs) {
+    if (m.code == COC) {
+      if (tc.components.empty()) continue;
+      PIPIT_TRY(detail::apply_coc(segment_body(file, m), m.offset + 4, csiz, tc));
+    } else if (m.code == POC) {
+      PIPIT_TRY(detail::apply_poc(segment_body(file, m), m.offset + 4, csiz, pocs));
+    }
+  }
+  return {};
+}
+
+// Reads one tile-part: SOT segment, header, body extent. `r` sits after the SOT marker code.
+result<tile_part> read_tile_part(bytes_view file, byte_reader& r, const byte_range& cs,
+                                 std::uint32_t num_tiles) {
+  tile_part tp;
+  tp.sot_offset = r.abs_pos() - 2;
+  PIPIT_TRY_ASSIGN(Lsot, r.u16("SOT: Lsot"));
+  if (Lsot != 10) return fail(errc::corrupt, tp.sot_offset + 2, "SOT: Lsot is " + std::to_string(Lsot) + ", not 10");
+  PIPIT_TRY_ASSIGN(Isot, r.u16("SOT: Isot"));
+  PIPIT_TRY_ASSIGN(Psot, r.u32("SOT: Psot"));
+  PIPIT_TRY_ASSIGN(TPsot, r.u8("SOT: TPsot"));
+  PIPIT_TRY_ASSIGN(TNsot, r.u8("SOT: TNsot"));
+  if (Isot >= num_tiles)
+    return fail(errc::corrupt, tp.sot_offset + 4, "SOT: tile index " + std::to_string(Isot) + " but the image has " + std::to_string(num_tiles) + " tiles");
+  tp.tile = Isot;
+  tp.TPsot = TPsot;
+  tp.TNsot = TNsot;
+  PIPIT_TRY(detail::walk_header(r, SOD, SOD, "tile-part header", tp.markers));
+  tp.sod_offset = r.abs_pos() - 2;
+  tp.body_offset = r.abs_pos();
+  if (Psot == 0) {
+    // The last tile-part of the codestream: up to EOC.
+    tp.end = cs.end();
+    if (cs.length >= 2 && load_be16(file.data() + cs.end() - 2) == EOC) tp.end -= 2;
+  } else {
+    tp.end = tp.sot_offset + Psot;
+  }
+  if (tp.end < tp.body_offset)
+    return fail(errc::corrupt, tp.sot_offset + 6, "SOT: Psot " + std::to_string(Psot) + " ends the tile-part inside its own header");
+  if (tp.end > cs.end())
+    return fail(errc::truncated, tp.sot_offset + 6, "tile-part of " + std::to_string(Psot) + " bytes runs past the end of the data (" + std::to_string(cs.end() - tp.sot_offset) + " left)");
+  if (tp.end > file.size()) return fail(errc::truncated, tp.sot_offset + 6, "tile-part runs past the end of the file");
+  return tp;
+}
+
+}  // namespace
+
+bool codestream_index::has_marker(std::uint16_t code) const {
+  for (const auto& m : main_markers)
+    if (m.code == code) return true;
+  for (const auto& tp : tile_parts)
+    for (const auto& m : tp.markers)
+      if (m.code == code) return true;
+  return false;
+}
+
+const packet_entry* codestream_index::packet(std::uint32_t tile, std::uint32_t slot,
+                                             unsigned layer) const {
+  if (tile >= tiles.size()) return nullptr;
+  const tile_entry& t = tiles[tile];
+  if (slot >= t.num_slots || layer >= t.coding.layers) return nullptr;
+  std::uint32_t i = t.packet_of_slot[std::size_t{slot} * t.coding.layers + layer];
+  return i == none_packet ? nullptr : &packets[i];
+}
+
+result<codestream_index> codestream_index::build(bytes_view file, byte_range cs,
+                                                 const index_options& options) {
+  if (cs.offset > file.size() || cs.length > file.size() - cs.offset)
+    return fail(errc::invalid_argument, cs.offset, "codestream range lies outside the data");
+  codestream_index ix;
+  ix.range = cs;
+  byte_reader r(file.first(static_cast<std::size_t>(cs.end())), 0);
+  r.seek(static_cast<std::size_t>(cs.offset));
+  PIPIT_TRY_ASSIGN(soc, r.u16("SOC"));
+  if (soc != SOC) return fail(errc::corrupt, cs.offset, "not a JPEG 2000 codestream: no SOC marker");
+  PIPIT_TRY_ASSIGN(siz_code, r.u16("SIZ"));
+  if (siz_code != SIZ) return fail(errc::corrupt, cs.offset + 2, "SIZ marker does not follow SOC");
+  PIPIT_TRY_ASSIGN(siz, parse_siz(r));
+  ix.siz = std::move(siz);
+  ix.main_markers.push_back(marker_segment{SIZ, cs.offset + 2, static_cast<std::uint32_t>(38 + 3 * ix.siz.components.size())});
+  PIPIT_TRY_ASSIGN(stop, detail::walk_header(r, SOT, EOC, "main header", ix.main_markers));
+  if (stop == EOC) return fail(errc::corrupt, r.abs_pos() - 2, "codestream has no tile-part");
+  ix.main_header_end = r.abs_pos() - 2;
+
+  const std::size_t csiz = ix.siz.components.size();
+  ix.defaults.components.resize(csiz);
+  bool has_cod = false;
+  PIPIT_TRY(apply_coding(file, ix.main_markers, csiz, ix.defaults, has_cod, ix.defaults.pocs));
+  if (!has_cod) return fail(errc::corrupt, cs.offset, "main header has no COD marker");
+
+  // Tile-parts, up to EOC.
+  const std::uint32_t num_tiles = ix.siz.num_tiles();
+  while (true) {
+    PIPIT_TRY_ASSIGN(tp, read_tile_part(file, r, cs, num_tiles));
+    r.seek(static_cast<std::size_t>(tp.end));
+    ix.tile_parts.push_back(std::move(tp));
+    if (r.at_end())
+      return fail(errc::truncated, r.abs_pos(), "codestream ends without an EOC marker");
+    const std::uint64_t at = r.abs_pos();
+    PIPIT_TRY_ASSIGN(code, r.u16("marker after a tile-part"));
+    if (code == EOC) break;
+    if (code != SOT) {
+      char buf[8];
+      return fail(errc::corrupt, at, std::string("expected SOT or EOC after a tile-part, found ") + marker_name(code, buf));
+    }
+  }
+  ix.has_eoc = true;
+  ix.range.length = r.abs_pos() - cs.offset;
+
+  // Tiles: coding parameters and geometry.
+  ix.tiles.resize(num_tiles);
+  for (std::uint32_t i = 0; i < ix.tile_parts.size(); ++i) {
+    auto& t = ix.tiles[ix.tile_parts[i].tile];
+    const auto& tp = ix.tile_parts[i];
+    if (tp.TPsot != t.parts.size())
+      return fail(errc::corrupt, tp.sot_offset + 10, "tile " + std::to_string(tp.tile) + ": tile-part " + std::to_string(tp.TPsot) + " where " + std::to_string(t.parts.size()) + " was expected");
+    t.parts.push_back(i);
+  }
+  for (std::uint32_t ti = 0; ti < num_tiles; ++ti) {
+    auto& t = ix.tiles[ti];
+    if (t.parts.empty()) return fail(errc::corrupt, ix.main_header_end, "tile " + std::to_string(ti) + " has no tile-part");
+    const auto& first = ix.tile_parts[t.parts.front()];
+    if (first.TNsot != 0 && first.TNsot != t.parts.size())
+      return fail(errc::corrupt, first.sot_offset + 11, "tile " + std::to_string(ti) + ": TNsot says " + std::to_string(first.TNsot) + " tile-parts, the codestream has " + std::to_string(t.parts.size()));
+    t.area = ix.siz.tile_rect(ti);
+    t.coding = ix.defaults;
+    bool tile_cod = false;
+    std::vector<poc_entry> tile_pocs;
+    for (std::uint32_t pi : t.parts)
+      PIPIT_TRY(apply_coding(file, ix.tile_parts[pi].markers, csiz, t.coding, tile_cod, tile_pocs));
+    if (!tile_pocs.empty()) t.coding.pocs = std::move(tile_pocs);
+    for (const auto& cc : t.coding.components)
+      if (cc.cblk_style & cblk_ht) ix.ht = true;
+    PIPIT_TRY(detail::layout_tile(ix.siz, t, options.max_packets, first.sot_offset));
+  }
+  PIPIT_TRY(detail::locate_packed_headers(file, ix));
+  PIPIT_TRY(detail::index_packets(file, ix, options));
+  return ix;
+}
+
+}  // namespace pipit

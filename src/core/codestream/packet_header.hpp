@@ -1,0 +1,88 @@
+// Tier-2 packet-header decoding (15444-1 B.10; HT code-blocks per 15444-15). Internal to the
+// core: it finds how long a packet's header and body are, and keeps the per-precinct state
+// (tag trees, inclusion, Lblock, codeword segments) that later layers of the precinct need.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "pipit/byte_reader.hpp"
+#include "pipit/error.hpp"
+#include "pipit/geometry.hpp"
+#include "pipit/markers.hpp"
+
+namespace pipit::detail {
+
+// Reads bits MSB first with the bit-stuffing of B.10.1: after a 0xFF byte only 7 bits follow.
+class bit_reader {
+ public:
+  bit_reader(bytes_view data, std::uint64_t base) : data_(data), base_(base) {}
+  result<unsigned> bit();
+  result<std::uint32_t> bits(unsigned n);  // n <= 32
+  // Ends the header: skips to the next byte boundary (and a stuffed byte after 0xFF).
+  result<void> align();
+  std::size_t pos() const { return pos_; }
+  std::uint64_t abs_pos() const { return base_ + pos_; }
+
+ private:
+  result<void> load();
+  bytes_view data_;
+  std::uint64_t base_;
+  std::size_t pos_ = 0;
+  std::uint32_t buf_ = 0;
+  unsigned ct_ = 0;
+};
+
+// A tag tree (B.10.2) over a w x h grid of leaves.
+class tag_tree {
+ public:
+  void reset(std::uint32_t w, std::uint32_t h);
+  // Decodes until it is known whether leaf's value < threshold; returns that.
+  result<bool> below(bit_reader& br, std::uint32_t leaf, std::int32_t threshold);
+
+ private:
+  struct node {
+    std::int32_t value = 0x7FFFFFFF;
+    std::int32_t low = 0;
+  };
+  std::vector<node> nodes_;
+  std::vector<std::uint32_t> level_start_, level_width_;
+};
+
+// The state of one precinct across its packets.
+class precinct_state {
+ public:
+  struct band_shape {
+    std::uint32_t nx = 0, ny = 0;
+  };
+  // Sub-band shapes in band order (LL, or HL LH HH); `cblk_style` from the coding style.
+  void init(const std::vector<band_shape>& bands, std::uint8_t cblk_style);
+  bool initialised() const { return initialised_; }
+
+  struct lengths {
+    std::uint32_t header = 0;  // bytes of the header proper (without SOP and EPH)
+    std::uint64_t body = 0;
+  };
+  // Decodes the header of this precinct's packet for `layer` from `br` (positioned at the
+  // header's first byte).
+  result<lengths> read(bit_reader& br, unsigned layer);
+
+ private:
+  struct block {
+    std::uint8_t included = 0;
+    std::uint8_t lblock = 3;
+    std::uint16_t seg_max = 0;
+    std::uint16_t seg_passes = 0;
+  };
+  struct band {
+    std::uint32_t nx = 0, ny = 0;
+    tag_tree inclusion, zero_planes;
+    std::vector<block> blocks;
+  };
+  std::vector<band> bands_;
+  std::uint8_t style_ = 0;
+  bool initialised_ = false;
+};
+
+}  // namespace pipit::detail
