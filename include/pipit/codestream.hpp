@@ -161,6 +161,9 @@ struct index_options {
   // Refuse codestreams whose geometry or packet count exceeds these (damaged or hostile input).
   std::uint64_t max_packets = std::uint64_t{1} << 30;
   std::uint64_t max_blocks_per_precinct = std::uint64_t{1} << 22;
+  // Stop after headers, tile-parts and geometry: no packets (the client's rebuild uses this on a
+  // codestream skeleton made of header bins).
+  bool headers_only = false;
 };
 
 class codestream_index {

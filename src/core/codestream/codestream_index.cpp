@@ -159,6 +159,7 @@ result<codestream_index> codestream_index::build(bytes_view file, byte_range cs,
       if (cc.cblk_style & cblk_ht) ix.ht = true;
     PIPIT_TRY(detail::layout_tile(ix.siz, t, options.max_packets, first.sot_offset));
   }
+  if (options.headers_only) return ix;
   PIPIT_TRY(detail::locate_packed_headers(file, ix));
   PIPIT_TRY(detail::index_packets(file, ix, options));
   return ix;

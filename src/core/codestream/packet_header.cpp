@@ -183,4 +183,29 @@ result<precinct_state::lengths> precinct_state::read(bit_reader& br, unsigned la
   return out;
 }
 
+std::uint64_t precinct_shapes(const image_size& siz, const tile_entry& tile, unsigned c,
+                              unsigned r, std::uint32_t p,
+                              std::vector<precinct_state::band_shape>& shapes) {
+  const auto& cc = tile.coding.components[c];
+  const auto& ri = tile.res(c, r);
+  const rect tc = tile_component_rect(tile.area, siz.components[c].XRsiz, siz.components[c].YRsiz);
+  const std::uint32_t i = p % ri.grid.nx, j = p / ri.grid.nx;
+  std::uint64_t blocks = 0;
+  shapes.clear();
+  auto add = [&](band_kind b) {
+    const rect br = band_rect(tc, cc.levels, r, b);
+    const block_span s = precinct_band_blocks(ri.grid, i, j, r, br, cc.xcb, cc.ycb);
+    blocks += s.count();
+    shapes.push_back({s.nx, s.ny});
+  };
+  if (r == 0) {
+    add(band_kind::LL);
+  } else {
+    add(band_kind::HL);
+    add(band_kind::LH);
+    add(band_kind::HH);
+  }
+  return blocks;
+}
+
 }  // namespace pipit::detail

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pipit/byte_reader.hpp"
+#include "pipit/codestream.hpp"
 #include "pipit/error.hpp"
 #include "pipit/geometry.hpp"
 #include "pipit/markers.hpp"
@@ -84,5 +85,11 @@ class precinct_state {
   std::uint8_t style_ = 0;
   bool initialised_ = false;
 };
+
+// Sub-band code-block shapes of precinct p of resolution r of component c of a tile; returns
+// the total number of code-blocks.
+std::uint64_t precinct_shapes(const image_size& siz, const tile_entry& tile, unsigned c,
+                              unsigned r, std::uint32_t p,
+                              std::vector<precinct_state::band_shape>& shapes);
 
 }  // namespace pipit::detail

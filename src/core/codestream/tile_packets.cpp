@@ -163,23 +163,11 @@ class tile_indexer {
     auto& st = states_[slot_];
     if (!st) st = std::make_unique<precinct_state>();
     if (!st->initialised()) {
-      const auto& cc = t_.coding.components[e.component];
-      const auto& ri = t_.res(e.component, e.resolution);
-      rect tc = tile_component_rect(t_.area, ix_.siz.components[e.component].XRsiz,
-                                    ix_.siz.components[e.component].YRsiz);
       std::vector<precinct_state::band_shape> shapes;
-      const std::uint32_t i = e.precinct % ri.grid.nx, j = e.precinct / ri.grid.nx;
-      std::uint64_t blocks = 0;
-      auto add = [&](band_kind b) {
-        rect br = band_rect(tc, cc.levels, e.resolution, b);
-        block_span s = precinct_band_blocks(ri.grid, i, j, e.resolution, br, cc.xcb, cc.ycb);
-        blocks += s.count();
-        shapes.push_back({s.nx, s.ny});
-      };
-      if (e.resolution == 0) add(band_kind::LL);
-      else { add(band_kind::HL); add(band_kind::LH); add(band_kind::HH); }
+      const std::uint64_t blocks =
+          precinct_shapes(ix_.siz, t_, e.component, e.resolution, e.precinct, shapes);
       if (blocks > opt_.max_blocks_per_precinct) return nullptr;
-      st->init(shapes, cc.cblk_style);
+      st->init(shapes, t_.coding.components[e.component].cblk_style);
     }
     return st.get();
   }

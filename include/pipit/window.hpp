@@ -1,0 +1,43 @@
+// From a served view-window to the data-bins it needs (15444-9 C.4, notes §7.3).
+//
+// `window_precincts` lists, for a window at d discarded levels, every precinct of every tile,
+// requested component and resolution 0..NL-d whose code-blocks the decoder needs to reconstruct
+// the window exactly: the region is mapped down level by level, each time grown by the reach of
+// the wavelet synthesis filters (3 sub-band samples, enough for 9/7 and 5/3), so decoding the
+// window's region from these precincts alone gives the same samples as from the whole image.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "pipit/codestream.hpp"
+#include "pipit/view_window.hpp"
+
+namespace pipit {
+
+struct window_spec {
+  std::uint32_t discard_levels = 0;    // d
+  grid_rect region;                    // on the reference grid reduced by 2^d
+  std::vector<std::uint32_t> comps;    // empty: all components
+  std::uint32_t layers = 0;            // 0: all layers
+};
+
+struct window_precinct {
+  std::uint32_t tile = 0;
+  std::uint32_t slot = 0;
+  std::uint16_t component = 0;
+  std::uint8_t resolution = 0;
+};
+
+// Tiles whose area meets the window, in raster order.
+std::vector<std::uint32_t> window_tiles(const codestream_index& cs, const window_spec& w);
+
+// Precincts needed for the window, ordered by resolution, then component, tile and precinct.
+std::vector<window_precinct> window_precincts(const codestream_index& cs, const window_spec& w);
+
+// The geometry view_window.hpp works on, for a codestream.
+image_geometry geometry_of(const codestream_index& cs);
+
+}  // namespace pipit

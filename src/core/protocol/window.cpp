@@ -1,0 +1,95 @@
+#include "pipit/window.hpp"
+
+#include <algorithm>
+#include <tuple>
+
+namespace pipit {
+namespace {
+
+constexpr std::int64_t filter_reach = 3;  // sub-band samples the synthesis filters reach
+
+// The window on the full-resolution reference grid.
+rect full_region(const window_spec& w) {
+  const unsigned d = w.discard_levels;
+  return rect{static_cast<std::int64_t>(w.region.x0) << d, static_cast<std::int64_t>(w.region.y0) << d,
+              static_cast<std::int64_t>(w.region.x1) << d, static_cast<std::int64_t>(w.region.y1) << d};
+}
+
+bool wanted(const window_spec& w, std::uint32_t c) {
+  return w.comps.empty() || std::find(w.comps.begin(), w.comps.end(), c) != w.comps.end();
+}
+
+}  // namespace
+
+image_geometry geometry_of(const codestream_index& cs) {
+  image_geometry g;
+  g.Xsiz = cs.siz.Xsiz;
+  g.Ysiz = cs.siz.Ysiz;
+  g.XOsiz = cs.siz.XOsiz;
+  g.YOsiz = cs.siz.YOsiz;
+  std::uint32_t nl = 32;
+  for (const auto& t : cs.tiles)
+    for (const auto& c : t.coding.components) nl = std::min<std::uint32_t>(nl, c.levels);
+  g.NL = cs.tiles.empty() ? 0 : nl;
+  return g;
+}
+
+std::vector<std::uint32_t> window_tiles(const codestream_index& cs, const window_spec& w) {
+  std::vector<std::uint32_t> out;
+  const rect full = full_region(w);
+  if (full.empty()) return out;
+  for (std::uint32_t t = 0; t < cs.tiles.size(); ++t)
+    if (!intersect(cs.tiles[t].area, full).empty()) out.push_back(t);
+  return out;
+}
+
+std::vector<window_precinct> window_precincts(const codestream_index& cs, const window_spec& w) {
+  std::vector<window_precinct> out;
+  const rect full = full_region(w);
+  for (std::uint32_t t : window_tiles(cs, w)) {
+    const tile_entry& te = cs.tiles[t];
+    for (std::uint32_t c = 0; c < cs.num_components(); ++c) {
+      if (!wanted(w, c)) continue;
+      const auto& cc = te.coding.components[c];
+      const unsigned rmax = w.discard_levels >= cc.levels ? 0 : cc.levels - w.discard_levels;
+      // The window on this tile-component's grid at resolution rmax.
+      const std::int64_t sx = std::int64_t{cs.siz.components[c].XRsiz} << (cc.levels - rmax);
+      const std::int64_t sy = std::int64_t{cs.siz.components[c].YRsiz} << (cc.levels - rmax);
+      rect need{floor_div(full.x0, sx), floor_div(full.y0, sy), ceil_div(full.x1, sx), ceil_div(full.y1, sy)};
+      for (unsigned r = rmax + 1; r-- > 0;) {
+        const auto& ri = te.res(c, r);
+        const auto& g = ri.grid;
+        rect cover;  // the precinct partition's units: resolution samples at r = 0, band samples above
+        unsigned ex, ey;
+        if (r == 0) {
+          cover = need;
+          ex = g.PPx;
+          ey = g.PPy;
+        } else {
+          cover = rect{floor_div(need.x0, 2) - filter_reach, floor_div(need.y0, 2) - filter_reach,
+                       ceil_div(need.x1, 2) + filter_reach, ceil_div(need.y1, 2) + filter_reach};
+          ex = g.PPx - 1u;
+          ey = g.PPy - 1u;
+        }
+        if (g.count() > 0 && !cover.empty()) {
+          const std::int64_t i0 = std::max<std::int64_t>(floor_div_pow2(cover.x0, ex) - g.ix0, 0);
+          const std::int64_t j0 = std::max<std::int64_t>(floor_div_pow2(cover.y0, ey) - g.iy0, 0);
+          const std::int64_t i1 = std::min<std::int64_t>(floor_div_pow2(cover.x1 - 1, ex) - g.ix0 + 1, g.nx);
+          const std::int64_t j1 = std::min<std::int64_t>(floor_div_pow2(cover.y1 - 1, ey) - g.iy0 + 1, g.ny);
+          for (std::int64_t j = j0; j < j1; ++j)
+            for (std::int64_t i = i0; i < i1; ++i)
+              out.push_back(window_precinct{t, ri.slot_base + static_cast<std::uint32_t>(j * g.nx + i),
+                                            static_cast<std::uint16_t>(c), static_cast<std::uint8_t>(r)});
+        }
+        // The lower resolution's LL band must be decoded over the grown region.
+        need = r == 0 ? need : cover;
+      }
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const window_precinct& a, const window_precinct& b) {
+    return std::tie(a.resolution, a.component, a.tile, a.slot) < std::tie(b.resolution, b.component, b.tile, b.slot);
+  });
+  return out;
+}
+
+}  // namespace pipit
