@@ -22,6 +22,7 @@ struct window_spec {
   grid_rect region;                    // on the reference grid reduced by 2^d
   std::vector<std::uint32_t> comps;    // empty: all components
   std::uint32_t layers = 0;            // 0: all layers
+  bool no_precinct_data = false;       // `layers=0`: headers only
 };
 
 struct window_precinct {
@@ -39,5 +40,11 @@ std::vector<window_precinct> window_precincts(const codestream_index& cs, const 
 
 // The geometry view_window.hpp works on, for a codestream.
 image_geometry geometry_of(const codestream_index& cs);
+
+// The window a request's fsiz/roff/rsiz/comps/layers ask of a codestream: the whole image at full
+// resolution when fsiz is absent. `served` receives the served frame and region (for JPIP-fsiz,
+// JPIP-roff, JPIP-rsiz). Components above the codestream's are ignored.
+window_spec window_from_request(const codestream_index& cs, const jpip_request& request,
+                                served_window* served = nullptr);
 
 }  // namespace pipit

@@ -111,7 +111,7 @@ response_summary compose_response(const databin_source& src, const window_spec& 
     const auto& h = src.tile_header(csn, tiles[k]);
     ok = c.send(2, bin_id{bin_kind::tile_header, csn, tiles[k]}, 0, h.size(), h.size(), vec_fill(h));
   }
-  if (ok) {
+  if (ok && !window.no_precinct_data) {
     const auto precincts = window_precincts(cs, window);
     std::vector<precinct_layout> layouts;
     std::vector<std::uint64_t> ids;

@@ -92,4 +92,36 @@ std::vector<window_precinct> window_precincts(const codestream_index& cs, const 
   return out;
 }
 
+window_spec window_from_request(const codestream_index& cs, const jpip_request& rq,
+                                served_window* served) {
+  window_spec w;
+  const image_geometry g = geometry_of(cs);
+  served_window sw;
+  if (rq.fsiz) {
+    sw = map_view_window(g, *rq.fsiz, rq.roff, rq.rsiz);
+  } else {
+    sw.resolution = frame_at(g, 0);
+    sw.rsiz = point{sw.resolution.fx, sw.resolution.fy};
+  }
+  w.discard_levels = sw.resolution.discard_levels;
+  w.region = sw.grid_region(g);
+  if (rq.comps) {
+    const std::uint32_t nc = cs.num_components();
+    for (std::uint32_t c = 0; c < nc; ++c)
+      for (const auto& r : *rq.comps)
+        if (r.contains(c)) {
+          w.comps.push_back(c);
+          break;
+        }
+    if (w.comps.empty()) w.region = grid_rect{};  // no component of interest: nothing to send
+    else if (w.comps.size() == nc) w.comps.clear();
+  }
+  if (rq.layers) {
+    w.layers = *rq.layers;
+    w.no_precinct_data = *rq.layers == 0;
+  }
+  if (served) *served = sw;
+  return w;
+}
+
 }  // namespace pipit

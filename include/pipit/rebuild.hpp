@@ -1,0 +1,50 @@
+// Rebuilding a decodable codestream from whatever part of a data-bin cache is present
+// (15444-9 client side; notes §6).
+//
+// The rebuilt codestream has the main header bin with the progression set to RPCL (layers
+// innermost, so each precinct's packets are contiguous) and POC, TLM, PLM and PPM removed; then
+// every tile, with a correct Psot, its tile header bin (COD progression likewise, POC, PLT, PPT
+// and TLM removed), SOD, and its packets in RPCL order: each precinct's complete packets copied
+// from its bin, every missing or incomplete packet replaced by an empty packet (0x00, followed by
+// EPH where the coding style has it); then EOC. Complete packets are found by decoding the packet
+// headers of the bin's contiguous prefix, so a short or misaligned packet never reaches the
+// decoder whatever the server marked complete.
+//
+// The JP2 rebuild writes metadata-bin 0's boxes and puts each codestream back in place of its
+// placeholder, so that georeferencing boxes can be read from the result.
+//
+// Thread-safety: reads the cache; the caller keeps it unchanged during the call.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "pipit/databin_cache.hpp"
+#include "pipit/error.hpp"
+
+namespace pipit {
+
+struct rebuild_options {
+  std::uint32_t csn = 0;
+  std::uint32_t max_layers = 0;  // 0: every layer present
+};
+
+struct rebuild_stats {
+  std::uint64_t packets = 0;           // packets in the rebuilt codestream
+  std::uint64_t packets_present = 0;   // of which copied from the cache
+  std::uint64_t bytes = 0;
+};
+
+// Fails (errc::not_found) when the main header bin is absent or incomplete, and (corrupt) when
+// the header bins cannot be parsed.
+result<std::vector<std::uint8_t>> rebuild_codestream(const databin_cache& cache,
+                                                     const rebuild_options& options = {},
+                                                     rebuild_stats* stats = nullptr);
+
+// A JP2/JPX file: needs metadata-bin 0 (complete); each codestream placeholder is replaced by a
+// jp2c box holding the rebuilt codestream. Fails with errc::not_found when metadata-bin 0 is
+// absent (e.g. the target is a raw codestream).
+result<std::vector<std::uint8_t>> rebuild_jp2(const databin_cache& cache,
+                                              const rebuild_options& options = {});
+
+}  // namespace pipit

@@ -1,0 +1,223 @@
+#include "pipit/rebuild.hpp"
+
+#include <memory>
+#include <string>
+
+#include "../codestream/marker_walk.hpp"
+#include "../codestream/packet_header.hpp"
+#include "../codestream/packet_order.hpp"
+#include "pipit/boxes.hpp"
+#include "pipit/databins.hpp"
+
+namespace pipit {
+namespace {
+
+void put16(std::vector<std::uint8_t>& o, std::uint16_t v) {
+  o.push_back(static_cast<std::uint8_t>(v >> 8));
+  o.push_back(static_cast<std::uint8_t>(v));
+}
+void put32(std::vector<std::uint8_t>& o, std::uint32_t v) {
+  put16(o, static_cast<std::uint16_t>(v >> 16));
+  put16(o, static_cast<std::uint16_t>(v));
+}
+
+bool dropped(std::uint16_t code) {
+  return code == POC || code == TLM || code == PLM || code == PPM || code == PLT || code == PPT;
+}
+
+// Copies header segments from `seg` (a header bin without SOC/SOT), dropping pointer and
+// re-ordering markers and setting every COD's progression to RPCL.
+result<void> rewrite_segments(bytes_view seg, std::uint64_t base, std::vector<std::uint8_t>& out,
+                              const char* where) {
+  // The bin holds whole segments only: walking it ends in a read past its end, exactly there.
+  std::vector<std::uint8_t> data(seg.begin(), seg.end());
+  byte_reader r(data, base);
+  std::vector<marker_segment> segs;
+  auto stop = detail::walk_header(r, 0xFFFF, 0xFFFF, where, segs);
+  if (stop) return fail(errc::corrupt, r.abs_pos(), std::string(where) + ": unexpected FFFF");
+  if (!(r.at_end() && stop.error().code == errc::truncated)) return fail(stop.error());
+  for (const auto& m : segs) {
+    if (dropped(m.code)) continue;
+    const std::size_t at = out.size();
+    auto b = seg.subspan(static_cast<std::size_t>(m.offset - base), 2u + m.length);
+    out.insert(out.end(), b.begin(), b.end());
+    if (m.code == COD && m.length >= 4) out[at + 5] = static_cast<std::uint8_t>(progression::RPCL);
+  }
+  return {};
+}
+
+// The contiguous prefix of a bin, or nothing when the bin is absent.
+bytes_view prefix(const databin_cache& c, const bin_id& id) { return c.contiguous_prefix(id); }
+
+// How many leading packets of a precinct bin are complete, and where each ends.
+std::vector<std::uint64_t> complete_packets(bytes_view bin, const image_size& siz,
+                                            const tile_entry& t, unsigned c, unsigned r,
+                                            std::uint32_t p, unsigned layers) {
+  std::vector<std::uint64_t> ends;
+  std::unique_ptr<detail::precinct_state> st;
+  std::size_t pos = 0;
+  for (unsigned l = 0; l < layers && pos < bin.size(); ++l) {
+    std::size_t q = pos;
+    if (t.coding.sop && bin.size() - q >= 2 && load_be16(bin.data() + q) == SOP) {
+      if (bin.size() - q < 6) break;
+      q += 6;
+    }
+    if (q >= bin.size()) break;
+    std::uint64_t body = 0;
+    if (bin[q] & 0x80) {
+      if (!st) {
+        std::vector<detail::precinct_state::band_shape> shapes;
+        if (detail::precinct_shapes(siz, t, c, r, p, shapes) > (std::uint64_t{1} << 22)) break;
+        st = std::make_unique<detail::precinct_state>();
+        st->init(shapes, t.coding.components[c].cblk_style);
+      }
+      detail::bit_reader br(bin.subspan(q), q);
+      auto lens = st->read(br, l);
+      if (!lens) break;
+      q += lens->header;
+      body = lens->body;
+    } else {
+      q += 1;
+    }
+    if (t.coding.eph) {
+      if (bin.size() - q < 2 || load_be16(bin.data() + q) != EPH) break;
+      q += 2;
+    }
+    if (body > bin.size() - q) break;
+    pos = q + static_cast<std::size_t>(body);
+    ends.push_back(pos);
+  }
+  return ends;
+}
+
+}  // namespace
+
+result<std::vector<std::uint8_t>> rebuild_codestream(const databin_cache& cache,
+                                                     const rebuild_options& o,
+                                                     rebuild_stats* stats) {
+  const bin_id mh{bin_kind::main_header, o.csn, 0};
+  if (!cache.is_complete(mh))
+    return fail(errc::not_found, no_offset, "the main header bin of codestream " + std::to_string(o.csn) + " is not complete in the cache");
+  bytes_view main = prefix(cache, mh);
+  if (main.size() < 4 || load_be16(main.data()) != SOC || load_be16(main.data() + 2) != SIZ)
+    return fail(errc::corrupt, 0, "main header bin does not start with SOC, SIZ");
+  byte_reader sr(main.subspan(4), 4);
+  PIPIT_TRY_ASSIGN(siz, parse_siz(sr));
+  const std::uint32_t nt = siz.num_tiles();
+
+  // A skeleton: rewritten headers, each tile with no packet data, to model the geometry.
+  const std::size_t siz_end = 4 + load_be16(main.data() + 4);  // parse_siz checked Lsiz
+  std::vector<std::uint8_t> head(main.begin(), main.begin() + static_cast<std::ptrdiff_t>(siz_end));
+  PIPIT_TRY(rewrite_segments(main.subspan(siz_end), siz_end, head, "main header bin"));
+  std::vector<std::vector<std::uint8_t>> tile_heads(nt);
+  std::vector<std::uint8_t> skel = head;
+  for (std::uint32_t t = 0; t < nt; ++t) {
+    const bin_id th{bin_kind::tile_header, o.csn, t};
+    if (cache.is_complete(th))
+      PIPIT_TRY(rewrite_segments(prefix(cache, th), 0, tile_heads[t], "tile header bin"));
+    put16(skel, SOT);
+    put16(skel, 10);
+    put16(skel, static_cast<std::uint16_t>(t));
+    put32(skel, static_cast<std::uint32_t>(12 + tile_heads[t].size() + 2));
+    skel.push_back(0);
+    skel.push_back(1);
+    skel.insert(skel.end(), tile_heads[t].begin(), tile_heads[t].end());
+    put16(skel, SOD);
+  }
+  put16(skel, EOC);
+  index_options io;
+  io.headers_only = true;
+  PIPIT_TRY_ASSIGN(ix, codestream_index::build(skel, byte_range{0, skel.size()}, io));
+
+  std::vector<std::uint8_t> out = head;
+  rebuild_stats st;
+  const std::uint32_t nc = ix.num_components();
+  for (std::uint32_t t = 0; t < nt; ++t) {
+    const tile_entry& te = ix.tiles[t];
+    const std::size_t sot_at = out.size();
+    put16(out, SOT);
+    put16(out, 10);
+    put16(out, static_cast<std::uint16_t>(t));
+    put32(out, 0);  // Psot, patched below
+    out.push_back(0);
+    out.push_back(1);
+    out.insert(out.end(), tile_heads[t].begin(), tile_heads[t].end());
+    put16(out, SOD);
+    std::size_t required = 0;
+    const auto seq = detail::packet_sequence(ix.siz, te, &required);
+    const unsigned layers = o.max_layers ? std::min<unsigned>(o.max_layers, te.coding.layers) : te.coding.layers;
+    // Packets are visited precinct by precinct (RPCL): parse each bin once, at its first packet.
+    std::uint32_t cur_slot = ~0u;
+    bytes_view bin;
+    std::vector<std::uint64_t> ends;
+    for (const auto& pr : seq) {
+      if (pr.slot != cur_slot) {
+        cur_slot = pr.slot;
+        const std::uint64_t s = pr.slot - te.comp_slot_base(pr.component);
+        const bin_id pid{bin_kind::precinct, o.csn, precinct_bin_id(t, pr.component, s, nc, nt)};
+        bin = prefix(cache, pid);
+        ends = bin.empty() ? std::vector<std::uint64_t>{}
+                           : complete_packets(bin, ix.siz, te, pr.component, pr.resolution, pr.precinct, layers);
+      }
+      ++st.packets;
+      if (pr.layer < ends.size()) {
+        const std::uint64_t a = pr.layer == 0 ? 0 : ends[pr.layer - 1];
+        out.insert(out.end(), bin.begin() + static_cast<std::ptrdiff_t>(a), bin.begin() + static_cast<std::ptrdiff_t>(ends[pr.layer]));
+        ++st.packets_present;
+      } else {
+        out.push_back(0);
+        if (te.coding.eph) put16(out, EPH);
+      }
+    }
+    const std::uint64_t psot = out.size() - sot_at;
+    if (psot > 0xFFFFFFFFu) return fail(errc::limit, no_offset, "tile " + std::to_string(t) + " is larger than 4 GiB");
+    store_be32(out.data() + sot_at + 6, static_cast<std::uint32_t>(psot));
+  }
+  put16(out, EOC);
+  st.bytes = out.size();
+  if (stats) *stats = st;
+  return out;
+}
+
+result<std::vector<std::uint8_t>> rebuild_jp2(const databin_cache& cache, const rebuild_options& o) {
+  const bin_id m0{bin_kind::metadata, 0, 0};
+  if (!cache.is_complete(m0))
+    return fail(errc::not_found, no_offset, "metadata-bin 0 is not complete in the cache (not a JP2 target?)");
+  bytes_view meta = prefix(cache, m0);
+  if (meta.empty()) return fail(errc::not_found, no_offset, "metadata-bin 0 is empty: the target is a raw codestream");
+  PIPIT_TRY_ASSIGN(boxes, read_boxes(meta, byte_range{0, meta.size()}));
+  std::vector<std::uint8_t> out;
+  for (const auto& b : boxes) {
+    auto bytes = meta.subspan(static_cast<std::size_t>(b.offset), static_cast<std::size_t>(b.length));
+    if (b.type != box_type("phld")) {
+      out.insert(out.end(), bytes.begin(), bytes.end());
+      continue;
+    }
+    byte_reader r(meta.subspan(static_cast<std::size_t>(b.content_offset()), static_cast<std::size_t>(b.content_length())), b.content_offset());
+    PIPIT_TRY_ASSIGN(flags, r.u32("phld: Flags"));
+    if (!(flags & 4)) continue;  // a placeholder for a box we cannot fetch: dropped
+    PIPIT_TRY(r.skip(8, "phld: OrigID"));
+    PIPIT_TRY_ASSIGN(lbox, r.u32("phld: OrigBH"));
+    PIPIT_TRY(r.skip(4, "phld: OrigBH"));
+    if (lbox == 1) PIPIT_TRY(r.skip(8, "phld: OrigBH"));
+    PIPIT_TRY(r.skip(8, "phld: EquivID"));
+    PIPIT_TRY(r.skip(lbox == 1 ? 16 : 8, "phld: EquivBH"));
+    PIPIT_TRY_ASSIGN(csid, r.u64("phld: CSID"));
+    rebuild_options co = o;
+    co.csn = static_cast<std::uint32_t>(csid);
+    PIPIT_TRY_ASSIGN(cs, rebuild_codestream(cache, co));
+    if (cs.size() + 8 <= 0xFFFFFFFFu) {
+      put32(out, static_cast<std::uint32_t>(cs.size() + 8));
+      put32(out, box_type("jp2c"));
+    } else {
+      put32(out, 1);
+      put32(out, box_type("jp2c"));
+      put32(out, static_cast<std::uint32_t>((cs.size() + 16) >> 32));
+      put32(out, static_cast<std::uint32_t>(cs.size() + 16));
+    }
+    out.insert(out.end(), cs.begin(), cs.end());
+  }
+  return out;
+}
+
+}  // namespace pipit

@@ -1,0 +1,90 @@
+// `pipit stream FILE -o OUT.jpp [window]`: the JPP-stream answering a stateless request.
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "commands.hpp"
+#include "pipit/request.hpp"
+#include "pipit/response.hpp"
+
+namespace pipit::tools {
+namespace {
+
+struct stream_options {
+  std::string file, out, fsiz, roff, rsiz, comps;
+  int layers = -1;
+  unsigned csn = 0;
+};
+
+int run_stream(const stream_options& o) {
+  // The window options are JPIP request fields: parse them as the server would.
+  std::string q;
+  auto add = [&](const char* name, const std::string& v) {
+    if (v.empty()) return;
+    if (!q.empty()) q += '&';
+    q += name;
+    q += '=';
+    q += v;
+  };
+  add("fsiz", o.fsiz);
+  add("roff", o.roff);
+  add("rsiz", o.rsiz);
+  add("comps", o.comps);
+  if (o.layers >= 0) add("layers", std::to_string(o.layers));
+  auto rq = parse_request(q);
+  if (!rq) {
+    std::fprintf(stderr, "pipit stream: %s\n", rq.error().message.c_str());
+    return 2;
+  }
+  auto file = mapped_file::open(o.file);
+  if (!file) {
+    std::fprintf(stderr, "pipit stream: %s\n", file.error().message.c_str());
+    return 1;
+  }
+  auto ix = image_index::build(file->bytes());
+  if (!ix) {
+    std::fprintf(stderr, "pipit stream: %s: %s\n", o.file.c_str(), ix.error().to_string().c_str());
+    return 1;
+  }
+  if (o.csn >= ix->codestreams.size()) {
+    std::fprintf(stderr, "pipit stream: %s has %zu codestreams\n", o.file.c_str(), ix->codestreams.size());
+    return 1;
+  }
+  databin_source src(file->bytes(), *ix);
+  cache_model model(*ix);
+  served_window served;
+  window_spec w = window_from_request(ix->codestreams[o.csn], *rq, &served);
+  response_options ro;
+  ro.csn = o.csn;
+  std::vector<std::uint8_t> out;
+  auto summary = compose_response(src, w, model, ro, out);
+  std::ofstream f(o.out, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size()));
+  if (!f) {
+    std::fprintf(stderr, "pipit stream: cannot write %s\n", o.out.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "%s: %llu messages, %zu bytes, frame %ux%u, region %u,%u %ux%u, EOR %s\n",
+               o.out.c_str(), static_cast<unsigned long long>(summary.messages), out.size(),
+               served.resolution.fx, served.resolution.fy, served.roff.x, served.roff.y,
+               served.rsiz.x, served.rsiz.y, eor_reason_name(summary.reason));
+  return 0;
+}
+
+}  // namespace
+
+command register_stream(CLI::App& app) {
+  auto o = std::make_shared<stream_options>();
+  auto* sub = app.add_subcommand("stream", "Write the JPP-stream answering a stateless view-window request");
+  sub->add_option("file", o->file, "JPEG 2000 file")->required();
+  sub->add_option("-o,--output", o->out, "output .jpp file")->required();
+  sub->add_option("--fsiz", o->fsiz, "frame size W,H[,round-up|round-down|closest]");
+  sub->add_option("--roff", o->roff, "region offset X,Y (with --fsiz)");
+  sub->add_option("--rsiz", o->rsiz, "region size W,H (with --fsiz)");
+  sub->add_option("--layers", o->layers, "quality layers");
+  sub->add_option("--comps", o->comps, "components, e.g. 0,2-3");
+  sub->add_option("--stream", o->csn, "codestream number (JPX)");
+  return command{sub, [o] { return run_stream(*o); }};
+}
+
+}  // namespace pipit::tools
