@@ -5,45 +5,24 @@
 
 namespace pipit::detail {
 
-result<void> bit_reader::load() {
-  if (pos_ >= data_.size())
-    return fail(errc::truncated, base_ + pos_, "packet header runs past the end of its data");
-  buf_ = ((buf_ << 8) & 0xFFFF) | data_[pos_++];
-  ct_ = (buf_ & 0xFF00) == 0xFF00 ? 7 : 8;
-  return {};
-}
-
-result<unsigned> bit_reader::bit() {
-  if (ct_ == 0) PIPIT_TRY(load());
-  --ct_;
-  return (buf_ >> ct_) & 1u;
-}
-
-result<std::uint32_t> bit_reader::bits(unsigned n) {
-  std::uint32_t v = 0;
-  for (unsigned i = 0; i < n; ++i) {
-    PIPIT_TRY_ASSIGN(b, bit());
-    v = (v << 1) | b;
-  }
-  return v;
-}
-
 result<void> bit_reader::align() {
-  if ((buf_ & 0xFF) == 0xFF) {
+  if ((buf_ & 0xFF) == 0xFF && !overrun_) {
     // A header ending on 0xFF is followed by a stuffed byte that belongs to it.
-    PIPIT_TRY(load());
+    load();
   }
   ct_ = 0;
+  if (overrun_)
+    return fail(errc::truncated, base_ + data_.size(), "packet header runs past the end of its data");
   return {};
 }
 
 void tag_tree::reset(std::uint32_t w, std::uint32_t h) {
-  level_start_.clear();
-  level_width_.clear();
+  levels_ = 0;
   std::size_t total = 0;
-  while (true) {
-    level_start_.push_back(static_cast<std::uint32_t>(total));
-    level_width_.push_back(w);
+  while (levels_ < 34) {
+    level_start_[levels_] = static_cast<std::uint32_t>(total);
+    level_width_[levels_] = w;
+    ++levels_;
     total += std::size_t{w} * h;
     if (w <= 1 && h <= 1) break;
     w = (w + 1) / 2;
@@ -52,27 +31,48 @@ void tag_tree::reset(std::uint32_t w, std::uint32_t h) {
   nodes_.assign(total, node{});
 }
 
-result<bool> tag_tree::below(bit_reader& br, std::uint32_t leaf, std::int32_t threshold) {
-  // Path from the leaf up to the root, then walk it top-down.
-  std::uint32_t path[40];
-  unsigned depth = 0;
+unsigned tag_tree::path(std::uint32_t leaf, std::uint32_t* out) const {
   std::uint32_t x = leaf % level_width_[0], y = leaf / level_width_[0];
-  for (std::size_t lv = 0; lv < level_start_.size(); ++lv) {
-    path[depth++] = level_start_[lv] + y * level_width_[lv] + x;
+  for (unsigned lv = 0; lv < levels_; ++lv) {
+    out[lv] = level_start_[lv] + y * level_width_[lv] + x;
     x /= 2;
     y /= 2;
   }
+  return levels_;
+}
+
+bool tag_tree::below(bit_reader& br, std::uint32_t leaf, std::int32_t threshold) {
+  std::uint32_t p[34];
+  const unsigned depth = path(leaf, p);
   std::int32_t low = 0;
   for (unsigned k = depth; k-- > 0;) {
-    node& n = nodes_[path[k]];
+    node& n = nodes_[p[k]];
     if (low > n.low) n.low = low; else low = n.low;
     while (low < threshold && low < n.value) {
-      PIPIT_TRY_ASSIGN(b, br.bit());
-      if (b) n.value = low; else ++low;
+      if (br.bit()) n.value = low; else ++low;
     }
     n.low = low;
   }
-  return nodes_[path[0]].value < threshold;
+  return nodes_[p[0]].value < threshold;
+}
+
+std::int32_t tag_tree::value(bit_reader& br, std::uint32_t leaf, std::int32_t cap) {
+  // One walk with the threshold raised as far as needed: the same bits as calling below() with
+  // thresholds 1, 2, ... until it returns true.
+  std::uint32_t p[34];
+  const unsigned depth = path(leaf, p);
+  std::int32_t low = 0;
+  const std::int32_t threshold = cap + 1;
+  for (unsigned k = depth; k-- > 0;) {
+    node& n = nodes_[p[k]];
+    if (low > n.low) n.low = low; else low = n.low;
+    while (low < threshold && low < n.value) {
+      if (br.overrun()) return threshold;
+      if (br.bit()) n.value = low; else ++low;
+    }
+    n.low = low;
+  }
+  return std::min(nodes_[p[0]].value, threshold);
 }
 
 void precinct_state::init(const std::vector<band_shape>& shapes, std::uint8_t cblk_style) {
@@ -110,17 +110,14 @@ std::uint16_t next_segment_passes(std::uint8_t style, std::uint16_t prev) {
 }
 
 // Number of coding passes (Table B.4).
-result<unsigned> read_passes(bit_reader& br) {
-  PIPIT_TRY_ASSIGN(b0, br.bit());
-  if (!b0) return 1u;
-  PIPIT_TRY_ASSIGN(b1, br.bit());
-  if (!b1) return 2u;
-  PIPIT_TRY_ASSIGN(v2, br.bits(2));
-  if (v2 != 3) return 3u + v2;
-  PIPIT_TRY_ASSIGN(v5, br.bits(5));
-  if (v5 != 31) return 6u + v5;
-  PIPIT_TRY_ASSIGN(v7, br.bits(7));
-  return 37u + v7;
+unsigned read_passes(bit_reader& br) {
+  if (!br.bit()) return 1;
+  if (!br.bit()) return 2;
+  const unsigned v2 = br.bits(2);
+  if (v2 != 3) return 3 + v2;
+  const unsigned v5 = br.bits(5);
+  if (v5 != 31) return 6 + v5;
+  return 37 + br.bits(7);
 }
 
 }  // namespace
@@ -128,37 +125,26 @@ result<unsigned> read_passes(bit_reader& br) {
 result<precinct_state::lengths> precinct_state::read(bit_reader& br, unsigned layer) {
   const std::size_t start = br.pos();
   lengths out;
-  PIPIT_TRY_ASSIGN(nonempty, br.bit());
-  if (nonempty) {
+  if (br.bit()) {
     for (band& bd : bands_) {
-      for (std::uint32_t k = 0; k < bd.blocks.size(); ++k) {
+      const std::uint32_t nblocks = static_cast<std::uint32_t>(bd.blocks.size());
+      for (std::uint32_t k = 0; k < nblocks; ++k) {
         block& blk = bd.blocks[k];
-        bool included;
-        if (!blk.included) {
-          PIPIT_TRY_ASSIGN(v, bd.inclusion.below(br, k, static_cast<std::int32_t>(layer) + 1));
-          included = v;
-        } else {
-          PIPIT_TRY_ASSIGN(v, br.bit());
-          included = v != 0;
-        }
+        const bool included = blk.included
+                                  ? br.bit() != 0
+                                  : bd.inclusion.below(br, k, static_cast<std::int32_t>(layer) + 1);
         if (!included) continue;
         if (!blk.included) {
-          std::int32_t i = 1;
-          while (true) {
-            PIPIT_TRY_ASSIGN(known, bd.zero_planes.below(br, k, i));
-            if (known) break;
-            if (++i > 80)
-              return fail(errc::corrupt, br.abs_pos(), "packet header: more than 80 zero bit-planes");
-          }
+          // Zero bit-planes: the value of the leaf (B.10.5).
+          if (bd.zero_planes.value(br, k, 80) > 80 && !br.overrun())
+            return fail(errc::corrupt, br.abs_pos(), "packet header: more than 80 zero bit-planes");
           blk.included = 1;
           blk.lblock = 3;
           blk.seg_max = first_segment_passes(style_);
           blk.seg_passes = 0;
         }
-        PIPIT_TRY_ASSIGN(passes, read_passes(br));
-        while (true) {
-          PIPIT_TRY_ASSIGN(more, br.bit());
-          if (!more) break;
+        const unsigned passes = read_passes(br);
+        while (br.bit()) {
           if (++blk.lblock > 32) return fail(errc::corrupt, br.abs_pos(), "packet header: Lblock above 32");
         }
         unsigned remaining = passes;
@@ -167,15 +153,16 @@ result<precinct_state::lengths> precinct_state::read(bit_reader& br, unsigned la
             blk.seg_max = next_segment_passes(style_, blk.seg_max);
             blk.seg_passes = 0;
           }
-          unsigned take = std::min<unsigned>(remaining, blk.seg_max - blk.seg_passes);
-          unsigned nbits = blk.lblock + static_cast<unsigned>(std::bit_width(take) - 1);
+          const unsigned take = std::min<unsigned>(remaining, blk.seg_max - blk.seg_passes);
+          const unsigned nbits = blk.lblock + static_cast<unsigned>(std::bit_width(take) - 1);
           if (nbits > 32) return fail(errc::corrupt, br.abs_pos(), "packet header: code-word length field above 32 bits");
-          PIPIT_TRY_ASSIGN(len, br.bits(nbits));
-          out.body += len;
+          out.body += br.bits(nbits);
           blk.seg_passes = static_cast<std::uint16_t>(blk.seg_passes + take);
           remaining -= take;
         }
+        if (br.overrun()) break;
       }
+      if (br.overrun()) break;
     }
   }
   PIPIT_TRY(br.align());

@@ -161,13 +161,19 @@ class tile_indexer {
 
   precinct_state* state_for(const packet_entry& e) {
     auto& st = states_[slot_];
-    if (!st) st = std::make_unique<precinct_state>();
+    if (!st) {
+      if (!pool_.empty()) {
+        st = std::move(pool_.back());
+        pool_.pop_back();
+      } else {
+        st = std::make_unique<precinct_state>();
+      }
+    }
     if (!st->initialised()) {
-      std::vector<precinct_state::band_shape> shapes;
       const std::uint64_t blocks =
-          precinct_shapes(ix_.siz, t_, e.component, e.resolution, e.precinct, shapes);
+          precinct_shapes(ix_.siz, t_, e.component, e.resolution, e.precinct, shapes_);
       if (blocks > opt_.max_blocks_per_precinct) return nullptr;
-      st->init(shapes, t_.coding.components[e.component].cblk_style);
+      st->init(shapes_, t_.coding.components[e.component].cblk_style);
     }
     return st.get();
   }
@@ -221,7 +227,11 @@ class tile_indexer {
           return fail(errc::corrupt, t_.packed ? packed_abs(src_pos) : src_pos, tile_name(ti_) + ": expected an EPH marker after the packet header");
         src_pos += 2;
       }
-      if (e->layer + 1u == t_.coding.layers && slot_ < states_.size()) states_[slot_].reset();
+      if (e->layer + 1u == t_.coding.layers && slot_ < states_.size() && states_[slot_]) {
+        // The precinct is done: keep its memory for the next one.
+        states_[slot_]->release();
+        pool_.push_back(std::move(states_[slot_]));
+      }
       if (t_.packed) {
         e->packed_header_offset = static_cast<std::uint32_t>(header_start);
         e->packed_header_length = static_cast<std::uint32_t>(src_pos - header_start);
@@ -250,6 +260,8 @@ class tile_indexer {
   std::size_t next_ = 0;
   std::uint32_t slot_ = 0;
   std::vector<std::unique_ptr<precinct_state>> states_;
+  std::vector<std::unique_ptr<precinct_state>> pool_;
+  std::vector<precinct_state::band_shape> shapes_;
   std::vector<std::uint8_t> packed_;
   std::size_t packed_pos_ = 0;
 };

@@ -7,9 +7,8 @@ namespace {
 
 class composer {
  public:
-  composer(const databin_source& src, cache_model& model, const response_options& o,
-           std::vector<std::uint8_t>& out)
-      : src_(src), model_(model), opt_(o), out_(out), writer_(out) {
+  composer(cache_model& model, const response_options& o, std::vector<std::uint8_t>& out)
+      : model_(model), opt_(o), out_(out), writer_(out) {
     writer_.begin_response();
   }
 
@@ -53,7 +52,6 @@ class composer {
     model_.hold(id, from + n);
   }
 
-  const databin_source& src_;
   cache_model& model_;
   const response_options& opt_;
   std::vector<std::uint8_t>& out_;
@@ -89,7 +87,7 @@ bool whole_image(const codestream_index& cs, const window_spec& w) {
 response_summary compose_response(const databin_source& src, const window_spec& window,
                                    cache_model& model, const response_options& o,
                                    std::vector<std::uint8_t>& out) {
-  composer c(src, model, o, out);
+  composer c(model, o, out);
   const codestream_index& cs = src.index().codestreams[o.csn];
   const std::uint32_t csn = o.csn;
   auto vec_fill = [](const std::vector<std::uint8_t>& v) {
