@@ -17,8 +17,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "pipit/codestream.hpp"
 #include "pipit/databin_cache.hpp"
 #include "pipit/error.hpp"
 
@@ -29,14 +31,43 @@ struct rebuild_options {
   std::uint32_t max_layers = 0;  // 0: every layer present
 };
 
+
+
 struct rebuild_stats {
   std::uint64_t packets = 0;           // packets in the rebuilt codestream
   std::uint64_t packets_present = 0;   // of which copied from the cache
   std::uint64_t bytes = 0;
 };
 
-// Fails (errc::not_found) when the main header bin is absent or incomplete, and (corrupt) when
-// the header bins cannot be parsed.
+// The geometry of codestream `csn` as the cache's header bins describe it (main header and the
+// complete tile header bins, rewritten for RPCL), and the packets each precinct bin holds.
+// Rebuild once the skeleton when the header bins change; query it between responses.
+class codestream_skeleton {
+ public:
+  // Fails (errc::not_found) when the main header bin is absent or incomplete, and (corrupt)
+  // when the header bins cannot be parsed.
+  static result<codestream_skeleton> build(const databin_cache& cache, std::uint32_t csn = 0);
+
+  const codestream_index& index() const { return *index_; }
+  std::uint32_t csn() const { return csn_; }
+
+  // End offsets, within the bin, of the complete leading packets of precinct bin `in_class_id`
+  // held in the cache's contiguous prefix (at most `max_layers`, 0 = the tile's layer count).
+  std::vector<std::uint64_t> complete_packets(const databin_cache& cache, std::uint64_t in_class_id,
+                                              unsigned max_layers = 0) const;
+
+  // The whole rebuilt codestream.
+  std::vector<std::uint8_t> codestream(const databin_cache& cache, unsigned max_layers = 0,
+                                       rebuild_stats* stats = nullptr) const;
+
+ private:
+  std::uint32_t csn_ = 0;
+  std::vector<std::uint8_t> head_;                      // SOC .. the last main header segment
+  std::vector<std::vector<std::uint8_t>> tile_heads_;   // rewritten tile header bins
+  std::shared_ptr<const codestream_index> index_;       // headers-only index of the skeleton
+};
+
+// One-shot: the skeleton's codestream. Fails as codestream_skeleton::build.
 result<std::vector<std::uint8_t>> rebuild_codestream(const databin_cache& cache,
                                                      const rebuild_options& options = {},
                                                      rebuild_stats* stats = nullptr);

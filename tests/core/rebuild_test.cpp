@@ -136,4 +136,11 @@ TEST(Rebuild, SharedPartialVectorDecodesItsFirstLayer) {
   ASSERT_TRUE(cs);
   EXPECT_EQ(st.packets_present, 2u);  // layer 0 of precincts 0 and 1
   EXPECT_TRUE(image_index::build(*cs));
+  // The skeleton counts the complete packets of each precinct bin.
+  auto sk = codestream_skeleton::build(cache);
+  ASSERT_TRUE(sk);
+  EXPECT_EQ(sk->complete_packets(cache, 0).size(), 1u);
+  EXPECT_EQ(sk->complete_packets(cache, 1).size(), 1u);
+  EXPECT_EQ(sk->complete_packets(cache, 2).size(), 0u);
+  EXPECT_EQ(sk->complete_packets(cache, 999999).size(), 0u);
 }

@@ -92,46 +92,73 @@ std::vector<std::uint64_t> complete_packets(bytes_view bin, const image_size& si
 
 }  // namespace
 
-result<std::vector<std::uint8_t>> rebuild_codestream(const databin_cache& cache,
-                                                     const rebuild_options& o,
-                                                     rebuild_stats* stats) {
-  const bin_id mh{bin_kind::main_header, o.csn, 0};
+result<codestream_skeleton> codestream_skeleton::build(const databin_cache& cache, std::uint32_t csn) {
+  const bin_id mh{bin_kind::main_header, csn, 0};
   if (!cache.is_complete(mh))
-    return fail(errc::not_found, no_offset, "the main header bin of codestream " + std::to_string(o.csn) + " is not complete in the cache");
+    return fail(errc::not_found, no_offset, "the main header bin of codestream " + std::to_string(csn) + " is not complete in the cache");
   bytes_view main = prefix(cache, mh);
-  if (main.size() < 4 || load_be16(main.data()) != SOC || load_be16(main.data() + 2) != SIZ)
+  if (main.size() < 6 || load_be16(main.data()) != SOC || load_be16(main.data() + 2) != SIZ)
     return fail(errc::corrupt, 0, "main header bin does not start with SOC, SIZ");
   byte_reader sr(main.subspan(4), 4);
   PIPIT_TRY_ASSIGN(siz, parse_siz(sr));
   const std::uint32_t nt = siz.num_tiles();
 
-  // A skeleton: rewritten headers, each tile with no packet data, to model the geometry.
+  codestream_skeleton sk;
+  sk.csn_ = csn;
   const std::size_t siz_end = 4 + load_be16(main.data() + 4);  // parse_siz checked Lsiz
-  std::vector<std::uint8_t> head(main.begin(), main.begin() + static_cast<std::ptrdiff_t>(siz_end));
-  PIPIT_TRY(rewrite_segments(main.subspan(siz_end), siz_end, head, "main header bin"));
-  std::vector<std::vector<std::uint8_t>> tile_heads(nt);
-  std::vector<std::uint8_t> skel = head;
+  sk.head_.assign(main.begin(), main.begin() + static_cast<std::ptrdiff_t>(siz_end));
+  PIPIT_TRY(rewrite_segments(main.subspan(siz_end), siz_end, sk.head_, "main header bin"));
+  sk.tile_heads_.resize(nt);
+  // A skeleton codestream: the rewritten headers, each tile without packet data.
+  std::vector<std::uint8_t> skel = sk.head_;
   for (std::uint32_t t = 0; t < nt; ++t) {
-    const bin_id th{bin_kind::tile_header, o.csn, t};
+    const bin_id th{bin_kind::tile_header, csn, t};
     if (cache.is_complete(th))
-      PIPIT_TRY(rewrite_segments(prefix(cache, th), 0, tile_heads[t], "tile header bin"));
+      PIPIT_TRY(rewrite_segments(prefix(cache, th), 0, sk.tile_heads_[t], "tile header bin"));
     put16(skel, SOT);
     put16(skel, 10);
     put16(skel, static_cast<std::uint16_t>(t));
-    put32(skel, static_cast<std::uint32_t>(12 + tile_heads[t].size() + 2));
+    put32(skel, static_cast<std::uint32_t>(12 + sk.tile_heads_[t].size() + 2));
     skel.push_back(0);
     skel.push_back(1);
-    skel.insert(skel.end(), tile_heads[t].begin(), tile_heads[t].end());
+    skel.insert(skel.end(), sk.tile_heads_[t].begin(), sk.tile_heads_[t].end());
     put16(skel, SOD);
   }
   put16(skel, EOC);
   index_options io;
   io.headers_only = true;
   PIPIT_TRY_ASSIGN(ix, codestream_index::build(skel, byte_range{0, skel.size()}, io));
+  sk.index_ = std::make_shared<const codestream_index>(std::move(ix));
+  return sk;
+}
 
-  std::vector<std::uint8_t> out = head;
+std::vector<std::uint64_t> codestream_skeleton::complete_packets(const databin_cache& cache,
+                                                                 std::uint64_t id,
+                                                                 unsigned max_layers) const {
+  const codestream_index& ix = *index_;
+  const std::uint32_t nc = ix.num_components(), nt = static_cast<std::uint32_t>(ix.tiles.size());
+  const auto a = split_precinct_bin_id(id, nc, nt);
+  const tile_entry& te = ix.tiles[a.tile];
+  const std::uint32_t end = a.component + 1 < nc ? te.comp_slot_base(a.component + 1) : te.num_slots;
+  if (te.comp_slot_base(a.component) + a.s >= end) return {};
+  const std::uint32_t slot = static_cast<std::uint32_t>(te.comp_slot_base(a.component) + a.s);
+  // The resolution and precinct index of the slot.
+  unsigned r = 0;
+  const unsigned levels = te.coding.components[a.component].levels;
+  while (r < levels && te.res(a.component, r + 1).slot_base <= slot) ++r;
+  const std::uint32_t p = slot - te.res(a.component, r).slot_base;
+  const unsigned layers = max_layers ? std::min<unsigned>(max_layers, te.coding.layers) : te.coding.layers;
+  bytes_view bin = prefix(cache, bin_id{bin_kind::precinct, csn_, id});
+  if (bin.empty()) return {};
+  return pipit::complete_packets(bin, ix.siz, te, a.component, r, p, layers);
+}
+
+std::vector<std::uint8_t> codestream_skeleton::codestream(const databin_cache& cache, unsigned max_layers,
+                                                          rebuild_stats* stats) const {
+  const codestream_index& ix = *index_;
+  std::vector<std::uint8_t> out = head_;
   rebuild_stats st;
-  const std::uint32_t nc = ix.num_components();
+  const std::uint32_t nc = ix.num_components(), nt = static_cast<std::uint32_t>(ix.tiles.size());
   for (std::uint32_t t = 0; t < nt; ++t) {
     const tile_entry& te = ix.tiles[t];
     const std::size_t sot_at = out.size();
@@ -141,12 +168,12 @@ result<std::vector<std::uint8_t>> rebuild_codestream(const databin_cache& cache,
     put32(out, 0);  // Psot, patched below
     out.push_back(0);
     out.push_back(1);
-    out.insert(out.end(), tile_heads[t].begin(), tile_heads[t].end());
+    out.insert(out.end(), tile_heads_[t].begin(), tile_heads_[t].end());
     put16(out, SOD);
     std::size_t required = 0;
     const auto seq = detail::packet_sequence(ix.siz, te, &required);
-    const unsigned layers = o.max_layers ? std::min<unsigned>(o.max_layers, te.coding.layers) : te.coding.layers;
-    // Packets are visited precinct by precinct (RPCL): parse each bin once, at its first packet.
+    const unsigned layers = max_layers ? std::min<unsigned>(max_layers, te.coding.layers) : te.coding.layers;
+    // Packets come precinct by precinct (RPCL): parse each bin once, at its first packet.
     std::uint32_t cur_slot = ~0u;
     bytes_view bin;
     std::vector<std::uint64_t> ends;
@@ -154,10 +181,9 @@ result<std::vector<std::uint8_t>> rebuild_codestream(const databin_cache& cache,
       if (pr.slot != cur_slot) {
         cur_slot = pr.slot;
         const std::uint64_t s = pr.slot - te.comp_slot_base(pr.component);
-        const bin_id pid{bin_kind::precinct, o.csn, precinct_bin_id(t, pr.component, s, nc, nt)};
-        bin = prefix(cache, pid);
+        bin = prefix(cache, bin_id{bin_kind::precinct, csn_, precinct_bin_id(t, pr.component, s, nc, nt)});
         ends = bin.empty() ? std::vector<std::uint64_t>{}
-                           : complete_packets(bin, ix.siz, te, pr.component, pr.resolution, pr.precinct, layers);
+                           : pipit::complete_packets(bin, ix.siz, te, pr.component, pr.resolution, pr.precinct, layers);
       }
       ++st.packets;
       if (pr.layer < ends.size()) {
@@ -169,14 +195,22 @@ result<std::vector<std::uint8_t>> rebuild_codestream(const databin_cache& cache,
         if (te.coding.eph) put16(out, EPH);
       }
     }
+    // Psot is 32 bits: a tile above 4 GiB gets Psot 0 ("up to EOC"), which the standard allows
+    // for the last tile only (a known limit for earlier ones).
     const std::uint64_t psot = out.size() - sot_at;
-    if (psot > 0xFFFFFFFFu) return fail(errc::limit, no_offset, "tile " + std::to_string(t) + " is larger than 4 GiB");
-    store_be32(out.data() + sot_at + 6, static_cast<std::uint32_t>(psot));
+    store_be32(out.data() + sot_at + 6, psot > 0xFFFFFFFFu ? 0u : static_cast<std::uint32_t>(psot));
   }
   put16(out, EOC);
   st.bytes = out.size();
   if (stats) *stats = st;
   return out;
+}
+
+result<std::vector<std::uint8_t>> rebuild_codestream(const databin_cache& cache,
+                                                     const rebuild_options& o,
+                                                     rebuild_stats* stats) {
+  PIPIT_TRY_ASSIGN(sk, codestream_skeleton::build(cache, o.csn));
+  return sk.codestream(cache, o.max_layers, stats);
 }
 
 result<std::vector<std::uint8_t>> rebuild_jp2(const databin_cache& cache, const rebuild_options& o) {
