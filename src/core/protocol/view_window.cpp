@@ -20,12 +20,13 @@ struct axis_map {
 };
 
 // One axis of the §7.2 mapping from a requested frame of `req` samples to one of `got`.
-axis_map map_axis(std::uint32_t req, std::uint32_t got, std::uint32_t off,
-                  std::optional<std::uint32_t> size) {
+// `size` is the requested region size, or none (`has_size` false: to the frame's end).
+axis_map map_axis(std::uint32_t req, std::uint32_t got, std::uint32_t off, bool has_size,
+                  std::uint32_t size) {
   if (req == 0 || off >= req) return {std::min(off, got), 0};
   // Clip the end to the requested frame first: it keeps the products below 2^64, and
   // ceil(req * got / req) = got is the clip the formula applies anyway.
-  std::uint64_t end = size ? std::min<std::uint64_t>(std::uint64_t{off} + *size, req) : req;
+  std::uint64_t end = has_size ? std::min<std::uint64_t>(std::uint64_t{off} + size, req) : req;
   std::uint64_t o = std::uint64_t{off} * got / req;
   std::uint64_t e = (end * got + req - 1) / req;
   e = std::min<std::uint64_t>(e, got);
@@ -91,10 +92,9 @@ served_window map_view_window(const image_geometry& g, const frame_size& fsiz,
   served_window w;
   w.resolution = choose_resolution(g, fsiz);
   const point off = roff.value_or(point{});
-  const auto sx = rsiz ? std::optional<std::uint32_t>(rsiz->x) : std::nullopt;
-  const auto sy = rsiz ? std::optional<std::uint32_t>(rsiz->y) : std::nullopt;
-  axis_map x = map_axis(fsiz.fx, w.resolution.fx, off.x, sx);
-  axis_map y = map_axis(fsiz.fy, w.resolution.fy, off.y, sy);
+  const point size = rsiz.value_or(point{});
+  axis_map x = map_axis(fsiz.fx, w.resolution.fx, off.x, rsiz.has_value(), size.x);
+  axis_map y = map_axis(fsiz.fy, w.resolution.fy, off.y, rsiz.has_value(), size.y);
   if (x.size == 0 || y.size == 0) {
     x.size = 0;
     y.size = 0;
