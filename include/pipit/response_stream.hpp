@@ -1,0 +1,133 @@
+// A JPIP response body produced piece by piece (15444-9 D.3, notes §7.4), for servers that send
+// it in chunks and may cut it short between two chunks.
+//
+// `stream_model` is a session's (or one stateless request's) model of the client cache: the core
+// cache_model for header, precinct and metadata bins, plus the tile data-bins of JPT-streams.
+//
+// `response_stream` walks a `stream_plan` in a fixed order and appends JPP (or JPT) messages:
+//   1. metadata-bin 0: the whole bin, or only the byte ranges of the boxes `metareq` asked for;
+//   2. for each codestream of the plan: the main header bin and the tile header bins of the
+//      window's tiles (JPP), then
+//   3. JPP: precinct data layer by layer (for each layer: resolutions low to high, components,
+//      tiles, precincts, as window_precincts orders them, filter margin included), one message
+//      per packet; JPT: the tile data-bins of the window's tiles, one message per tile-part.
+// Every byte the model holds is skipped and every byte written is added to the model. The plan's
+// `len` bounds the message bytes of the whole response (the EOR excluded); when the next message
+// does not fit, as much of it as fits is sent (unless `align`: messages then end only at packet,
+// tile-part or bin boundaries) and the response ends with EOR 4. Chunks never split a message, so
+// the bytes of a response do not depend on the chunk size.
+//
+// Thread-safety: a response_stream is used by one thread at a time, and the caller serialises
+// access to the model it writes (a session's models are shared by its channels).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include "pipit/cache_model.hpp"
+#include "pipit/databins.hpp"
+#include "pipit/jpp.hpp"
+#include "pipit/window.hpp"
+
+namespace pipit {
+
+class stream_model {
+ public:
+  stream_model() = default;
+  explicit stream_model(const image_index& index);
+
+  std::uint64_t held(const bin_id& id) const;
+  bool known(const bin_id& id) const;
+  void hold(const bin_id& id, std::uint64_t bytes);
+  void forget(const bin_id& id, std::uint64_t bytes = 0);
+  void clear();
+
+ private:
+  cache_model base_;
+  std::vector<std::vector<std::uint64_t>> tiles_;  // [csn][tile]: bytes held + 1, 0 unknown
+};
+
+// A byte range [from, to) of a data-bin.
+struct bin_range {
+  std::uint64_t from = 0;
+  std::uint64_t to = 0;
+  friend bool operator==(const bin_range&, const bin_range&) = default;
+};
+
+struct stream_codestream {
+  std::uint32_t csn = 0;
+  window_spec window;
+  bool headers = true;  // main header and tile headers
+};
+
+struct stream_plan {
+  bool jpt = false;              // JPT-stream: tile data-bins instead of precincts
+  bool align = false;            // messages end at natural boundaries only
+  bool whole_metadata = true;    // all of metadata-bin 0 (JP2/JPX targets)
+  std::vector<bin_range> metadata_ranges;  // else these ranges of metadata-bin 0, in order
+  std::vector<stream_codestream> codestreams;
+  std::uint64_t len = std::numeric_limits<std::uint64_t>::max();  // message bytes, EOR excluded
+};
+
+// True when the window is the whole image of the codestream at full resolution and quality.
+bool whole_image_window(const codestream_index& cs, const window_spec& w);
+
+class response_stream {
+ public:
+  // REQUIRES: src, model and plan outlive the stream; every csn < src.num_codestreams().
+  response_stream(const databin_source& src, stream_model& model, stream_plan plan);
+
+  // Appends whole messages to `out` until at least `target` bytes were appended or the response
+  // is complete. Returns false once nothing is left to send (then reason() says why).
+  bool next(std::vector<std::uint8_t>& out, std::size_t target);
+
+  bool done() const { return done_; }
+  // EOR reason once done(): byte_limit, image_done (every codestream's window is its whole
+  // image, or everything of it is sent) or window_done.
+  eor_reason reason() const { return reason_; }
+  std::uint64_t bytes() const { return bytes_; }
+  std::uint64_t messages() const { return messages_; }
+
+  // Appends an EOR with the given reason (writer state is per response).
+  static void append_eor(std::vector<std::uint8_t>& out, eor_reason reason);
+
+ private:
+  struct segment {
+    unsigned msg_class = 0;
+    bin_id id;
+    std::uint64_t from = 0, to = 0, length = 0;
+  };
+  bool send(const segment& s);
+  void emit(const segment& s, std::uint64_t from, std::uint64_t n);
+  void fill(const segment& s, std::uint64_t from, std::uint64_t to, std::vector<std::uint8_t>& dst) const;
+  void enter_codestream();
+
+  const databin_source& src_;
+  stream_model& model_;
+  stream_plan plan_;
+  std::vector<std::uint8_t> scratch_;
+  jpp_writer writer_;
+  std::vector<std::uint8_t> writer_buf_;
+
+  // Cursor: phase 0 metadata, 1 codestream headers, 2 codestream data, 3 finished.
+  int phase_ = 0;
+  std::size_t meta_k_ = 0;
+  std::size_t cs_k_ = 0;
+  std::size_t hdr_k_ = 0;  // 0 main header, 1.. tile headers
+  std::vector<std::uint32_t> tiles_;
+  std::vector<window_precinct> precincts_;
+  std::vector<precinct_layout> layouts_;
+  std::vector<std::uint64_t> ids_;
+  std::vector<std::uint64_t> tile_lengths_;  // JPT: bin length per entry of tiles_
+  unsigned layer_ = 0, max_layers_ = 0;
+  std::size_t k_ = 0, part_k_ = 0;
+
+  bool done_ = false;
+  bool budget_out_ = false;
+  eor_reason reason_ = eor_reason::window_done;
+  std::uint64_t bytes_ = 0, messages_ = 0;
+};
+
+}  // namespace pipit

@@ -1,0 +1,262 @@
+#include "pipit/response_stream.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace pipit {
+
+// ---- stream_model ------------------------------------------------------------------------------
+
+stream_model::stream_model(const image_index& index) : base_(index) {
+  for (const auto& cs : index.codestreams) tiles_.emplace_back(cs.tiles.size(), 0);
+}
+
+std::uint64_t stream_model::held(const bin_id& id) const {
+  if (id.kind != bin_kind::tile) return base_.held(id);
+  if (id.csn >= tiles_.size() || id.id >= tiles_[id.csn].size()) return 0;
+  const std::uint64_t v = tiles_[id.csn][id.id];
+  return v ? v - 1 : 0;
+}
+
+bool stream_model::known(const bin_id& id) const {
+  if (id.kind != bin_kind::tile) return base_.known(id);
+  return id.csn < tiles_.size() && id.id < tiles_[id.csn].size() && tiles_[id.csn][id.id] != 0;
+}
+
+void stream_model::hold(const bin_id& id, std::uint64_t bytes) {
+  if (id.kind != bin_kind::tile) return base_.hold(id, bytes);
+  if (id.csn >= tiles_.size() || id.id >= tiles_[id.csn].size()) return;
+  auto& v = tiles_[id.csn][id.id];
+  v = std::max(v, bytes + 1);
+}
+
+void stream_model::forget(const bin_id& id, std::uint64_t bytes) {
+  if (id.kind != bin_kind::tile) return base_.forget(id, bytes);
+  if (id.csn >= tiles_.size() || id.id >= tiles_[id.csn].size()) return;
+  auto& v = tiles_[id.csn][id.id];
+  if (bytes == 0) v = 0;
+  else if (v > bytes + 1) v = bytes + 1;
+}
+
+void stream_model::clear() {
+  base_.clear();
+  for (auto& t : tiles_) std::fill(t.begin(), t.end(), 0);
+}
+
+// ---- response_stream ---------------------------------------------------------------------------
+
+bool whole_image_window(const codestream_index& cs, const window_spec& w) {
+  if (w.discard_levels != 0 || !w.comps.empty() || w.no_precinct_data) return false;
+  if (w.layers != 0) {
+    if (w.layers < cs.defaults.layers) return false;
+    for (const auto& t : cs.tiles)
+      if (w.layers < t.coding.layers) return false;
+  }
+  return w.region.x0 <= cs.siz.XOsiz && w.region.y0 <= cs.siz.YOsiz && w.region.x1 >= cs.siz.Xsiz &&
+         w.region.y1 >= cs.siz.Ysiz;
+}
+
+response_stream::response_stream(const databin_source& src, stream_model& model, stream_plan plan)
+    : src_(src), model_(model), plan_(std::move(plan)), writer_(writer_buf_) {
+  writer_.begin_response();
+}
+
+void response_stream::append_eor(std::vector<std::uint8_t>& out, eor_reason reason) {
+  jpp_writer w(out);
+  w.add_eor(reason);
+}
+
+void response_stream::fill(const segment& s, std::uint64_t from, std::uint64_t to,
+                           std::vector<std::uint8_t>& dst) const {
+  if (s.id.kind == bin_kind::precinct) {
+    const precinct_layout& pl = layouts_[k_];
+    std::uint64_t pos = 0;
+    for (const auto& p : pl.pieces) {
+      const std::uint64_t a = std::max(from, pos), e = std::min(to, pos + p.length);
+      if (a < e) {
+        auto b = src_.file().subspan(static_cast<std::size_t>(p.file_offset + (a - pos)),
+                                     static_cast<std::size_t>(e - a));
+        dst.insert(dst.end(), b.begin(), b.end());
+      }
+      pos += p.length;
+      if (pos >= to) break;
+    }
+    return;
+  }
+  if (s.id.kind == bin_kind::tile) {
+    const codestream_index& cs = src_.index().codestreams[s.id.csn];
+    std::uint64_t pos = 0;
+    for (std::uint32_t pi : cs.tiles[s.id.id].parts) {
+      const tile_part& tp = cs.tile_parts[pi];
+      const std::uint64_t len = tp.end - tp.sot_offset;
+      const std::uint64_t a = std::max(from, pos), e = std::min(to, pos + len);
+      if (a < e) {
+        auto b = src_.file().subspan(static_cast<std::size_t>(tp.sot_offset + (a - pos)),
+                                     static_cast<std::size_t>(e - a));
+        dst.insert(dst.end(), b.begin(), b.end());
+      }
+      pos += len;
+      if (pos >= to) break;
+    }
+    return;
+  }
+  src_.copy(s.id, from, to, dst);
+}
+
+void response_stream::emit(const segment& s, std::uint64_t from, std::uint64_t n) {
+  scratch_.clear();
+  fill(s, from, from + n, scratch_);
+  const std::size_t before = writer_buf_.size();
+  (void)writer_.add_message(s.msg_class, s.id.csn, s.id.id, from, scratch_, from + n == s.length);
+  bytes_ += writer_buf_.size() - before;
+  ++messages_;
+  model_.hold(s.id, from + n);
+}
+
+bool response_stream::send(const segment& s) {
+  const std::uint64_t from = std::max(s.from, model_.held(s.id));
+  // An empty bin is still announced once (a zero-length message with the completion bit).
+  if (from >= s.to && !(s.length == 0 && !model_.known(s.id))) return true;
+  std::uint64_t n = s.to > from ? s.to - from : 0;
+  const std::uint64_t left = plan_.len - std::min(plan_.len, bytes_);
+  if (writer_.header_size(s.msg_class, s.id.csn, s.id.id, from, n) + n <= left) {
+    emit(s, from, n);
+    return true;
+  }
+  if (!plan_.align) {
+    // Fill the rest of the budget with a partial message when at least one body byte fits.
+    for (int k = 0; k < 4 && n > 0; ++k) {
+      const std::size_t h = writer_.header_size(s.msg_class, s.id.csn, s.id.id, from, n);
+      if (h + n <= left) break;
+      n = left > h ? std::min<std::uint64_t>(n - 1, left - h) : 0;
+    }
+    if (n > 0 && writer_.header_size(s.msg_class, s.id.csn, s.id.id, from, n) + n <= left) emit(s, from, n);
+  }
+  budget_out_ = true;
+  return false;
+}
+
+void response_stream::enter_codestream() {
+  const stream_codestream& sc = plan_.codestreams[cs_k_];
+  const codestream_index& cs = src_.index().codestreams[sc.csn];
+  tiles_ = window_tiles(cs, sc.window);
+  precincts_.clear();
+  layouts_.clear();
+  ids_.clear();
+  tile_lengths_.clear();
+  layer_ = max_layers_ = 0;
+  k_ = part_k_ = hdr_k_ = 0;
+  if (plan_.jpt) {
+    for (std::uint32_t t : tiles_) {
+      std::uint64_t n = 0;
+      for (std::uint32_t pi : cs.tiles[t].parts) n += cs.tile_parts[pi].end - cs.tile_parts[pi].sot_offset;
+      tile_lengths_.push_back(n);
+    }
+    return;
+  }
+  if (sc.window.no_precinct_data) return;
+  precincts_ = window_precincts(cs, sc.window);
+  layouts_.reserve(precincts_.size());
+  ids_.reserve(precincts_.size());
+  for (const auto& p : precincts_) {
+    layouts_.push_back(src_.precinct(sc.csn, p.tile, p.slot));
+    ids_.push_back(src_.precinct_id(sc.csn, p.tile, p.slot));
+    max_layers_ = std::max<unsigned>(max_layers_, static_cast<unsigned>(layouts_.back().layer_end.size()));
+  }
+  if (sc.window.layers != 0) max_layers_ = std::min<unsigned>(max_layers_, sc.window.layers);
+}
+
+bool response_stream::next(std::vector<std::uint8_t>& out, std::size_t target) {
+  if (done_) return false;
+  writer_buf_.clear();
+  while (!budget_out_ && phase_ < 3 && writer_buf_.size() < target) {
+    if (phase_ == 0) {
+      if (!src_.index().is_jp2) {
+        phase_ = 1;
+      } else if (plan_.whole_metadata) {
+        const auto n = src_.metadata_bin0().size();
+        if (send(segment{8, bin_id{bin_kind::metadata, 0, 0}, 0, n, n})) phase_ = 1;
+      } else if (meta_k_ < plan_.metadata_ranges.size()) {
+        const auto n = src_.metadata_bin0().size();
+        const bin_range& r = plan_.metadata_ranges[meta_k_];
+        if (send(segment{8, bin_id{bin_kind::metadata, 0, 0}, r.from, std::min<std::uint64_t>(r.to, n), n})) ++meta_k_;
+      } else {
+        phase_ = 1;
+      }
+      if (phase_ == 1) {
+        if (plan_.codestreams.empty()) phase_ = 3;
+        else enter_codestream();
+      }
+      continue;
+    }
+    const stream_codestream& sc = plan_.codestreams[cs_k_];
+    const std::uint32_t csn = sc.csn;
+    if (phase_ == 1) {
+      if (!sc.headers || (plan_.jpt && hdr_k_ > 0) || hdr_k_ > tiles_.size()) {
+        phase_ = 2;
+        continue;
+      }
+      const auto& h = hdr_k_ == 0 ? src_.main_header(csn) : src_.tile_header(csn, tiles_[hdr_k_ - 1]);
+      const segment s = hdr_k_ == 0 ? segment{6, bin_id{bin_kind::main_header, csn, 0}, 0, h.size(), h.size()}
+                                    : segment{2, bin_id{bin_kind::tile_header, csn, tiles_[hdr_k_ - 1]}, 0, h.size(), h.size()};
+      if (send(s)) ++hdr_k_;
+      continue;
+    }
+    // phase_ == 2: the codestream's data.
+    bool finished = false;
+    if (plan_.jpt) {
+      if (k_ >= tiles_.size()) {
+        finished = true;
+      } else {
+        const codestream_index& cs = src_.index().codestreams[csn];
+        const auto& parts = cs.tiles[tiles_[k_]].parts;
+        if (part_k_ >= parts.size()) {
+          ++k_;
+          part_k_ = 0;
+          continue;
+        }
+        std::uint64_t a = 0;
+        for (std::size_t i = 0; i < part_k_; ++i) a += cs.tile_parts[parts[i]].end - cs.tile_parts[parts[i]].sot_offset;
+        const tile_part& tp = cs.tile_parts[parts[part_k_]];
+        if (send(segment{4, bin_id{bin_kind::tile, csn, tiles_[k_]}, a, a + (tp.end - tp.sot_offset), tile_lengths_[k_]}))
+          ++part_k_;
+      }
+    } else if (layer_ >= max_layers_) {
+      finished = true;
+    } else if (k_ >= precincts_.size()) {
+      ++layer_;
+      k_ = 0;
+    } else {
+      const precinct_layout& pl = layouts_[k_];
+      if (layer_ >= pl.layer_end.size()) {
+        ++k_;
+      } else {
+        const std::uint64_t a = layer_ == 0 ? 0 : pl.layer_end[layer_ - 1], b = pl.layer_end[layer_];
+        if (send(segment{0, bin_id{bin_kind::precinct, csn, ids_[k_]}, a, b, pl.length()})) ++k_;
+      }
+    }
+    if (finished) {
+      if (++cs_k_ < plan_.codestreams.size()) {
+        phase_ = 1;
+        enter_codestream();
+      } else {
+        phase_ = 3;
+      }
+    }
+  }
+  out.insert(out.end(), writer_buf_.begin(), writer_buf_.end());
+  writer_buf_.clear();
+  if (budget_out_) {
+    done_ = true;
+    reason_ = eor_reason::byte_limit;
+  } else if (phase_ == 3) {
+    done_ = true;
+    bool whole = plan_.whole_metadata && plan_.codestreams.size() == src_.num_codestreams();
+    for (const auto& sc : plan_.codestreams)
+      whole = whole && sc.headers && whole_image_window(src_.index().codestreams[sc.csn], sc.window);
+    reason_ = whole ? eor_reason::image_done : eor_reason::window_done;
+  }
+  return !done_;
+}
+
+}  // namespace pipit

@@ -1,0 +1,81 @@
+// JPIP request handling without sockets: an HTTP request (method, request-target, body) in, a
+// reply (status, JPIP-* headers, and a body source producing the JPP/JPT-stream in chunks) out.
+//
+// What a request names (15444-9 C.2-C.3, Annex F; notes §9):
+//  * `cid=` names an open channel: the request is served in that channel's session, on its target
+//    (the URL path is then the channel's path, "jpip", and is ignored; a `target=` must agree).
+//  * `cnew=http` without cid opens a session on the target named by `target=` or, failing that,
+//    by the URL path; with cid it opens another channel in that session. JPIP-cnew answers.
+//  * neither: a stateless request on the named target; its `model` describes the client cache
+//    for this request alone.
+// The view-window comes from fsiz/roff/rsiz/comps/layers per codestream (stream= and
+// context=jpxl<...>; default codestream 0). No fsiz means no image data: metadata-bin 0 and the
+// main header only, as Kakadu serves a request without a window. Every change to what was asked
+// is reported (JPIP-fsiz, -roff, -rsiz, -layers, -comps, -stream, -quality).
+//
+// The reply body (body_source) composes the response chunk by chunk under the session's lock,
+// ends it with EOR 1, 2 or 4 (response_stream), or with EOR 3 when a newer request arrived on the
+// channel in the meantime (unless that request asked wait=yes).
+//
+// Thread-safety: handle() may be called concurrently; a body_source is used by one thread at a
+// time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "server/session_registry.hpp"
+#include "server/target_registry.hpp"
+
+namespace pipit::server {
+
+class body_source {
+ public:
+  virtual ~body_source() = default;
+  // Appends the next chunk to `out`; returns false when it was the last (the EOR included).
+  virtual bool next(std::vector<std::uint8_t>& out) = 0;
+};
+
+struct reply {
+  unsigned status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;  // JPIP-* and others
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string text;                   // the body when `body` is null
+  std::shared_ptr<body_source> body;  // a chunked JPP/JPT-stream
+
+  const std::string* header(std::string_view name) const;
+};
+
+struct handler_options {
+  std::size_t chunk_bytes = 64 * 1024;  // target size of one chunk of a stream body
+  std::string channel_path = "jpip";    // the `path` of JPIP-cnew
+  std::size_t max_codestreams = 4096;   // per request
+};
+
+// Percent-decodes a URL path; false on a bad escape or a decoded NUL.
+bool decode_url_path(std::string_view in, std::string& out);
+
+class jpip_handler {
+ public:
+  jpip_handler(target_registry& targets, session_registry& sessions, handler_options options = {});
+
+  // method: "GET" or "POST" (the query in a form-encoded body); request_target: "/a.jp2?fsiz=..".
+  reply handle(std::string_view method, std::string_view request_target, std::string_view body = {});
+
+  const handler_options& options() const { return options_; }
+
+ private:
+  target_registry& targets_;
+  session_registry& sessions_;
+  handler_options options_;
+};
+
+// An error reply: status from the error kind, text "<status> <phrase>: <message>\n".
+reply error_reply(const error& e);
+reply error_reply(unsigned status, std::string_view message);
+
+}  // namespace pipit::server

@@ -1,0 +1,95 @@
+// JPIP sessions and channels (15444-9 B.2, Annex F; notes §9).
+//
+// A session holds a target snapshot and the server's model of the client's cache for it; it has
+// one or more channels, each named by a channel id (cid) the client sends with every request.
+// Channel ids are 128 random bits from the operating system (std::random_device), in hex: they
+// cannot be guessed from other ids. A channel counts the requests that arrived on it
+// (`generation`): a response checks it between chunks and ends with EOR 3 (window change) when a
+// newer request took over the channel.
+//
+// Sessions idle longer than the idle timeout are reaped (reap()); a session whose last channel
+// is closed ends. Limits on sessions and channels per session give errc::limit (HTTP 503).
+//
+// Thread-safety: the registry's members may be called concurrently. A session's model and type
+// are guarded by session::mutex, which a response holds while it composes each chunk.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "pipit/error.hpp"
+#include "pipit/response_stream.hpp"
+#include "server/target_registry.hpp"
+
+namespace pipit::server {
+
+using clock = std::chrono::steady_clock;
+
+struct channel {
+  std::string cid;
+  std::atomic<std::uint64_t> generation{0};  // requests seen on this channel
+  std::atomic<bool> closed{false};
+};
+
+struct session {
+  std::shared_ptr<const target> tgt;
+  std::mutex mutex;  // guards everything below
+  stream_model model;
+  bool jpt = false;  // return type chosen when the session was opened
+  std::atomic<clock::rep> last_used{0};
+
+  void touch(clock::time_point now = clock::now()) { last_used = now.time_since_epoch().count(); }
+};
+
+struct channel_ref {
+  std::shared_ptr<session> s;
+  std::shared_ptr<channel> ch;
+};
+
+struct session_limits {
+  std::size_t max_sessions = 10000;
+  std::size_t max_channels_per_session = 32;
+  std::chrono::seconds idle_timeout{600};
+};
+
+// 32 lower-case hex digits from std::random_device.
+std::string make_channel_id();
+
+class session_registry {
+ public:
+  explicit session_registry(session_limits limits = {}) : limits_(limits) {}
+
+  // A new session on `t` with one channel.
+  result<channel_ref> open_session(std::shared_ptr<const target> t, bool jpt);
+  // A new channel in the session of `existing`.
+  result<channel_ref> add_channel(const channel_ref& existing);
+  // The channel named `cid` and its session; not_found when closed, reaped or never issued.
+  result<channel_ref> find(const std::string& cid);
+  // Closes channels of one session: `ids`, or all of them when `all`. Every id must name an
+  // open channel of the same session (and of `owner`'s session when given), else nothing is
+  // closed and the error is invalid_argument (or not_found for an unknown id).
+  result<void> close(const std::vector<std::string>& ids, bool all, const std::shared_ptr<session>& owner);
+  // Ends the sessions idle since before now - idle_timeout; returns how many.
+  std::size_t reap(clock::time_point now = clock::now());
+
+  std::size_t sessions() const;
+  std::size_t channels() const;
+  const session_limits& limits() const { return limits_; }
+
+ private:
+  std::string fresh_id_locked();
+  void erase_session_locked(const std::shared_ptr<session>& s);
+
+  session_limits limits_;
+  mutable std::mutex mutex_;
+  std::map<std::string, channel_ref> channels_;                         // by cid
+  std::map<session*, std::vector<std::string>> session_channels_;       // open cids per session
+};
+
+}  // namespace pipit::server
