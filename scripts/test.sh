@@ -6,7 +6,7 @@
 # 1. installs the Debian packages Pipit needs (scripts/install-deps.sh; a no-op when present);
 # 2. build/       GCC, RelWithDebInfo:                       build, then ctest;
 # 3. build-asan/  GCC, AddressSanitizer + UBSan:             build, then the same ctest;
-# 4. build-fuzz/  clang-14, libFuzzer + ASan + UBSan:        build tests/fuzz/*_fuzz, run each for
+# 4. build-fuzz/  clang-14, libFuzzer + ASan + UBSan:        build tests/*/*_fuzz, run each for
 #                 PIPIT_FUZZ_SECONDS (default 30 when CI=true, else 300), seeded from tests/data
 #                 and the generated corpus (build/corpus) when there is one.
 # Every step runs even when an earlier one failed; the last line reads "N passed, M failed" (the
@@ -71,7 +71,7 @@ want asan && ctest_suite asan build-asan -DPIPIT_SANITIZE=ON
 
 fuzz() {
   local dir=build-fuzz names=() src
-  for src in tests/fuzz/*_fuzz.cpp; do
+  for src in tests/*/*_fuzz.cpp; do
     [ -e "$src" ] && names+=("$(basename "$src" .cpp)")
   done
   banner "fuzz: configure and build ${names[*]:-(no targets yet)} in $dir with clang-14"
