@@ -17,6 +17,7 @@ struct command {
 command register_info(CLI::App& app);
 command register_stream(CLI::App& app);
 command register_rebuild(CLI::App& app);
+command register_get(CLI::App& app);
 command register_serve(CLI::App& app);
 
 inline std::vector<command> all_commands(CLI::App& app) {
@@ -24,6 +25,7 @@ inline std::vector<command> all_commands(CLI::App& app) {
   v.push_back(register_info(app));
   v.push_back(register_stream(app));
   v.push_back(register_rebuild(app));
+  v.push_back(register_get(app));
   v.push_back(register_serve(app));
   return v;
 }

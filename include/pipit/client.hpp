@@ -1,0 +1,164 @@
+// The JPIP client (ISO/IEC 15444-9, JPP-stream over HTTP/1.1).
+//
+// A `jpip_client` browses one remote image. open() turns a jpip:// (http) or jpips:// (https)
+// URL into a session: `cnew=http&type=jpp-stream&stream=0&tid=0&len=...`, then it follows the
+// server's JPIP-cnew (path, host, port, cid); a server that grants no session is spoken to with
+// stateless requests that carry `model` statements for what the client already holds. Every
+// request carries stream=0, len, and (for view-windows) fsiz, roff and rsiz explicitly.
+//
+// Windows: request() queues a view-window (a region at a resolution, a layer limit, components)
+// with a priority and returns a handle. One worker thread serves the queue over one connection,
+// one request at a time: each request asks for `len` bytes (len grows with the measured
+// throughput), EOR 4/3/7 lead to the next request, EOR 1/2/5 complete the window. A window of a
+// higher priority is served first as soon as the current request ends; a lower one resumes
+// afterwards. Dropped connections and lost sessions are survived: the client reconnects, opens a
+// new session and declares what it holds with `model`. The data-bin cache is kept throughout; with
+// a cache folder it is saved on close (and from time to time) and reloaded by the next open()
+// of the same URL, in any process, and dropped when the server's target id changes.
+//
+// decode() rebuilds a codestream from the cache (missing packets become empty packets) and
+// decodes exactly the window with OpenJPEG, so progressive updates can be shown while the data
+// arrives.
+//
+// Thread-safety: every member of jpip_client and window_handle may be called from any thread.
+// Callbacks are not used: callers wait on handles.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pipit/error.hpp"
+
+namespace pipit::client {
+
+struct transport_options {
+  bool verify_tls = true;       // verify the server's certificate and host name (https)
+  std::string ca_file;          // PEM bundle to verify with instead of the system's
+  std::string proxy;            // "host:port" or a URL; empty: libcurl's default (environment)
+  std::string proxy_auth;       // "user:password"
+  long connect_timeout_ms = 30000;
+  long timeout_ms = 0;          // per request; 0 = none
+  long low_speed_seconds = 60;  // abort a request that receives nothing for this long
+  std::string user_agent = "pipit-client/0.1";
+};
+
+struct client_options {
+  transport_options transport;
+  std::filesystem::path cache_dir;   // empty: the cache lives in memory only
+  std::uint64_t initial_len = 2000;  // `len` of the session-opening request
+  std::uint64_t window_len = 16384;  // first `len` of a window's requests
+  std::uint64_t max_len = std::uint64_t{8} << 20;
+  double target_response_seconds = 0.3;  // len follows throughput * this
+  std::uint64_t memory_limit = 0;    // bytes of data-bins held; 0 = no limit
+  bool use_session = true;           // false: stateless requests only
+  double reconnect_seconds = 30;     // give up after failing for this long
+  int decode_threads = 1;
+};
+
+struct component_info {
+  std::uint8_t precision = 8;
+  bool is_signed = false;
+  std::uint8_t dx = 1, dy = 1;  // XRsiz, YRsiz
+};
+
+// What the headers say of the image (main header, metadata-bin 0).
+struct image_info {
+  std::uint32_t Xsiz = 0, Ysiz = 0, XOsiz = 0, YOsiz = 0;
+  std::uint32_t XTsiz = 0, YTsiz = 0, XTOsiz = 0, YTOsiz = 0;
+  std::vector<component_info> components;
+  std::uint32_t levels = 0;  // decomposition levels (minimum over tile-components)
+  std::uint32_t layers = 0;  // quality layers
+  bool ht = false;           // HTJ2K code-blocks
+  bool mct = false;          // a multiple component transform joins components 0-2
+  bool is_jp2 = false;
+  std::string target_id;
+  // A JP2 file made of metadata-bin 0's boxes around a codestream with the headers and no
+  // packet data: for georeferencing and colour boxes. Empty for a raw codestream.
+  std::vector<std::uint8_t> jp2_header;
+
+  std::uint32_t width() const { return Xsiz - XOsiz; }
+  std::uint32_t height() const { return Ysiz - YOsiz; }
+  // Frame size after discarding d levels: ceil(Xsiz/2^d) - ceil(XOsiz/2^d).
+  std::uint32_t width_at(std::uint32_t d) const;
+  std::uint32_t height_at(std::uint32_t d) const;
+};
+
+// A view-window: the region [x, x+w) x [y, y+h) of the frame at `discard_levels`.
+struct window {
+  std::uint32_t discard_levels = 0;
+  std::uint32_t x = 0, y = 0, w = 0, h = 0;
+  std::vector<std::uint32_t> comps;  // empty: all components
+  std::uint32_t layers = 0;          // 0: all layers
+};
+
+// Samples of a decoded window: one plane per requested component, row-major.
+struct decoded_window {
+  struct plane {
+    std::uint32_t component = 0;
+    std::uint32_t width = 0, height = 0;
+    std::vector<std::int32_t> samples;
+  };
+  std::vector<plane> planes;
+};
+
+enum class window_state : std::uint8_t { pending, complete, failed, cancelled };
+
+struct window_status {
+  window_state state = window_state::pending;
+  std::uint64_t generation = 0;  // counts responses that brought data for this window
+  std::uint64_t bytes = 0;       // bytes of JPP messages received for it
+  error failure;                 // when state == failed
+};
+
+// A queued window; shared by the caller and the client's worker.
+class window_handle {
+ public:
+  virtual ~window_handle() = default;
+  virtual window_status status() const = 0;
+  // Blocks until the generation exceeds `seen_generation`, the state is final, or the timeout.
+  virtual window_status wait(std::uint64_t seen_generation, std::chrono::milliseconds timeout) const = 0;
+  // Stops serving the window (a request under way finishes first).
+  virtual void cancel() = 0;
+  virtual const window& view() const = 0;
+};
+
+struct transfer_stats {
+  std::uint64_t requests = 0;
+  std::uint64_t body_bytes = 0;     // HTTP body bytes received
+  std::uint64_t sessions = 0;       // sessions opened (1 + reconnections)
+  std::uint64_t reconnects = 0;
+  std::uint64_t cached_bytes = 0;   // bytes held in the data-bin cache
+  bool loaded_from_disk = false;    // the persistent cache was reused
+  bool stateless = false;
+};
+
+class jpip_client {
+ public:
+  // Opens a session to `url` (jpip://, jpips://, http://, https://) and reads the headers.
+  // Errors: errc::not_found (target missing, HTTP 404), errc::io (unreachable, TLS, HTTP
+  // errors; the message says which), errc::corrupt (a bad JPP-stream or headers).
+  static result<std::unique_ptr<jpip_client>> open(std::string_view url,
+                                                   const client_options& options = {});
+  virtual ~jpip_client() = default;
+
+  virtual const image_info& info() const = 0;
+
+  // Queues a window; a higher `priority` is served first. Windows already served entirely by
+  // the cache complete without a request.
+  virtual std::shared_ptr<window_handle> request(const window& w, int priority = 0) = 0;
+  // request() and wait for the final state.
+  virtual result<void> fetch(const window& w, int priority = 0) = 0;
+  // Decodes the window from what the cache holds now.
+  virtual result<decoded_window> decode(const window& w) = 0;
+
+  // Closes the session (cclose) and saves the cache; also done by the destructor.
+  virtual void close() = 0;
+  virtual transfer_stats stats() const = 0;
+};
+
+}  // namespace pipit::client

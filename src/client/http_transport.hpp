@@ -1,0 +1,73 @@
+// One HTTP/1.1 connection's worth of GET requests through a libcurl easy handle (keep-alive,
+// chunked bodies, TLS verification, proxy and timeouts from transport_options).
+//
+// The body of a 2xx response is handed to the caller as it arrives; the body of any other status
+// is kept (up to 4 KiB) as the error text. Failures are reported in the result, classified so the
+// caller can decide whether to retry: a connection that could not be made or was dropped is
+// retryable, a TLS verification failure is not.
+//
+// Thread-safety: none; one transport per thread.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "pipit/byte_reader.hpp"
+#include "pipit/client.hpp"
+
+namespace pipit::client {
+
+enum class transfer_failure : std::uint8_t {
+  none,
+  connect,   // could not resolve or connect; retryable
+  dropped,   // the connection broke or timed out mid-response; retryable
+  tls,       // TLS handshake or certificate verification failed; not retryable
+  aborted,   // the body consumer refused the data (corrupt stream) or the caller stopped
+  other,     // anything else libcurl reports
+};
+
+struct http_response {
+  long status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in order
+  std::string error_body;                                    // non-2xx bodies (truncated)
+  std::uint64_t body_bytes = 0;
+  double seconds = 0;                                        // total transfer time
+  transfer_failure failure = transfer_failure::none;
+  std::string failure_text;  // libcurl's message when failure != none
+
+  // The value of the first header named `name` (lower-case), or "".
+  std::string header(std::string_view name) const;
+  bool has_header(std::string_view name) const;
+  bool ok() const { return failure == transfer_failure::none && status >= 200 && status < 300; }
+};
+
+class http_transport {
+ public:
+  explicit http_transport(transport_options options);
+  ~http_transport();
+  http_transport(const http_transport&) = delete;
+  http_transport& operator=(const http_transport&) = delete;
+
+  // GET `url`. `on_body` receives 2xx body bytes as they arrive; returning false aborts the
+  // transfer (failure = aborted). `should_stop` is polled during the transfer.
+  // `on_headers` (optional) sees the status and headers once, before the first body byte (or at
+  // the end when there is no body).
+  http_response get(const std::string& url, const std::function<bool(bytes_view)>& on_body,
+                    const std::function<bool()>& should_stop = {},
+                    const std::function<void(const http_response&)>& on_headers = {});
+
+  // The next request opens a fresh connection.
+  void drop_connection();
+
+ private:
+  void configure();
+
+  transport_options options_;
+  void* curl_ = nullptr;  // CURL*
+  bool fresh_connect_ = false;
+};
+
+}  // namespace pipit::client

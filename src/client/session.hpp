@@ -1,0 +1,87 @@
+// A JPIP session over HTTP (15444-9 Annex F, notes §9.1): the session-opening request
+// (`cnew=http&type=jpp-stream&stream=0&tid=...&len=...`), the channel's path/host/port/cid taken
+// from JPIP-cnew, stateless requests when no channel was granted, `cclose` at the end; and the
+// JPP-stream of each response fed into the data-bin cache as it arrives.
+//
+// Thread-safety: none; a session belongs to the client's worker thread (and to open()/close()
+// while no worker runs). The cache is reached through the caller's mutex.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "http_transport.hpp"
+#include "pipit/databin_cache.hpp"
+#include "pipit/jpp.hpp"
+#include "pipit/request.hpp"
+#include "url.hpp"
+
+namespace pipit::client {
+
+// The data-bin cache shared by the worker (writer) and decoders (readers).
+struct shared_cache {
+  std::mutex mutex;
+  databin_cache cache;
+  std::uint64_t version = 0;  // bumped whenever bytes are added or bins dropped
+};
+
+// What one response did.
+struct exchange_result {
+  enum class outcome : std::uint8_t {
+    ok,            // a JPP-stream ending in EOR
+    retry,         // connection failed or dropped, or no EOR: try again (maybe a new session)
+    session_lost,  // the server no longer knows the channel (an error status on a cid request)
+    fatal,         // TLS, 404 on the target, corrupt stream, other HTTP errors
+  };
+  outcome result = outcome::ok;
+  std::optional<eor_reason> eor;
+  std::uint64_t new_bytes = 0;   // bytes the cache did not hold
+  std::uint64_t body_bytes = 0;
+  double seconds = 0;
+  error failure;                 // when result != ok
+  std::set<bin_id> touched;      // bins that received messages
+  bool target_changed = false;   // JPIP-tid differed: the cache was emptied
+};
+
+class session {
+ public:
+  session(jpip_url url, const transport_options& transport, bool use_session, shared_cache& cache);
+
+  // Opens a session (or, when the server grants none, falls back to stateless requests).
+  // `model` (optional) declares what the cache holds, for a known `tid`.
+  exchange_result open(std::uint64_t len, const std::optional<cache_model_spec>& model,
+                       const std::function<bool()>& should_stop = {});
+  // One request on the channel (or a stateless one). `view` holds the view-window fields.
+  exchange_result send(jpip_request view, std::uint64_t len,
+                       const std::function<bool()>& should_stop = {});
+  // cclose for the channel (best effort); the session becomes closed.
+  void close();
+
+  bool is_open() const { return open_; }
+  bool stateless() const { return open_ && cid_.empty(); }
+  void forget() { open_ = false; cid_.clear(); }
+  const std::string& cid() const { return cid_; }
+  std::uint64_t requests() const { return requests_; }
+  std::uint64_t body_bytes() const { return body_bytes_; }
+  http_transport& transport() { return transport_; }
+
+ private:
+  exchange_result exchange(const std::string& url, bool is_session_request,
+                           const std::function<bool()>& should_stop);
+  void take_cnew(const std::string& value);
+
+  jpip_url url_;
+  http_transport transport_;
+  bool use_session_;
+  shared_cache& cache_;
+  bool open_ = false;
+  std::string cid_;
+  std::string channel_base_;  // origin + path for channel requests
+  std::uint64_t requests_ = 0, body_bytes_ = 0;
+};
+
+}  // namespace pipit::client

@@ -1,0 +1,678 @@
+/******************************************************************************
+ * Project:  Pipit
+ * Purpose:  JPIPDataset and JPIPRasterBand: opening, geometry, metadata,
+ *           georeferencing and synchronous reads.
+ ****************************************************************************/
+#include "jpipdataset.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "cpl_string.h"
+#include "cpl_vsi.h"
+#include "gdaljp2abstractdataset.h"
+#include "gdaljp2metadata.h"
+
+namespace
+{
+
+// A read the direct path can serve: same size as the buffer, and no
+// fractional source window (GDAL resamples those itself).
+bool IsExactWindow(int nXOff, int nYOff, int nXSize, int nYSize,
+                   int nBufXSize, int nBufYSize,
+                   const GDALRasterIOExtraArg *psExtraArg)
+{
+    if (nBufXSize != nXSize || nBufYSize != nYSize)
+        return false;
+    if (psExtraArg != nullptr && psExtraArg->bFloatingPointWindowValidity)
+        return psExtraArg->dfXOff == nXOff && psExtraArg->dfYOff == nYOff &&
+               psExtraArg->dfXSize == nXSize && psExtraArg->dfYSize == nYSize;
+    return true;
+}
+
+GDALDataType DataTypeOf(const pipit::client::image_info &oInfo)
+{
+    int nPrec = 1;
+    bool bSigned = false;
+    for (const auto &c : oInfo.components)
+    {
+        nPrec = std::max<int>(nPrec, c.precision);
+        bSigned = bSigned || c.is_signed;
+    }
+    if (nPrec <= 8)
+        return bSigned ? GDT_Int16 : GDT_Byte;
+    if (nPrec <= 16)
+        return bSigned ? GDT_Int16 : GDT_UInt16;
+    return bSigned ? GDT_Int32 : GDT_UInt32;
+}
+
+const char *GetOption(GDALOpenInfo *poOpenInfo, const char *pszName,
+                      const char *pszConfig, const char *pszDefault)
+{
+    const char *pszVal =
+        CSLFetchNameValue(poOpenInfo->papszOpenOptions, pszName);
+    if (pszVal != nullptr)
+        return pszVal;
+    if (pszConfig != nullptr)
+        return CPLGetConfigOption(pszConfig, pszDefault);
+    return pszDefault;
+}
+
+}  // namespace
+
+void JPIPReportError(const pipit::error &oError, const char *pszContext)
+{
+    const CPLErrorNum nErr = oError.code == pipit::errc::not_found
+                                 ? CPLE_OpenFailed
+                             : oError.code == pipit::errc::corrupt
+                                 ? CPLE_AppDefined
+                                 : CPLE_HttpResponse;
+    CPLError(CE_Failure, nErr, "JPIP: %s: %s", pszContext,
+             oError.message.c_str());
+}
+
+void JPIPCopyPlane(const pipit::client::decoded_window::plane &oPlane,
+                   void *pDst, GDALDataType eBufType, int nBufXSize,
+                   int nBufYSize, GSpacing nPixelSpace, GSpacing nLineSpace)
+{
+    const int nSrcW = static_cast<int>(oPlane.width);
+    const int nSrcH = static_cast<int>(oPlane.height);
+    GByte *pabyDst = static_cast<GByte *>(pDst);
+    if (nSrcW == nBufXSize && nSrcH == nBufYSize)
+    {
+        for (int iY = 0; iY < nBufYSize; ++iY)
+            GDALCopyWords(oPlane.samples.data() +
+                              static_cast<size_t>(iY) * nSrcW,
+                          GDT_Int32, 4, pabyDst + iY * nLineSpace, eBufType,
+                          static_cast<int>(nPixelSpace), nBufXSize);
+        return;
+    }
+    std::vector<GInt32> anRow(nBufXSize);
+    for (int iY = 0; iY < nBufYSize; ++iY)
+    {
+        const int nSrcY = std::min(
+            nSrcH - 1, static_cast<int>((iY + 0.5) * nSrcH / nBufYSize));
+        const GInt32 *panSrc =
+            oPlane.samples.data() + static_cast<size_t>(nSrcY) * nSrcW;
+        for (int iX = 0; iX < nBufXSize; ++iX)
+            anRow[iX] = panSrc[std::min(
+                nSrcW - 1, static_cast<int>((iX + 0.5) * nSrcW / nBufXSize))];
+        GDALCopyWords(anRow.data(), GDT_Int32, 4, pabyDst + iY * nLineSpace,
+                      eBufType, static_cast<int>(nPixelSpace), nBufXSize);
+    }
+}
+
+/************************************************************************/
+/*                          JPIPRasterBand                              */
+/************************************************************************/
+
+JPIPRasterBand::JPIPRasterBand(JPIPDataset *poDSIn, int nBandIn,
+                               GDALDataType eDT)
+{
+    poDS = poDSIn;
+    nBand = nBandIn;
+    eDataType = eDT;
+    nRasterXSize = poDSIn->GetRasterXSize();
+    nRasterYSize = poDSIn->GetRasterYSize();
+    const auto &oInfo = poDSIn->m_poShared->oInfo;
+    int nBlock = 512;
+    if (oInfo.XTsiz < oInfo.width() && oInfo.XTsiz >= 64 &&
+        oInfo.XTsiz <= 2048)
+        nBlock = std::max(64, static_cast<int>(oInfo.XTsiz >> poDSIn->m_nLevel));
+    nBlockXSize = std::min(nBlock, nRasterXSize);
+    nBlockYSize = std::min(nBlock, nRasterYSize);
+    const auto &oComp = oInfo.components[nBandIn - 1];
+    if (oComp.precision != 8 && oComp.precision != 16 && oComp.precision != 32)
+        SetMetadataItem("NBITS", CPLSPrintf("%d", oComp.precision),
+                        "IMAGE_STRUCTURE");
+    if (oComp.precision <= 8 && oComp.is_signed)
+        SetMetadataItem("PIXELTYPE", "SIGNEDBYTE", "IMAGE_STRUCTURE");
+}
+
+CPLErr JPIPRasterBand::IReadBlock(int nBlockXOff, int nBlockYOff,
+                                  void *pImage)
+{
+    const int nXOff = nBlockXOff * nBlockXSize;
+    const int nYOff = nBlockYOff * nBlockYSize;
+    const int nXSize = std::min(nBlockXSize, nRasterXSize - nXOff);
+    const int nYSize = std::min(nBlockYSize, nRasterYSize - nYOff);
+    const int nDTSize = GDALGetDataTypeSizeBytes(eDataType);
+    if (nXSize < nBlockXSize || nYSize < nBlockYSize)
+        memset(pImage, 0,
+               static_cast<size_t>(nBlockXSize) * nBlockYSize * nDTSize);
+    int nBandNum = nBand;
+    return cpl::down_cast<JPIPDataset *>(poDS)->ReadWindow(
+        nXOff, nYOff, nXSize, nYSize, pImage, eDataType, 1, &nBandNum,
+        nDTSize, static_cast<GSpacing>(nDTSize) * nBlockXSize, 0);
+}
+
+CPLErr JPIPRasterBand::IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff,
+                                 int nXSize, int nYSize, void *pData,
+                                 int nBufXSize, int nBufYSize,
+                                 GDALDataType eBufType, GSpacing nPixelSpace,
+                                 GSpacing nLineSpace,
+                                 GDALRasterIOExtraArg *psExtraArg)
+{
+    if (eRWFlag == GF_Read && IsExactWindow(nXOff, nYOff, nXSize, nYSize,
+                                            nBufXSize, nBufYSize, psExtraArg))
+    {
+        int nBandNum = nBand;
+        return cpl::down_cast<JPIPDataset *>(poDS)->ReadWindow(
+            nXOff, nYOff, nXSize, nYSize, pData, eBufType, 1, &nBandNum,
+            nPixelSpace, nLineSpace, 0);
+    }
+    return GDALPamRasterBand::IRasterIO(eRWFlag, nXOff, nYOff, nXSize, nYSize,
+                                        pData, nBufXSize, nBufYSize, eBufType,
+                                        nPixelSpace, nLineSpace, psExtraArg);
+}
+
+GDALColorInterp JPIPRasterBand::GetColorInterpretation()
+{
+    return m_eColorInterp;
+}
+
+int JPIPRasterBand::GetOverviewCount()
+{
+    auto poGDS = cpl::down_cast<JPIPDataset *>(poDS);
+    return static_cast<int>(poGDS->m_apoOverviewDS.size());
+}
+
+GDALRasterBand *JPIPRasterBand::GetOverview(int iOverview)
+{
+    auto poGDS = cpl::down_cast<JPIPDataset *>(poDS);
+    if (iOverview < 0 ||
+        iOverview >= static_cast<int>(poGDS->m_apoOverviewDS.size()))
+        return nullptr;
+    return poGDS->m_apoOverviewDS[iOverview]->GetRasterBand(nBand);
+}
+
+/************************************************************************/
+/*                            JPIPDataset                               */
+/************************************************************************/
+
+JPIPDataset::~JPIPDataset()
+{
+    JPIPDataset::FlushCache(true);
+    m_apoOverviewDS.clear();
+    if (m_nGCPCount > 0)
+    {
+        GDALDeinitGCPs(m_nGCPCount, m_pasGCPList);
+        CPLFree(m_pasGCPList);
+    }
+}
+
+int JPIPDataset::Identify(GDALOpenInfo *poOpenInfo)
+{
+    return STARTS_WITH_CI(poOpenInfo->pszFilename, "JPIP://") ||
+           STARTS_WITH_CI(poOpenInfo->pszFilename, "JPIPS://");
+}
+
+GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
+{
+    if (!Identify(poOpenInfo))
+        return nullptr;
+    if (poOpenInfo->eAccess == GA_Update)
+    {
+        CPLError(CE_Failure, CPLE_NotSupported,
+                 "JPIP: the driver is read-only");
+        return nullptr;
+    }
+
+    pipit::client::client_options oOptions;
+    oOptions.cache_dir =
+        GetOption(poOpenInfo, "CACHE_DIR", "JPIP_CACHE_DIR", "");
+    oOptions.transport.verify_tls =
+        CPLTestBool(GetOption(poOpenInfo, "TLS_VERIFY", "JPIP_TLS_VERIFY",
+                              "YES")) &&
+        !CPLTestBool(CPLGetConfigOption("GDAL_HTTP_UNSAFESSL", "NO"));
+    oOptions.transport.ca_file = GetOption(
+        poOpenInfo, "CA_FILE", "JPIP_CA_FILE",
+        CPLGetConfigOption("GDAL_CURL_CA_BUNDLE",
+                           CPLGetConfigOption("CURL_CA_BUNDLE", "")));
+    oOptions.transport.proxy = CPLGetConfigOption("GDAL_HTTP_PROXY", "");
+    oOptions.transport.proxy_auth =
+        CPLGetConfigOption("GDAL_HTTP_PROXYUSERPWD", "");
+    if (const char *pszUA = CPLGetConfigOption("GDAL_HTTP_USERAGENT", nullptr))
+        oOptions.transport.user_agent = pszUA;
+    if (const char *pszT = CPLGetConfigOption("GDAL_HTTP_CONNECTTIMEOUT", nullptr))
+        oOptions.transport.connect_timeout_ms =
+            static_cast<long>(CPLAtof(pszT) * 1000);
+    if (const char *pszT = CPLGetConfigOption("GDAL_HTTP_TIMEOUT", nullptr))
+        oOptions.transport.timeout_ms = static_cast<long>(CPLAtof(pszT) * 1000);
+    oOptions.initial_len = static_cast<std::uint64_t>(std::max<GIntBig>(
+        1, CPLAtoGIntBig(GetOption(poOpenInfo, "INITIAL_LEN", "JPIP_INITIAL_LEN",
+                                   "2000"))));
+    oOptions.max_len = static_cast<std::uint64_t>(std::max<GIntBig>(
+        1, CPLAtoGIntBig(GetOption(poOpenInfo, "MAX_LEN", "JPIP_MAX_LEN",
+                                   "8388608"))));
+    oOptions.window_len = std::min(oOptions.window_len, oOptions.max_len);
+    oOptions.use_session = CPLTestBool(
+        GetOption(poOpenInfo, "USE_SESSION", "JPIP_USE_SESSION", "YES"));
+    oOptions.reconnect_seconds = CPLAtof(
+        GetOption(poOpenInfo, "RECONNECT_TIMEOUT", "JPIP_RECONNECT_TIMEOUT",
+                  "30"));
+    oOptions.memory_limit = static_cast<std::uint64_t>(std::max<GIntBig>(
+        0, CPLAtoGIntBig(GetOption(poOpenInfo, "CACHE_MEMORY_LIMIT",
+                                   "JPIP_CACHE_MEMORY_LIMIT", "0"))));
+    oOptions.decode_threads = std::max(
+        1, atoi(GetOption(poOpenInfo, "NUM_THREADS", "GDAL_NUM_THREADS", "1")));
+
+    auto oClient =
+        pipit::client::jpip_client::open(poOpenInfo->pszFilename, oOptions);
+    if (!oClient)
+    {
+        JPIPReportError(oClient.error(), poOpenInfo->pszFilename);
+        return nullptr;
+    }
+    auto poShared = std::make_shared<JPIPShared>();
+    poShared->poClient = std::move(*oClient);
+    poShared->oInfo = poShared->poClient->info();
+    const auto &oInfo = poShared->oInfo;
+    if (oInfo.components.empty() || oInfo.width() == 0 || oInfo.height() == 0)
+    {
+        CPLError(CE_Failure, CPLE_OpenFailed, "JPIP: %s: empty image",
+                 poOpenInfo->pszFilename);
+        return nullptr;
+    }
+    for (const auto &c : oInfo.components)
+    {
+        if (c.dx != 1 || c.dy != 1)
+        {
+            CPLError(CE_Failure, CPLE_NotSupported,
+                     "JPIP: %s: sub-sampled components are not supported",
+                     poOpenInfo->pszFilename);
+            return nullptr;
+        }
+    }
+
+    const GDALDataType eDT = DataTypeOf(oInfo);
+    auto poDS = std::make_unique<JPIPDataset>();
+    poDS->m_poShared = poShared;
+    poDS->nRasterXSize = static_cast<int>(oInfo.width());
+    poDS->nRasterYSize = static_cast<int>(oInfo.height());
+    const int nComps = static_cast<int>(oInfo.components.size());
+    for (int i = 0; i < nComps; ++i)
+        poDS->SetBand(i + 1, new JPIPRasterBand(poDS.get(), i + 1, eDT));
+
+    for (std::uint32_t nLevel = 1; nLevel <= oInfo.levels; ++nLevel)
+    {
+        const int nW = static_cast<int>(oInfo.width_at(nLevel));
+        const int nH = static_cast<int>(oInfo.height_at(nLevel));
+        if (nW < 1 || nH < 1)
+            break;
+        auto poODS = std::make_unique<JPIPDataset>();
+        poODS->m_poShared = poShared;
+        poODS->m_nLevel = static_cast<int>(nLevel);
+        poODS->nRasterXSize = nW;
+        poODS->nRasterYSize = nH;
+        poODS->eAccess = GA_ReadOnly;
+        for (int i = 0; i < nComps; ++i)
+            poODS->SetBand(i + 1, new JPIPRasterBand(poODS.get(), i + 1, eDT));
+        poDS->m_apoOverviewDS.push_back(std::move(poODS));
+    }
+
+    poDS->SetMetadataItem("JPIP_NQUALITYLAYERS",
+                          CPLSPrintf("%u", oInfo.layers), "JPIP");
+    poDS->SetMetadataItem("JPIP_NRESOLUTIONLEVELS",
+                          CPLSPrintf("%u", oInfo.levels + 1), "JPIP");
+    poDS->SetMetadataItem("JPIP_NCOMPS", CPLSPrintf("%d", nComps), "JPIP");
+    poDS->SetMetadataItem(
+        "JPIP_SPRECISION",
+        CPLSPrintf("%d", static_cast<int>(oInfo.components[0].precision)),
+        "JPIP");
+    poDS->SetMetadataItem("JPIP_TARGET_ID", oInfo.target_id.c_str(), "JPIP");
+    poDS->SetMetadataItem("COMPRESSION", "JPEG2000", "IMAGE_STRUCTURE");
+    if (oInfo.components[0].is_signed)
+        poDS->SetMetadataItem("JPIP_SIGNED", "YES", "JPIP");
+
+    poDS->ReadJP2Boxes();
+    poDS->SetBandColorInterpretations();
+    for (auto &poODS : poDS->m_apoOverviewDS)
+    {
+        for (int i = 1; i <= nComps; ++i)
+            cpl::down_cast<JPIPRasterBand *>(poODS->GetRasterBand(i))
+                ->m_eColorInterp =
+                cpl::down_cast<JPIPRasterBand *>(poDS->GetRasterBand(i))
+                    ->m_eColorInterp;
+    }
+
+    poDS->SetDescription(poOpenInfo->pszFilename);
+    poDS->eAccess = GA_ReadOnly;
+    // No .aux.xml beside a URL.
+    poDS->nPamFlags |= GPF_DISABLED;
+    return poDS.release();
+}
+
+/************************************************************************/
+/*             Georeferencing and colour from the JP2 boxes              */
+/************************************************************************/
+
+void JPIPDataset::ReadJP2Boxes()
+{
+    const auto &oHeader = m_poShared->oInfo.jp2_header;
+    if (oHeader.empty())
+        return;
+    const CPLString osName(CPLSPrintf("/vsimem/jpip_%p.jp2", static_cast<void *>(this)));
+    VSILFILE *fp = VSIFileFromMemBuffer(
+        osName, const_cast<GByte *>(oHeader.data()), oHeader.size(), FALSE);
+    if (fp == nullptr)
+        return;
+    GDALJP2Metadata oJP2MD;
+    if (oJP2MD.ReadAndParse(fp))
+    {
+        if (oJP2MD.bHaveGeoTransform)
+        {
+            m_bGeoTransformValid = true;
+            memcpy(m_adfGeoTransform, oJP2MD.adfGeoTransform,
+                   sizeof(m_adfGeoTransform));
+        }
+        if (!oJP2MD.m_oSRS.IsEmpty())
+        {
+            m_oSRS = oJP2MD.m_oSRS;
+            m_oSRS.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+        }
+        if (oJP2MD.nGCPCount > 0)
+        {
+            m_nGCPCount = oJP2MD.nGCPCount;
+            m_pasGCPList =
+                GDALDuplicateGCPs(oJP2MD.nGCPCount, oJP2MD.pasGCPList);
+            m_oGCPSRS = m_oSRS;
+        }
+        if (oJP2MD.bPixelIsPoint)
+            SetMetadataItem(GDALMD_AREA_OR_POINT, GDALMD_AOP_POINT);
+        if (oJP2MD.papszGMLMetadata != nullptr)
+        {
+            for (CSLConstList papszIter = oJP2MD.papszGMLMetadata;
+                 *papszIter != nullptr; ++papszIter)
+            {
+                char *pszKey = nullptr;
+                const char *pszValue = CPLParseNameValue(*papszIter, &pszKey);
+                if (pszKey != nullptr && pszValue != nullptr)
+                    SetMetadataItem(pszKey, pszValue, "xml:gml.root-instance");
+                CPLFree(pszKey);
+            }
+        }
+    }
+    VSIFCloseL(fp);
+    VSIUnlink(osName);
+}
+
+void JPIPDataset::SetBandColorInterpretations()
+{
+    const int nComps = nBands;
+    // colr (EnumCS) and cdef, read from the JP2 header.
+    int nEnumCS = 0;
+    std::vector<int> anType(nComps, -1), anAssoc(nComps, -1);
+    const auto &oHeader = m_poShared->oInfo.jp2_header;
+    if (!oHeader.empty())
+    {
+        const CPLString osName(CPLSPrintf("/vsimem/jpip_colr_%p.jp2", static_cast<void *>(this)));
+        VSILFILE *fp = VSIFileFromMemBuffer(
+            osName, const_cast<GByte *>(oHeader.data()), oHeader.size(), FALSE);
+        if (fp != nullptr)
+        {
+            GDALJP2Box oBox(fp);
+            if (oBox.ReadFirst())
+            {
+                while (strlen(oBox.GetType()) > 0)
+                {
+                    if (EQUAL(oBox.GetType(), "jp2h"))
+                    {
+                        GDALJP2Box oSub(fp);
+                        for (int bOK = oSub.ReadFirstChild(&oBox);
+                             bOK && strlen(oSub.GetType()) > 0;
+                             bOK = oSub.ReadNextChild(&oBox))
+                        {
+                            const bool bColr = EQUAL(oSub.GetType(), "colr");
+                            const bool bCdef = EQUAL(oSub.GetType(), "cdef");
+                            if (!bColr && !bCdef)
+                                continue;
+                            GByte *pabyData = oSub.ReadBoxData();
+                            const GIntBig nLen = oSub.GetDataLength();
+                            if (pabyData != nullptr && bColr && nLen >= 7 &&
+                                pabyData[0] == 1 && nEnumCS == 0)
+                            {
+                                nEnumCS = (pabyData[3] << 24) |
+                                          (pabyData[4] << 16) |
+                                          (pabyData[5] << 8) | pabyData[6];
+                            }
+                            if (pabyData != nullptr && bCdef && nLen >= 2)
+                            {
+                                const int nN = (pabyData[0] << 8) | pabyData[1];
+                                for (int i = 0; i < nN && 2 + 6 * i + 6 <= nLen;
+                                     ++i)
+                                {
+                                    const GByte *p = pabyData + 2 + 6 * i;
+                                    const int nCn = (p[0] << 8) | p[1];
+                                    if (nCn < nComps)
+                                    {
+                                        anType[nCn] = (p[2] << 8) | p[3];
+                                        anAssoc[nCn] = (p[4] << 8) | p[5];
+                                    }
+                                }
+                            }
+                            CPLFree(pabyData);
+                        }
+                        break;
+                    }
+                    if (!oBox.ReadNext())
+                        break;
+                }
+            }
+            VSIFCloseL(fp);
+            VSIUnlink(osName);
+        }
+    }
+
+    const bool bGrey = nEnumCS == 17 || (nEnumCS == 0 && nComps < 3);
+    const bool bYCC = nEnumCS == 18;
+    for (int i = 0; i < nComps; ++i)
+    {
+        GDALColorInterp e = GCI_Undefined;
+        if (anType[i] == 1 || anType[i] == 2)
+            e = GCI_AlphaBand;
+        else
+        {
+            const int nChannel = anType[i] == 0 && anAssoc[i] > 0
+                                     ? anAssoc[i] - 1
+                                     : i;
+            // Alpha only when cdef says so (as JP2OpenJPEG does).
+            if (bGrey)
+                e = nChannel == 0 ? GCI_GrayIndex : GCI_Undefined;
+            else if (nComps >= 3 && nChannel < 3)
+                e = bYCC ? static_cast<GDALColorInterp>(GCI_YCbCr_YBand +
+                                                        nChannel)
+                         : static_cast<GDALColorInterp>(GCI_RedBand + nChannel);
+        }
+        cpl::down_cast<JPIPRasterBand *>(GetRasterBand(i + 1))
+            ->m_eColorInterp = e;
+    }
+}
+
+CPLErr JPIPDataset::GetGeoTransform(double *padfTransform)
+{
+    if (m_nLevel == 0 && m_bGeoTransformValid)
+    {
+        memcpy(padfTransform, m_adfGeoTransform, sizeof(m_adfGeoTransform));
+        return CE_None;
+    }
+    return GDALPamDataset::GetGeoTransform(padfTransform);
+}
+
+const OGRSpatialReference *JPIPDataset::GetSpatialRef() const
+{
+    if (m_nLevel == 0 && !m_oSRS.IsEmpty() && m_nGCPCount == 0)
+        return &m_oSRS;
+    return GDALPamDataset::GetSpatialRef();
+}
+
+const char *JPIPDataset::GetMetadataItem(const char *pszName,
+                                         const char *pszDomain)
+{
+    // Live transfer statistics of the shared client.
+    if (pszName != nullptr && pszDomain != nullptr && EQUAL(pszDomain, "JPIP") &&
+        STARTS_WITH_CI(pszName, "JPIP_STAT_"))
+    {
+        const auto oStats = m_poShared->poClient->stats();
+        if (EQUAL(pszName, "JPIP_STAT_REQUESTS"))
+            return CPLSPrintf(CPL_FRMT_GUIB, static_cast<GUIntBig>(oStats.requests));
+        if (EQUAL(pszName, "JPIP_STAT_BYTES_RECEIVED"))
+            return CPLSPrintf(CPL_FRMT_GUIB, static_cast<GUIntBig>(oStats.body_bytes));
+        if (EQUAL(pszName, "JPIP_STAT_SESSIONS"))
+            return CPLSPrintf(CPL_FRMT_GUIB, static_cast<GUIntBig>(oStats.sessions));
+        if (EQUAL(pszName, "JPIP_STAT_RECONNECTS"))
+            return CPLSPrintf(CPL_FRMT_GUIB, static_cast<GUIntBig>(oStats.reconnects));
+        if (EQUAL(pszName, "JPIP_STAT_CACHED_BYTES"))
+            return CPLSPrintf(CPL_FRMT_GUIB, static_cast<GUIntBig>(oStats.cached_bytes));
+        if (EQUAL(pszName, "JPIP_STAT_CACHE_LOADED"))
+            return oStats.loaded_from_disk ? "YES" : "NO";
+        if (EQUAL(pszName, "JPIP_STAT_STATELESS"))
+            return oStats.stateless ? "YES" : "NO";
+        return nullptr;
+    }
+    return GDALPamDataset::GetMetadataItem(pszName, pszDomain);
+}
+
+int JPIPDataset::GetGCPCount()
+{
+    return m_nGCPCount;
+}
+
+const OGRSpatialReference *JPIPDataset::GetGCPSpatialRef() const
+{
+    return m_nGCPCount > 0 && !m_oGCPSRS.IsEmpty() ? &m_oGCPSRS : nullptr;
+}
+
+const GDAL_GCP *JPIPDataset::GetGCPs()
+{
+    return m_pasGCPList;
+}
+
+/************************************************************************/
+/*                               Reads                                  */
+/************************************************************************/
+
+CPLErr JPIPDataset::ReadWindow(int nXOff, int nYOff, int nXSize, int nYSize,
+                               void *pData, GDALDataType eBufType,
+                               int nBandCount, const int *panBandMap,
+                               GSpacing nPixelSpace, GSpacing nLineSpace,
+                               GSpacing nBandSpace)
+{
+    pipit::client::window oWin;
+    oWin.discard_levels = static_cast<std::uint32_t>(m_nLevel);
+    oWin.x = static_cast<std::uint32_t>(nXOff);
+    oWin.y = static_cast<std::uint32_t>(nYOff);
+    oWin.w = static_cast<std::uint32_t>(nXSize);
+    oWin.h = static_cast<std::uint32_t>(nYSize);
+    std::vector<std::uint32_t> anComps;
+    for (int i = 0; i < nBandCount; ++i)
+        anComps.push_back(static_cast<std::uint32_t>(panBandMap[i] - 1));
+    std::sort(anComps.begin(), anComps.end());
+    anComps.erase(std::unique(anComps.begin(), anComps.end()), anComps.end());
+    if (static_cast<int>(anComps.size()) < nBands)
+        oWin.comps = anComps;
+
+    auto &poClient = m_poShared->poClient;
+    auto oFetched = poClient->fetch(oWin, 0);
+    if (!oFetched)
+    {
+        JPIPReportError(oFetched.error(), GetDescription());
+        return CE_Failure;
+    }
+    auto oDecoded = poClient->decode(oWin);
+    if (!oDecoded)
+    {
+        JPIPReportError(oDecoded.error(), GetDescription());
+        return CE_Failure;
+    }
+    for (int i = 0; i < nBandCount; ++i)
+    {
+        const auto nComp = static_cast<std::uint32_t>(panBandMap[i] - 1);
+        const auto it = std::find_if(
+            oDecoded->planes.begin(), oDecoded->planes.end(),
+            [nComp](const auto &p) { return p.component == nComp; });
+        if (it == oDecoded->planes.end())
+        {
+            CPLError(CE_Failure, CPLE_AppDefined,
+                     "JPIP: component %u missing from the decoded window",
+                     nComp);
+            return CE_Failure;
+        }
+        JPIPCopyPlane(*it, static_cast<GByte *>(pData) + i * nBandSpace,
+                      eBufType, nXSize, nYSize, nPixelSpace, nLineSpace);
+    }
+    return CE_None;
+}
+
+CPLErr JPIPDataset::IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff,
+                              int nXSize, int nYSize, void *pData,
+                              int nBufXSize, int nBufYSize,
+                              GDALDataType eBufType, int nBandCount,
+                              int *panBandMap, GSpacing nPixelSpace,
+                              GSpacing nLineSpace, GSpacing nBandSpace,
+                              GDALRasterIOExtraArg *psExtraArg)
+{
+    if (eRWFlag != GF_Read)
+    {
+        CPLError(CE_Failure, CPLE_NotSupported,
+                 "JPIP: the driver is read-only");
+        return CE_Failure;
+    }
+    if (IsExactWindow(nXOff, nYOff, nXSize, nYSize, nBufXSize, nBufYSize,
+                      psExtraArg))
+        return ReadWindow(nXOff, nYOff, nXSize, nYSize, pData, eBufType,
+                          nBandCount, panBandMap, nPixelSpace, nLineSpace,
+                          nBandSpace);
+    // Down-sampled reads go to the matching overview (resolution level).
+    return GDALPamDataset::IRasterIO(
+        eRWFlag, nXOff, nYOff, nXSize, nYSize, pData, nBufXSize, nBufYSize,
+        eBufType, nBandCount, panBandMap, nPixelSpace, nLineSpace, nBandSpace,
+        psExtraArg);
+}
+
+/************************************************************************/
+/*                         GDALRegister_JPIP()                          */
+/************************************************************************/
+
+extern "C" __attribute__((visibility("default"))) void GDALRegister_JPIP();
+
+void GDALRegister_JPIP()
+{
+    if (!GDAL_CHECK_VERSION("JPIP driver"))
+        return;
+    if (GDALGetDriverByName("JPIP") != nullptr)
+        return;
+    GDALDriver *poDriver = new GDALDriver();
+    poDriver->SetDescription("JPIP");
+    poDriver->SetMetadataItem(GDAL_DCAP_RASTER, "YES");
+    poDriver->SetMetadataItem(GDAL_DMD_LONGNAME,
+                              "JPEG 2000 Interactive Protocol (Pipit)");
+    poDriver->SetMetadataItem(GDAL_DMD_HELPTOPIC, "drivers/raster/jpip.html");
+    poDriver->SetMetadataItem(GDAL_DMD_CONNECTION_PREFIX, "jpip://");
+    poDriver->SetMetadataItem(
+        GDAL_DMD_OPENOPTIONLIST,
+        "<OpenOptionList>"
+        "  <Option name='CACHE_DIR' type='string' description='Folder of the "
+        "persistent data-bin cache (config JPIP_CACHE_DIR)'/>"
+        "  <Option name='TLS_VERIFY' type='boolean' default='YES' "
+        "description='Verify the server certificate of jpips:// URLs'/>"
+        "  <Option name='CA_FILE' type='string' description='PEM file of "
+        "trusted certificates'/>"
+        "  <Option name='INITIAL_LEN' type='int' default='2000' "
+        "description='len of the session-opening request'/>"
+        "  <Option name='MAX_LEN' type='int' default='8388608' "
+        "description='Largest len of a request'/>"
+        "  <Option name='USE_SESSION' type='boolean' default='YES' "
+        "description='Ask for a session (else stateless requests)'/>"
+        "  <Option name='RECONNECT_TIMEOUT' type='float' default='30' "
+        "description='Seconds of failed reconnection before giving up'/>"
+        "  <Option name='CACHE_MEMORY_LIMIT' type='int' default='0' "
+        "description='Bytes of data-bins kept in memory (0: no limit)'/>"
+        "  <Option name='NUM_THREADS' type='int' default='1' "
+        "description='Decoding threads'/>"
+        "</OpenOptionList>");
+    poDriver->pfnIdentify = JPIPDataset::Identify;
+    poDriver->pfnOpen = JPIPDataset::Open;
+    GetGDALDriverManager()->RegisterDriver(poDriver);
+}

@@ -1,0 +1,117 @@
+/******************************************************************************
+ * Project:  Pipit
+ * Purpose:  GDAL driver for JPEG 2000 images served over JPIP (ISO/IEC 15444-9),
+ *           built on the Pipit client (libcurl + OpenJPEG).
+ *
+ * A JPIPDataset is a view of the remote image at one resolution level: the
+ * full-resolution dataset owns one overview dataset per discardable level,
+ * and all of them share one pipit client (one session, one data-bin cache).
+ ****************************************************************************/
+#ifndef JPIPDATASET_H_INCLUDED
+#define JPIPDATASET_H_INCLUDED
+
+#include <memory>
+#include <vector>
+
+#include "gdal_pam.h"
+#include "ogr_spatialref.h"
+#include "pipit/client.hpp"
+
+struct JPIPShared
+{
+    std::unique_ptr<pipit::client::jpip_client> poClient;
+    pipit::client::image_info oInfo;
+};
+
+class JPIPAsyncReader;
+
+class JPIPDataset final : public GDALPamDataset
+{
+    friend class JPIPRasterBand;
+    friend class JPIPAsyncReader;
+
+    std::shared_ptr<JPIPShared> m_poShared{};
+    int m_nLevel = 0;  // discarded resolution levels
+    std::vector<std::unique_ptr<JPIPDataset>> m_apoOverviewDS{};
+
+    bool m_bGeoTransformValid = false;
+    double m_adfGeoTransform[6] = {0, 1, 0, 0, 0, 1};
+    OGRSpatialReference m_oSRS{};
+    int m_nGCPCount = 0;
+    GDAL_GCP *m_pasGCPList = nullptr;
+    OGRSpatialReference m_oGCPSRS{};
+
+    void ReadJP2Boxes();
+    void SetBandColorInterpretations();
+
+  public:
+    JPIPDataset() = default;
+    ~JPIPDataset() override;
+
+    static int Identify(GDALOpenInfo *poOpenInfo);
+    static GDALDataset *Open(GDALOpenInfo *poOpenInfo);
+
+    CPLErr GetGeoTransform(double *padfTransform) override;
+    const OGRSpatialReference *GetSpatialRef() const override;
+    // Domain "JPIP" also answers JPIP_STAT_REQUESTS, JPIP_STAT_BYTES_RECEIVED,
+    // JPIP_STAT_SESSIONS, JPIP_STAT_RECONNECTS, JPIP_STAT_CACHED_BYTES,
+    // JPIP_STAT_CACHE_LOADED, JPIP_STAT_STATELESS (live values).
+    const char *GetMetadataItem(const char *pszName,
+                                const char *pszDomain = "") override;
+    int GetGCPCount() override;
+    const OGRSpatialReference *GetGCPSpatialRef() const override;
+    const GDAL_GCP *GetGCPs() override;
+
+    CPLErr IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff, int nXSize,
+                     int nYSize, void *pData, int nBufXSize, int nBufYSize,
+                     GDALDataType eBufType, int nBandCount, int *panBandMap,
+                     GSpacing nPixelSpace, GSpacing nLineSpace,
+                     GSpacing nBandSpace,
+                     GDALRasterIOExtraArg *psExtraArg) override;
+
+    GDALAsyncReader *BeginAsyncReader(int nXOff, int nYOff, int nXSize,
+                                      int nYSize, void *pBuf, int nBufXSize,
+                                      int nBufYSize, GDALDataType eBufType,
+                                      int nBandCount, int *panBandMap,
+                                      int nPixelSpace, int nLineSpace,
+                                      int nBandSpace,
+                                      char **papszOptions) override;
+    void EndAsyncReader(GDALAsyncReader *poReader) override;
+
+    // Fetches the window (level m_nLevel, in this dataset's pixels) and
+    // writes the requested bands into pData, waiting until it is complete.
+    CPLErr ReadWindow(int nXOff, int nYOff, int nXSize, int nYSize,
+                      void *pData, GDALDataType eBufType, int nBandCount,
+                      const int *panBandMap, GSpacing nPixelSpace,
+                      GSpacing nLineSpace, GSpacing nBandSpace);
+};
+
+class JPIPRasterBand final : public GDALPamRasterBand
+{
+    friend class JPIPDataset;
+    GDALColorInterp m_eColorInterp = GCI_Undefined;
+
+  public:
+    JPIPRasterBand(JPIPDataset *poDS, int nBand, GDALDataType eDT);
+
+    CPLErr IReadBlock(int nBlockXOff, int nBlockYOff, void *pImage) override;
+    CPLErr IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff, int nXSize,
+                     int nYSize, void *pData, int nBufXSize, int nBufYSize,
+                     GDALDataType eBufType, GSpacing nPixelSpace,
+                     GSpacing nLineSpace,
+                     GDALRasterIOExtraArg *psExtraArg) override;
+    GDALColorInterp GetColorInterpretation() override;
+    int GetOverviewCount() override;
+    GDALRasterBand *GetOverview(int iOverview) override;
+};
+
+// Copies decoded planes (window of nSrcW x nSrcH samples) into a GDAL buffer
+// of nBufXSize x nBufYSize, nearest-neighbour when the sizes differ.
+void JPIPCopyPlane(const pipit::client::decoded_window::plane &oPlane,
+                   void *pDst, GDALDataType eBufType, int nBufXSize,
+                   int nBufYSize, GSpacing nPixelSpace, GSpacing nLineSpace);
+
+// The JPIP error as a CPLError.
+void JPIPReportError(const pipit::error &oError, const char *pszContext);
+
+#endif

@@ -1,0 +1,195 @@
+"""Fixtures of the JPIP client and GDAL driver tests (pytest, Debian's /usr/bin/python3).
+
+Environment (set by tests/gdal/CMakeLists.txt; defaults for a manual run from the repository):
+  PIPIT_BIN          the pipit binary (with `serve` and `get`)   (default build/src/tools/pipit/pipit)
+  GDAL_DRIVER_PATH   the folder holding gdal_JPIP.so              (default build/src/gdal)
+  PIPIT_SANITIZE     1 when the build uses ASan: GDAL tests are skipped (Python cannot load an
+                     ASan-built plugin without LD_PRELOAD of libasan)
+  PIPIT_JPIP_SERVER  "serve" (default: `pipit serve`) or "standin" (standin_server.py)
+
+Test images are made once per session by gdal_translate -of JP2OpenJPEG from GeoTIFFs written
+here (GeoJP2 and GMLJP2 boxes, lossless and lossy, 8/12/16-bit, signed, 1/3/4 bands, tiled
+and untiled), so every expectation can be read back from the local file through JP2OpenJPEG.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+PIPIT_BIN = Path(os.environ.get("PIPIT_BIN", REPO / "build/src/tools/pipit/pipit"))
+DRIVER_PATH = Path(os.environ.get("GDAL_DRIVER_PATH", REPO / "build/src/gdal"))
+SANITIZE = os.environ.get("PIPIT_SANITIZE", "0") not in ("", "0", "OFF", "NO")
+SERVER_KIND = os.environ.get("PIPIT_JPIP_SERVER", "serve")
+# Under ASan the plugin cannot be loaded: keep GDAL from trying (images are still made with it).
+os.environ["GDAL_DRIVER_PATH"] = "disable" if SANITIZE else str(DRIVER_PATH)
+os.environ.setdefault("GDAL_PAM_ENABLED", "NO")
+# Never send 127.0.0.1 requests through a proxy from the environment.
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+# name -> (numpy dtype, bands, gdal_translate creation options, tiled)
+IMAGES = {
+    "rgb8_lossless.jp2": ("uint8", 3, ["REVERSIBLE=YES", "QUALITY=100", "GMLJP2=YES", "GeoJP2=YES",
+                                        "RESOLUTIONS=4", "BLOCKXSIZE=128", "BLOCKYSIZE=128",
+                                        "PROGRESSION=RPCL"]),
+    "rgb8_lossy.jp2": ("uint8", 3, ["QUALITY=10,25,50", "GMLJP2=YES", "GeoJP2=YES", "RESOLUTIONS=5"]),
+    "gray16_lossless.jp2": ("uint16", 1, ["REVERSIBLE=YES", "QUALITY=100", "GMLJP2=NO", "GeoJP2=YES",
+                                          "BLOCKXSIZE=160", "BLOCKYSIZE=96"]),
+    "gray12_lossless.jp2": ("uint16", 1, ["NBITS=12", "REVERSIBLE=YES", "QUALITY=100", "GMLJP2=YES",
+                                          "GeoJP2=NO"]),
+    "int16_lossy.jp2": ("int16", 1, ["QUALITY=30", "GMLJP2=YES", "GeoJP2=YES", "RESOLUTIONS=4"]),
+    "rgba8_lossless.jp2": ("uint8", 4, ["REVERSIBLE=YES", "QUALITY=100", "GMLJP2=YES", "GeoJP2=YES",
+                                        "PRECINCTS={64,64},{32,32}"]),
+    "rgb16_lossy.jp2": ("uint16", 3, ["QUALITY=20,60", "GeoJP2=YES", "GMLJP2=YES"]),
+}
+WIDTH, HEIGHT = 333, 257
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gdal():
+    if SANITIZE:
+        pytest.skip("PIPIT_SANITIZE: Python cannot load the ASan-built GDAL plugin")
+    from osgeo import gdal as g
+    g.UseExceptions()
+    return g
+
+
+def make_images(out: Path) -> None:
+    import numpy as np
+    from osgeo import gdal as g, osr
+    g.UseExceptions()
+    y, x = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.int64)
+    rng = np.random.default_rng(1234)
+    for name, (dtype, bands, opts) in IMAGES.items():
+        info = np.iinfo(dtype)
+        top = 4095 if "NBITS=12" in opts else int(info.max)
+        low = int(info.min)
+        planes = []
+        for b in range(bands):
+            v = ((x * (3 + b) + y * (5 - b)) % 97) * 7 + ((x >> 4) ^ (y >> 3)) % 13 * 11
+            v = v + rng.integers(0, 9, size=v.shape)
+            v = low + (v * (top - low)) // int(v.max() + 1)
+            planes.append(v.astype(dtype))
+        tif = out / (name + ".tif")
+        gdt = {"uint8": g.GDT_Byte, "uint16": g.GDT_UInt16, "int16": g.GDT_Int16}[dtype]
+        ds = g.GetDriverByName("GTiff").Create(str(tif), WIDTH, HEIGHT, bands, gdt)
+        ds.SetGeoTransform((500000.0, 10.0, 0.0, 4600000.0, 0.0, -10.0))
+        srs = osr.SpatialReference()
+        srs.ImportFromEPSG(32631 if "int16" not in name else 4326)
+        if "int16" in name:
+            ds.SetGeoTransform((2.0, 0.001, 0.0, 49.0, 0.0, -0.001))
+        ds.SetProjection(srs.ExportToWkt())
+        for b, p in enumerate(planes):
+            ds.GetRasterBand(b + 1).WriteArray(p)
+        if bands == 4:
+            ds.GetRasterBand(4).SetColorInterpretation(g.GCI_AlphaBand)
+        if bands >= 3:
+            for b, ci in enumerate((g.GCI_RedBand, g.GCI_GreenBand, g.GCI_BlueBand)):
+                ds.GetRasterBand(b + 1).SetColorInterpretation(ci)
+        ds = None
+        g.Translate(str(out / name), str(tif), format="JP2OpenJPEG", creationOptions=opts)
+        tif.unlink()
+
+
+@pytest.fixture(scope="session")
+def image_dir(tmp_path_factory) -> Path:
+    if SANITIZE:
+        # The images are made with GDAL's Python bindings, which work under ASan (no plugin).
+        pass
+    d = tmp_path_factory.mktemp("jpip_images")
+    make_images(d)
+    return d
+
+
+class Server:
+    """`pipit serve` (or the stand-in) on 127.0.0.1, restartable on the same port."""
+
+    def __init__(self, root: Path, kind: str = SERVER_KIND, tls: tuple[Path, Path] | None = None):
+        self.root, self.kind, self.tls = root, kind, tls
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.log = root.parent / f"server_{self.port}.log"
+
+    @property
+    def base(self) -> str:
+        return f"{'jpips' if self.tls else 'jpip'}://127.0.0.1:{self.port}"
+
+    def url(self, name: str) -> str:
+        return f"{self.base}/{name}"
+
+    def start(self):
+        if self.kind == "serve" and not self.tls:
+            cmd = [str(PIPIT_BIN), "serve", "--root", str(self.root),
+                   "--listen", f"127.0.0.1:{self.port}"]
+        else:
+            cmd = [sys.executable, str(HERE / "standin_server.py"), "--root", str(self.root),
+                   "--listen", f"127.0.0.1:{self.port}", "--pipit", str(PIPIT_BIN)]
+            if self.tls:
+                cmd += ["--cert", str(self.tls[0]), "--key", str(self.tls[1])]
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not start listening")
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+@pytest.fixture(scope="session")
+def pipit_bin() -> Path:
+    if not os.access(PIPIT_BIN, os.X_OK):
+        pytest.fail(f"pipit binary not found at {PIPIT_BIN} (set PIPIT_BIN)")
+    p = subprocess.run([str(PIPIT_BIN), "serve", "--help"], capture_output=True, text=True)
+    if SERVER_KIND == "serve" and "--root" not in p.stdout:
+        pytest.fail("this pipit has no `serve` command (set PIPIT_JPIP_SERVER=standin)")
+    return PIPIT_BIN
+
+
+@pytest.fixture(scope="session")
+def server(image_dir, pipit_bin):
+    s = Server(image_dir).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def fresh_server(image_dir, pipit_bin):
+    """A server of the test's own (to be stopped and restarted)."""
+    s = Server(image_dir).start()
+    yield s
+    s.stop()
+
+
+def gdal_env() -> dict:
+    env = dict(os.environ)
+    env["GDAL_DRIVER_PATH"] = str(DRIVER_PATH)
+    return env
