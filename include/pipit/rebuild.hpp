@@ -18,17 +18,23 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "pipit/codestream.hpp"
 #include "pipit/databin_cache.hpp"
 #include "pipit/error.hpp"
+#include "pipit/window.hpp"
 
 namespace pipit {
 
 struct rebuild_options {
   std::uint32_t csn = 0;
   std::uint32_t max_layers = 0;  // 0: every layer present
+  // When set, only the precincts this window needs (window_precincts, filter reach included)
+  // are copied; every other packet is written empty. Decoding the window's region then gives
+  // the same samples as a full rebuild, for a fraction of the copying.
+  std::optional<window_spec> window;
 };
 
 
@@ -56,9 +62,10 @@ class codestream_skeleton {
   std::vector<std::uint64_t> complete_packets(const databin_cache& cache, std::uint64_t in_class_id,
                                               unsigned max_layers = 0) const;
 
-  // The whole rebuilt codestream.
+  // The rebuilt codestream: every precinct, or only those `window` needs (see rebuild_options).
   std::vector<std::uint8_t> codestream(const databin_cache& cache, unsigned max_layers = 0,
-                                       rebuild_stats* stats = nullptr) const;
+                                       rebuild_stats* stats = nullptr,
+                                       const window_spec* window = nullptr) const;
 
  private:
   std::uint32_t csn_ = 0;

@@ -135,11 +135,19 @@ class client_impl final : public jpip_client {
     std::shared_ptr<const std::vector<std::uint8_t>> cs;
     {
       std::lock_guard lock(cache_.mutex);
-      if (memo_ && memo_version_ == cache_.version && memo_layers_ == w.layers) {
+      // The rebuild copies only the precincts this window needs (all components: a colour
+      // transform may join them); it is kept while neither the cache nor the window changes.
+      window_spec spec = spec_for_window(info_.XOsiz, info_.YOsiz, w);
+      spec.comps.clear();
+      if (memo_ && memo_version_ == cache_.version && memo_layers_ == w.layers &&
+          memo_region_ == spec.region && memo_levels_ == spec.discard_levels) {
         cs = memo_;
       } else {
         rebuild_options ro;
         ro.max_layers = w.layers;
+        ro.window = spec;
+        memo_region_ = spec.region;
+        memo_levels_ = spec.discard_levels;
         auto bytes = rebuild_codestream(cache_.cache, ro);
         if (!bytes) return fail(bytes.error().code, bytes.error().offset, "rebuild: " + bytes.error().message);
         memo_ = std::make_shared<const std::vector<std::uint8_t>>(std::move(*bytes));
@@ -523,6 +531,8 @@ class client_impl final : public jpip_client {
   std::shared_ptr<const std::vector<std::uint8_t>> memo_;
   std::uint64_t memo_version_ = 0;
   std::uint32_t memo_layers_ = 0;
+  grid_rect memo_region_;
+  std::uint32_t memo_levels_ = 0;
 
   mutable std::mutex stats_mutex_;
   transfer_stats stats_;

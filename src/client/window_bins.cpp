@@ -5,16 +5,21 @@
 
 namespace pipit::client {
 
-window_bins bins_for_window(const codestream_index& cs, bool is_jp2, const window& w) {
-  window_bins out;
+window_spec spec_for_window(std::uint32_t XOsiz, std::uint32_t YOsiz, const window& w) {
   window_spec spec;
   spec.discard_levels = w.discard_levels;
   const std::uint64_t scale = std::uint64_t{1} << w.discard_levels;
-  const std::uint64_t x0 = (cs.siz.XOsiz + scale - 1) / scale + w.x;
-  const std::uint64_t y0 = (cs.siz.YOsiz + scale - 1) / scale + w.y;
+  const std::uint64_t x0 = (XOsiz + scale - 1) / scale + w.x;
+  const std::uint64_t y0 = (YOsiz + scale - 1) / scale + w.y;
   spec.region = grid_rect{x0, y0, x0 + w.w, y0 + w.h};
   spec.comps = w.comps;
   spec.layers = w.layers;
+  return spec;
+}
+
+window_bins bins_for_window(const codestream_index& cs, bool is_jp2, const window& w) {
+  window_bins out;
+  const window_spec spec = spec_for_window(cs.siz.XOsiz, cs.siz.YOsiz, w);
   if (is_jp2) out.headers.push_back(bin_id{bin_kind::metadata, 0, 0});
   out.headers.push_back(bin_id{bin_kind::main_header, 0, 0});
   for (std::uint32_t t : window_tiles(cs, spec)) out.headers.push_back(bin_id{bin_kind::tile_header, 0, t});

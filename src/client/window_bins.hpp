@@ -8,6 +8,8 @@
 // Thread-safety: plain values; the functions read the cache, the caller keeps it unchanged.
 #pragma once
 
+#include "pipit/window.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <set>
@@ -26,6 +28,9 @@ struct window_bins {
 };
 
 window_bins bins_for_window(const codestream_index& cs, bool is_jp2, const window& w);
+
+// The core's window for a client window on an image whose origin is (XOsiz, YOsiz).
+window_spec spec_for_window(std::uint32_t XOsiz, std::uint32_t YOsiz, const window& w);
 
 // Every bin held complete (layers-limited windows need complete bins too: conservative).
 bool window_in_cache(const databin_cache& cache, const window_bins& bins);

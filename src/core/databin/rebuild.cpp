@@ -49,12 +49,18 @@ result<void> rewrite_segments(bytes_view seg, std::uint64_t base, std::vector<st
 // The contiguous prefix of a bin, or nothing when the bin is absent.
 bytes_view prefix(const databin_cache& c, const bin_id& id) { return c.contiguous_prefix(id); }
 
-// How many leading packets of a precinct bin are complete, and where each ends.
-std::vector<std::uint64_t> complete_packets(bytes_view bin, const image_size& siz,
-                                            const tile_entry& t, unsigned c, unsigned r,
-                                            std::uint32_t p, unsigned layers) {
-  std::vector<std::uint64_t> ends;
-  std::unique_ptr<detail::precinct_state> st;
+// Scratch memory reused across precinct bins.
+struct packet_scratch {
+  detail::precinct_state state;
+  std::vector<detail::precinct_state::band_shape> shapes;
+};
+
+// How many leading packets of a precinct bin are complete: fills `ends` with where each ends.
+void complete_packets(bytes_view bin, const image_size& siz, const tile_entry& t, unsigned c,
+                      unsigned r, std::uint32_t p, unsigned layers, packet_scratch& scratch,
+                      std::vector<std::uint64_t>& ends) {
+  ends.clear();
+  bool ready = false;
   std::size_t pos = 0;
   for (unsigned l = 0; l < layers && pos < bin.size(); ++l) {
     std::size_t q = pos;
@@ -65,14 +71,13 @@ std::vector<std::uint64_t> complete_packets(bytes_view bin, const image_size& si
     if (q >= bin.size()) break;
     std::uint64_t body = 0;
     if (bin[q] & 0x80) {
-      if (!st) {
-        std::vector<detail::precinct_state::band_shape> shapes;
-        if (detail::precinct_shapes(siz, t, c, r, p, shapes) > (std::uint64_t{1} << 22)) break;
-        st = std::make_unique<detail::precinct_state>();
-        st->init(shapes, t.coding.components[c].cblk_style);
+      if (!ready) {
+        if (detail::precinct_shapes(siz, t, c, r, p, scratch.shapes) > (std::uint64_t{1} << 22)) break;
+        scratch.state.init(scratch.shapes, t.coding.components[c].cblk_style);
+        ready = true;
       }
       detail::bit_reader br(bin.subspan(q), q);
-      auto lens = st->read(br, l);
+      auto lens = scratch.state.read(br, l);
       if (!lens) break;
       q += lens->header;
       body = lens->body;
@@ -87,7 +92,6 @@ std::vector<std::uint64_t> complete_packets(bytes_view bin, const image_size& si
     pos = q + static_cast<std::size_t>(body);
     ends.push_back(pos);
   }
-  return ends;
 }
 
 }  // namespace
@@ -149,16 +153,48 @@ std::vector<std::uint64_t> codestream_skeleton::complete_packets(const databin_c
   const std::uint32_t p = slot - te.res(a.component, r).slot_base;
   const unsigned layers = max_layers ? std::min<unsigned>(max_layers, te.coding.layers) : te.coding.layers;
   bytes_view bin = prefix(cache, bin_id{bin_kind::precinct, csn_, id});
-  if (bin.empty()) return {};
-  return pipit::complete_packets(bin, ix.siz, te, a.component, r, p, layers);
+  std::vector<std::uint64_t> ends;
+  if (bin.empty()) return ends;
+  packet_scratch scratch;
+  pipit::complete_packets(bin, ix.siz, te, a.component, r, p, layers, scratch, ends);
+  return ends;
 }
 
 std::vector<std::uint8_t> codestream_skeleton::codestream(const databin_cache& cache, unsigned max_layers,
-                                                          rebuild_stats* stats) const {
+                                                          rebuild_stats* stats,
+                                                          const window_spec* window) const {
   const codestream_index& ix = *index_;
-  std::vector<std::uint8_t> out = head_;
-  rebuild_stats st;
   const std::uint32_t nc = ix.num_components(), nt = static_cast<std::uint32_t>(ix.tiles.size());
+  auto bin_of = [&](std::uint32_t t, std::uint32_t slot) {
+    const tile_entry& te = ix.tiles[t];
+    std::uint32_t c = 0;
+    while (c + 1 < nc && te.comp_slot_base(c + 1) <= slot) ++c;
+    return bin_id{bin_kind::precinct, csn_, precinct_bin_id(t, c, slot - te.comp_slot_base(c), nc, nt)};
+  };
+  // The precincts whose data is copied: all of them, or those the window needs. The others get
+  // empty packets, which costs the decoder nothing outside the window.
+  std::vector<std::vector<std::uint8_t>> wanted(nt);
+  std::uint64_t reserve = head_.size() + 2;
+  for (std::uint32_t t = 0; t < nt; ++t) reserve += 14 + tile_heads_[t].size() + std::uint64_t{ix.tiles[t].num_slots} * ix.tiles[t].coding.layers * 3;
+  if (window) {
+    for (const auto& wp : window_precincts(ix, *window)) {
+      auto& w = wanted[wp.tile];
+      if (w.empty()) w.assign(ix.tiles[wp.tile].num_slots, 0);
+      w[wp.slot] = 1;
+      reserve += prefix(cache, bin_of(wp.tile, wp.slot)).size();
+    }
+  } else {
+    for (std::uint32_t t = 0; t < nt; ++t) {
+      wanted[t].assign(ix.tiles[t].num_slots, 1);
+      for (std::uint32_t s = 0; s < ix.tiles[t].num_slots; ++s) reserve += prefix(cache, bin_of(t, s)).size();
+    }
+  }
+  std::vector<std::uint8_t> out;
+  out.reserve(static_cast<std::size_t>(reserve));
+  out = head_;
+  rebuild_stats st;
+  packet_scratch scratch;
+  std::vector<std::uint64_t> ends;
   for (std::uint32_t t = 0; t < nt; ++t) {
     const tile_entry& te = ix.tiles[t];
     const std::size_t sot_at = out.size();
@@ -173,17 +209,21 @@ std::vector<std::uint8_t> codestream_skeleton::codestream(const databin_cache& c
     std::size_t required = 0;
     const auto seq = detail::packet_sequence(ix.siz, te, &required);
     const unsigned layers = max_layers ? std::min<unsigned>(max_layers, te.coding.layers) : te.coding.layers;
+    const std::vector<std::uint8_t>& want = wanted[t];
     // Packets come precinct by precinct (RPCL): parse each bin once, at its first packet.
     std::uint32_t cur_slot = ~0u;
     bytes_view bin;
-    std::vector<std::uint64_t> ends;
     for (const auto& pr : seq) {
       if (pr.slot != cur_slot) {
         cur_slot = pr.slot;
-        const std::uint64_t s = pr.slot - te.comp_slot_base(pr.component);
-        bin = prefix(cache, bin_id{bin_kind::precinct, csn_, precinct_bin_id(t, pr.component, s, nc, nt)});
-        ends = bin.empty() ? std::vector<std::uint64_t>{}
-                           : pipit::complete_packets(bin, ix.siz, te, pr.component, pr.resolution, pr.precinct, layers);
+        ends.clear();
+        bin = {};
+        if (!want.empty() && want[pr.slot]) {
+          const std::uint64_t s = pr.slot - te.comp_slot_base(pr.component);
+          bin = prefix(cache, bin_id{bin_kind::precinct, csn_, precinct_bin_id(t, pr.component, s, nc, nt)});
+          if (!bin.empty())
+            pipit::complete_packets(bin, ix.siz, te, pr.component, pr.resolution, pr.precinct, layers, scratch, ends);
+        }
       }
       ++st.packets;
       if (pr.layer < ends.size()) {
@@ -210,7 +250,7 @@ result<std::vector<std::uint8_t>> rebuild_codestream(const databin_cache& cache,
                                                      const rebuild_options& o,
                                                      rebuild_stats* stats) {
   PIPIT_TRY_ASSIGN(sk, codestream_skeleton::build(cache, o.csn));
-  return sk.codestream(cache, o.max_layers, stats);
+  return sk.codestream(cache, o.max_layers, stats, o.window ? &*o.window : nullptr);
 }
 
 result<std::vector<std::uint8_t>> rebuild_jp2(const databin_cache& cache, const rebuild_options& o) {

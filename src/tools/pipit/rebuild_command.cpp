@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "pipit/jpp.hpp"
 #include "pipit/rebuild.hpp"
+#include "pipit/request.hpp"
 
 namespace pipit::tools {
 namespace {
@@ -17,6 +18,7 @@ struct rebuild_cli {
   std::string out;
   unsigned layers = 0;
   unsigned csn = 0;
+  std::string fsiz, roff, rsiz, comps;  // a window: copy only the precincts it needs
 };
 
 // Feeds one file: a sequence of responses, each ending in EOR (a missing final EOR is allowed).
@@ -63,6 +65,23 @@ int run_rebuild(const rebuild_cli& o) {
   rebuild_options ro;
   ro.csn = o.csn;
   ro.max_layers = o.layers;
+  if (!o.fsiz.empty()) {
+    std::string q = "fsiz=" + o.fsiz;
+    if (!o.roff.empty()) q += "&roff=" + o.roff;
+    if (!o.rsiz.empty()) q += "&rsiz=" + o.rsiz;
+    if (!o.comps.empty()) q += "&comps=" + o.comps;
+    auto rq = parse_request(q);
+    if (!rq) {
+      std::fprintf(stderr, "pipit rebuild: %s\n", rq.error().message.c_str());
+      return 2;
+    }
+    auto sk = codestream_skeleton::build(cache, o.csn);
+    if (!sk) {
+      std::fprintf(stderr, "pipit rebuild: %s\n", sk.error().to_string().c_str());
+      return 1;
+    }
+    ro.window = window_from_request(sk->index(), *rq);
+  }
   rebuild_stats stats;
   result<std::vector<std::uint8_t>> out =
       ends_with(o.out, ".jp2") || ends_with(o.out, ".jpx") ? rebuild_jp2(cache, ro)
@@ -90,6 +109,10 @@ command register_rebuild(CLI::App& app) {
   sub->add_option("-o,--output", o->out, "output .j2k or .jp2")->required();
   sub->add_option("--layers", o->layers, "keep at most this many quality layers");
   sub->add_option("--stream", o->csn, "codestream number (JPX)");
+  sub->add_option("--fsiz", o->fsiz, "only the precincts of this window: frame size W,H[,round]");
+  sub->add_option("--roff", o->roff, "window offset X,Y (with --fsiz)");
+  sub->add_option("--rsiz", o->rsiz, "window size W,H (with --fsiz)");
+  sub->add_option("--comps", o->comps, "window components, e.g. 0,2-3 (with --fsiz)");
   return command{sub, [o] { return run_rebuild(*o); }};
 }
 
