@@ -1,54 +1,77 @@
-// One HTTP/1.1 connection (Beast 1.74 callback style, on its own strand): read a request with a
-// timeout and size limits, hand it to the jpip_handler, write the reply (a text body with
-// Content-Length, or a chunked JPP/JPT-stream produced chunk by chunk), repeat while keep-alive.
-// Every read and write has a timeout; a malformed HTTP request gets a 400 (431, 413 for the size
-// limits) and the connection closes; a request the handler refuses gets its 4xx/5xx and the
-// connection stays open.
+// One HTTP/1.1 connection (Beast 1.74 callback style, on its own strand), plain or TLS: read a
+// request with a timeout and size limits, hand it to the admin endpoints or the jpip_handler,
+// write the reply (a text body with Content-Length, or a chunked JPP/JPT-stream produced chunk by
+// chunk), repeat while keep-alive. Every read and write has a timeout, so a slow or stalled
+// client holds no thread, only its connection; a malformed HTTP request gets a 400 (431, 413 for
+// the size limits) and the connection closes; a request the handler refuses gets its 4xx/5xx and
+// the connection stays open. A connection opened beyond max-connections (or plain HTTP on a
+// TLS-only port) answers its first request with the refusal and closes.
 //
-// Thread-safety: owned by its own async chain (shared_from_this); nothing shared but the handler.
+// Each answered request is counted in the metrics and written to the access log once its last
+// byte is written (or the connection failed).
+//
+// Thread-safety: owned by its own async chain (shared_from_this); drain() posts to its strand.
 #pragma once
 
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "server/jpip_handler.hpp"
 #include "server/net.hpp"
+#include "server/server_context.hpp"
 
 namespace pipit::server {
-
-struct connection_limits {
-  std::chrono::seconds read_timeout{30};   // idle keep-alive connections close after this
-  std::chrono::seconds write_timeout{60};  // per write
-  std::uint32_t header_limit = 16 * 1024;
-  std::uint64_t body_limit = 64 * 1024;
-  std::chrono::milliseconds chunk_delay{0};  // pause between chunks (tests of preemption)
-};
 
 // Headers every reply carries (CORS, caching, server name).
 void add_common_headers(http::fields& f);
 
-class http_connection : public std::enable_shared_from_this<http_connection> {
+// A refusal a connection gives its first request instead of serving it.
+struct refusal {
+  unsigned status = 0;  // 0: none
+  std::string reason;
+};
+
+// Stream: beast::tcp_stream or tls_stream.
+template <class Stream>
+class http_connection final : public connection_base {
  public:
-  http_connection(tcp::socket&& socket, jpip_handler& handler, const connection_limits& limits);
+  // `buffer` holds bytes already read (the TLS detection's); `keep` is held for the connection's
+  // life (its TLS context).
+  http_connection(Stream&& stream, beast::flat_buffer&& buffer, server_context& ctx, std::string peer,
+                  refusal refuse = {}, std::shared_ptr<void> keep = {});
+  ~http_connection() override;
   void run();
+  void drain() override;
 
  private:
+  std::shared_ptr<http_connection> self() {
+    return std::static_pointer_cast<http_connection>(shared_from_this());
+  }
+  auto& tcp() { return beast::get_lowest_layer(stream_); }
+  void on_handshake(beast::error_code ec, std::size_t used);
   void do_read();
   void on_read(beast::error_code ec, std::size_t);
-  void send_text(unsigned status, http::fields extra, std::string text, bool keep_alive);
-  void send_reply(reply r, bool keep_alive);
+  void serve(const http::request<http::string_body>& req);
+  void send_text(unsigned status, http::fields extra, std::string text, std::string content_type = {});
+  void send_reply(reply r);
   void on_header(beast::error_code ec, std::size_t);
   void next_chunk();
   void on_chunk(bool more, beast::error_code ec, std::size_t);
   void on_done(beast::error_code ec, std::size_t);
-  void close();
+  void finish_request(bool failed);
+  void close(bool graceful);
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
-  jpip_handler& handler_;
-  connection_limits limits_;
+  server_context& ctx_;
+  std::string peer_;
+  refusal refuse_;
+  std::shared_ptr<void> keep_;
+  std::optional<connection_tracker::handle> tracked_;
+  std::shared_ptr<const connection_limits> limits_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::string_body>> text_;
   http::response<http::empty_body> head_;
@@ -57,6 +80,14 @@ class http_connection : public std::enable_shared_from_this<http_connection> {
   std::vector<std::uint8_t> chunk_;
   net::steady_timer pause_;
   bool keep_alive_ = false;
+  bool reading_ = false;  // waiting for a request (drain closes at once)
+  bool closed_ = false;
+  // The request in flight, for metrics and the access log.
+  std::chrono::steady_clock::time_point started_;
+  std::string method_, target_;
+  unsigned status_ = 0;
+  std::uint64_t bytes_ = 0;
+  std::string log_cid_, log_target_, log_window_;
 };
 
 }  // namespace pipit::server

@@ -16,34 +16,44 @@ class stream_body final : public body_source {
  public:
   stream_body(std::shared_ptr<session> s, std::shared_ptr<channel> ch, std::uint64_t generation,
               std::shared_ptr<const target> t, std::unique_ptr<stream_model> own_model,
-              stream_plan plan, std::size_t chunk)
+              stream_plan plan, std::size_t chunk, bool session_bound, const std::atomic<bool>& cut)
       : session_(std::move(s)),
         channel_(std::move(ch)),
         generation_(generation),
         target_(std::move(t)),
         own_model_(std::move(own_model)),
         stream_(*target_->source, session_ ? session_->model : *own_model_, std::move(plan)),
-        chunk_(chunk) {}
+        chunk_(chunk),
+        session_bound_(session_bound),
+        cut_(cut) {}
 
   bool next(std::vector<std::uint8_t>& out) override {
-    if (done_) return false;
+    if (eor_ >= 0) return false;
     std::unique_lock<std::mutex> lk;
     if (session_) lk = std::unique_lock<std::mutex>(session_->mutex);
-    if (channel_ && channel_->generation.load() != generation_) {
-      response_stream::append_eor(out, eor_reason::window_change);
-      done_ = true;
-      return false;
-    }
+    if (channel_ && channel_->generation.load() != generation_) return finish(out, eor_reason::window_change);
+    if (cut_.load(std::memory_order_relaxed)) return finish(out, eor_reason::session_limit);
+    const std::size_t before = out.size();
     const bool more = stream_.next(out, chunk_);
-    if (!more) {
-      response_stream::append_eor(out, stream_.reason());
-      done_ = true;
+    if (session_) {
+      session_->bytes_sent.fetch_add(out.size() - before, std::memory_order_relaxed);
+      session_->touch();
     }
-    if (session_) session_->touch();
-    return more;
+    if (!more) {
+      const eor_reason why = stream_.reason();
+      return finish(out, why == eor_reason::byte_limit && session_bound_ ? eor_reason::session_limit : why);
+    }
+    return true;
   }
+  int eor() const override { return eor_; }
 
  private:
+  bool finish(std::vector<std::uint8_t>& out, eor_reason why) {
+    response_stream::append_eor(out, why);
+    eor_ = static_cast<int>(why);
+    return false;
+  }
+
   std::shared_ptr<session> session_;
   std::shared_ptr<channel> channel_;
   std::uint64_t generation_ = 0;
@@ -51,22 +61,36 @@ class stream_body final : public body_source {
   std::unique_ptr<stream_model> own_model_;
   response_stream stream_;
   std::size_t chunk_;
+  bool session_bound_;  // the plan's len is the session's remaining budget
+  const std::atomic<bool>& cut_;
+  int eor_ = -1;
+};
+
+// A body of one EOR message.
+class eor_body final : public body_source {
+ public:
+  explicit eor_body(eor_reason why) : why_(why) {}
+  bool next(std::vector<std::uint8_t>& out) override {
+    response_stream::append_eor(out, why_);
+    done_ = true;
+    return false;
+  }
+  int eor() const override { return done_ ? static_cast<int>(why_) : -1; }
+
+ private:
+  eor_reason why_;
   bool done_ = false;
 };
 
-// A body known in advance (one chunk).
-class fixed_body final : public body_source {
- public:
-  explicit fixed_body(std::vector<std::uint8_t> bytes) : bytes_(std::move(bytes)) {}
-  bool next(std::vector<std::uint8_t>& out) override {
-    out.insert(out.end(), bytes_.begin(), bytes_.end());
-    bytes_.clear();
-    return false;
-  }
-
- private:
-  std::vector<std::uint8_t> bytes_;
-};
+// The view-window as asked, for the access log.
+std::string window_text(const jpip_request& rq) {
+  std::string w;
+  if (rq.fsiz) w += "fsiz=" + std::to_string(rq.fsiz->fx) + ',' + std::to_string(rq.fsiz->fy);
+  if (rq.roff) w += ";roff=" + std::to_string(rq.roff->x) + ',' + std::to_string(rq.roff->y);
+  if (rq.rsiz) w += ";rsiz=" + std::to_string(rq.rsiz->x) + ',' + std::to_string(rq.rsiz->y);
+  if (rq.len) w += (w.empty() ? "len=" : ";len=") + std::to_string(*rq.len);
+  return w;
+}
 
 std::string format_list(const std::vector<std::uint32_t>& v) {
   std::string s;
@@ -152,7 +176,18 @@ reply error_reply(unsigned status, std::string_view message) {
 reply error_reply(const error& e) { return error_reply(http_status_of(e.code), e.message); }
 
 jpip_handler::jpip_handler(target_registry& targets, session_registry& sessions, handler_options options)
-    : targets_(targets), sessions_(sessions), options_(std::move(options)) {}
+    : targets_(targets),
+      sessions_(sessions),
+      options_(std::move(options)),
+      chunk_bytes_(std::max<std::size_t>(options_.chunk_bytes, 1)),
+      max_len_(options_.max_len),
+      session_max_bytes_(options_.session_max_bytes) {}
+
+void jpip_handler::set_limits(const stream_limits& l) {
+  chunk_bytes_ = std::max<std::size_t>(l.chunk_bytes, 1);
+  max_len_ = l.max_len;
+  session_max_bytes_ = l.session_max_bytes;
+}
 
 reply jpip_handler::handle(std::string_view method, std::string_view request_target, std::string_view body) {
   if (method != "GET" && method != "POST") return error_reply(405, "JPIP requests use GET or POST");
@@ -241,13 +276,14 @@ reply jpip_handler::handle(std::string_view method, std::string_view request_tar
     r.headers.emplace_back("JPIP-tid", tgt->tid);
   }
   if (rq.qid) r.headers.emplace_back("JPIP-qid", std::to_string(*rq.qid));
+  if (ref.ch) r.log_cid = ref.ch->cid;
+  r.log_target = tgt->name;
+  r.log_window = window_text(rq);
 
   if (rq.cclose) {
     auto c = sessions_.close(rq.cclose->ids, rq.cclose->all, rq.cid ? ref.s : nullptr);
     if (!c) return error_reply(c.error());
-    std::vector<std::uint8_t> eor;
-    response_stream::append_eor(eor, eor_reason::window_done);
-    r.body = std::make_shared<fixed_body>(std::move(eor));
+    r.body = std::make_shared<eor_body>(eor_reason::window_done);
     return r;
   }
 
@@ -259,7 +295,26 @@ reply jpip_handler::handle(std::string_view method, std::string_view request_tar
   stream_plan plan;
   plan.jpt = jpt;
   plan.align = rq.align.value_or(false);
-  if (rq.len) plan.len = *rq.len;
+  // len, lowered to max-len and to what the session may still receive.
+  std::uint64_t len = rq.len.value_or(std::numeric_limits<std::uint64_t>::max());
+  if (const auto cap = max_len_.load(); cap != 0 && len > cap) {
+    len = cap;
+    r.headers.emplace_back("JPIP-len", std::to_string(cap));
+  }
+  bool session_bound = false;
+  if (const auto budget = session_max_bytes_.load(); ref.s && budget != 0) {
+    const std::uint64_t used = ref.s->bytes_sent.load();
+    const std::uint64_t left = used >= budget ? 0 : budget - used;
+    if (left == 0) {
+      r.body = std::make_shared<eor_body>(eor_reason::session_limit);
+      return r;
+    }
+    if (left < len) {
+      len = left;
+      session_bound = true;
+    }
+  }
+  plan.len = len;
   if (rq.metareq) {
     plan.whole_metadata = false;
     plan.metadata_ranges = metareq_ranges(tgt->index, *rq.metareq);
@@ -307,7 +362,7 @@ reply jpip_handler::handle(std::string_view method, std::string_view request_tar
     if (!a) return error_reply(a.error());
   }
   r.body = std::make_shared<stream_body>(ref.s, ref.ch, generation, tgt, std::move(own), std::move(plan),
-                                         options_.chunk_bytes);
+                                         chunk_bytes_.load(), session_bound, cut_);
   return r;
 }
 

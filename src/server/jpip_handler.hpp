@@ -17,10 +17,16 @@
 // ends it with EOR 1, 2 or 4 (response_stream), or with EOR 3 when a newer request arrived on the
 // channel in the meantime (unless that request asked wait=yes).
 //
+// Limits (stream_limits, changeable while serving): a `len` above max_len, or none, is lowered to
+// max_len and reported as JPIP-len; a session that has received session_max_bytes message bytes
+// gets EOR 6 (session limit) at the point it reaches them, and an EOR 6 alone for later requests.
+// cut_responses() (shutdown) makes every unfinished body end at its next chunk with EOR 6.
+//
 // Thread-safety: handle() may be called concurrently; a body_source is used by one thread at a
 // time.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -28,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/limits.hpp"
 #include "server/session_registry.hpp"
 #include "server/target_registry.hpp"
 
@@ -38,6 +45,8 @@ class body_source {
   virtual ~body_source() = default;
   // Appends the next chunk to `out`; returns false when it was the last (the EOR included).
   virtual bool next(std::vector<std::uint8_t>& out) = 0;
+  // The EOR reason code the body ended with, -1 while unfinished (or none).
+  virtual int eor() const { return -1; }
 };
 
 struct reply {
@@ -46,6 +55,8 @@ struct reply {
   std::string content_type = "text/plain; charset=utf-8";
   std::string text;                   // the body when `body` is null
   std::shared_ptr<body_source> body;  // a chunked JPP/JPT-stream
+  // For the access log: the channel id, target name and view-window ("fsiz=..;roff=..;..").
+  std::string log_cid, log_target, log_window;
 
   const std::string* header(std::string_view name) const;
 };
@@ -54,6 +65,8 @@ struct handler_options {
   std::size_t chunk_bytes = 64 * 1024;  // target size of one chunk of a stream body
   std::string channel_path = "jpip";    // the `path` of JPIP-cnew
   std::size_t max_codestreams = 4096;   // per request
+  std::uint64_t max_len = 0;            // cap on len (0: none)
+  std::uint64_t session_max_bytes = 0;  // message bytes per session (0: no limit)
 };
 
 // Percent-decodes a URL path; false on a bad escape or a decoded NUL.
@@ -66,12 +79,18 @@ class jpip_handler {
   // method: "GET" or "POST" (the query in a form-encoded body); request_target: "/a.jp2?fsiz=..".
   reply handle(std::string_view method, std::string_view request_target, std::string_view body = {});
 
-  const handler_options& options() const { return options_; }
+  // New limits for later requests.
+  void set_limits(const stream_limits& l);
+  // Every body not yet finished ends at its next chunk with EOR 6.
+  void cut_responses() { cut_ = true; }
 
  private:
   target_registry& targets_;
   session_registry& sessions_;
-  handler_options options_;
+  handler_options options_;  // channel_path and max_codestreams; the limits are below
+  std::atomic<std::size_t> chunk_bytes_;
+  std::atomic<std::uint64_t> max_len_, session_max_bytes_;
+  std::atomic<bool> cut_{false};
 };
 
 // An error reply: status from the error kind, text "<status> <phrase>: <message>\n".

@@ -1,10 +1,71 @@
 #include "server/listener.hpp"
 
-namespace pipit::server {
+#include "server/http_connection.hpp"
 
-listener::listener(net::io_context& ioc, const tcp::endpoint& endpoint, jpip_handler& handler,
-                   const connection_limits& limits, beast::error_code& ec)
-    : ioc_(ioc), acceptor_(net::make_strand(ioc)), handler_(handler), limits_(limits) {
+namespace pipit::server {
+namespace {
+
+std::string peer_text(const tcp::socket& s) {
+  beast::error_code ec;
+  const auto ep = s.remote_endpoint(ec);
+  if (ec) return "-";
+  const std::string a = ep.address().to_string();
+  return (ep.address().is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(ep.port());
+}
+
+refusal over_limit(const server_context& ctx) {
+  const auto l = ctx.limits.get();
+  if (ctx.connections.open() >= l->max_connections) return {503, "too many connections"};
+  return {};
+}
+
+void start_plain(beast::tcp_stream&& stream, beast::flat_buffer&& buffer, server_context& ctx, std::string peer,
+                 refusal refuse) {
+  std::make_shared<http_connection<beast::tcp_stream>>(std::move(stream), std::move(buffer), ctx, std::move(peer),
+                                                       std::move(refuse))
+      ->run();
+}
+
+// Reads the first bytes of a connection to tell a TLS handshake from plain HTTP.
+class tls_detector : public std::enable_shared_from_this<tls_detector> {
+ public:
+  tls_detector(tcp::socket&& socket, server_context& ctx, std::shared_ptr<ssl::context> tls, std::string peer)
+      : stream_(std::move(socket)), ctx_(ctx), tls_(std::move(tls)), peer_(std::move(peer)) {}
+
+  void run() {
+    stream_.expires_after(ctx_.limits.get()->read_timeout);
+    beast::async_detect_ssl(stream_, buffer_, beast::bind_front_handler(&tls_detector::on_detect, shared_from_this()));
+  }
+
+ private:
+  void on_detect(beast::error_code ec, bool is_tls) {
+    if (ec) {
+      stream_.socket().close(ec);
+      return;
+    }
+    refusal refuse = over_limit(ctx_);
+    if (is_tls) {
+      auto& tls = *tls_;
+      std::make_shared<http_connection<tls_stream>>(tls_stream(std::move(stream_), tls), std::move(buffer_), ctx_,
+                                                    std::move(peer_), std::move(refuse), tls_)
+          ->run();
+      return;
+    }
+    if (!ctx_.plain_http) refuse = {400, "this port speaks HTTPS only (use https:// or jpips://)"};
+    start_plain(std::move(stream_), std::move(buffer_), ctx_, std::move(peer_), std::move(refuse));
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  server_context& ctx_;
+  std::shared_ptr<ssl::context> tls_;
+  std::string peer_;
+};
+
+}  // namespace
+
+listener::listener(net::io_context& ioc, const tcp::endpoint& endpoint, server_context& ctx, beast::error_code& ec)
+    : ioc_(ioc), acceptor_(net::make_strand(ioc)), ctx_(ctx) {
   acceptor_.open(endpoint.protocol(), ec);
   if (ec) return;
   acceptor_.set_option(net::socket_base::reuse_address(true), ec);
@@ -21,13 +82,29 @@ tcp::endpoint listener::local_endpoint() const {
 
 void listener::run() { do_accept(); }
 
+void listener::stop() {
+  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    beast::error_code ec;
+    self->acceptor_.close(ec);
+  });
+}
+
 void listener::do_accept() {
   acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&listener::on_accept, shared_from_this()));
 }
 
 void listener::on_accept(beast::error_code ec, tcp::socket socket) {
-  if (ec == net::error::operation_aborted) return;
-  if (!ec) std::make_shared<http_connection>(std::move(socket), handler_, limits_)->run();
+  if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+  if (!ec) {
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::string peer = peer_text(socket);
+    if (auto tls = ctx_.tls()) {
+      std::make_shared<tls_detector>(std::move(socket), ctx_, std::move(tls), std::move(peer))->run();
+    } else {
+      start_plain(beast::tcp_stream(std::move(socket)), beast::flat_buffer(), ctx_, std::move(peer), over_limit(ctx_));
+    }
+  }
   do_accept();
 }
 

@@ -1,21 +1,25 @@
-// Accepts TCP connections and starts an http_connection on its own strand for each.
+// Accepts TCP connections and starts a connection on its own strand for each: plain HTTP, or,
+// with a TLS context, whatever the first bytes say (TLS handshake or plain HTTP, the latter
+// refused with 400 when plain-http is off). Connections beyond max-connections are accepted and
+// answer their first request with 503.
 //
-// Thread-safety: lives on the io_context; accept callbacks are serialised by its strand.
+// Thread-safety: lives on the io_context; accept callbacks are serialised by its strand; stop()
+// may be called from any thread.
 #pragma once
 
 #include <memory>
 
-#include "server/http_connection.hpp"
 #include "server/net.hpp"
+#include "server/server_context.hpp"
 
 namespace pipit::server {
 
 class listener : public std::enable_shared_from_this<listener> {
  public:
   // Binds and listens; errors are returned in `ec` (nothing runs then).
-  listener(net::io_context& ioc, const tcp::endpoint& endpoint, jpip_handler& handler,
-           const connection_limits& limits, beast::error_code& ec);
+  listener(net::io_context& ioc, const tcp::endpoint& endpoint, server_context& ctx, beast::error_code& ec);
   void run();
+  void stop();
   tcp::endpoint local_endpoint() const;
 
  private:
@@ -24,8 +28,7 @@ class listener : public std::enable_shared_from_this<listener> {
 
   net::io_context& ioc_;
   tcp::acceptor acceptor_;
-  jpip_handler& handler_;
-  connection_limits limits_;
+  server_context& ctx_;
 };
 
 }  // namespace pipit::server

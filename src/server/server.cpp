@@ -1,12 +1,18 @@
 #include "server/server.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <memory>
 #include <thread>
 #include <vector>
 
+#include "server/app_log.hpp"
+#include "server/limits.hpp"
 #include "server/listener.hpp"
 #include "server/net.hpp"
+#include "server/server_context.hpp"
+#include "server/signals.hpp"
 
 namespace pipit::server {
 
@@ -36,50 +42,172 @@ bool parse_listen(const std::string& text, std::string& host, std::uint16_t& por
 
 namespace {
 
-void schedule_reap(net::steady_timer& timer, session_registry& sessions) {
-  timer.expires_after(std::chrono::seconds(10));
-  timer.async_wait([&timer, &sessions](beast::error_code ec) {
-    if (ec) return;
-    sessions.reap();
-    schedule_reap(timer, sessions);
-  });
-}
+// Everything a running server owns, and what start, reload and stop do to it.
+class running_server {
+ public:
+  running_server(const serve_config& c, const run_hooks& hooks, unsigned threads)
+      : config_(c),
+        hooks_(hooks),
+        limits_(limits_from_config(c)),
+        targets_(c.root, limits_.cache.files, limits_.cache.bytes),
+        sessions_(limits_.sessions),
+        handler_(targets_, sessions_, handler_options{limits_.stream.chunk_bytes, "jpip", 4096, limits_.stream.max_len,
+                                                      limits_.stream.session_max_bytes}),
+        ctx_(handler_, sessions_, targets_, with_delay(limits_.connection)),
+        ioc_(static_cast<int>(threads)),
+        ticker_(ioc_),
+        grace_(ioc_) {
+    ctx_.metrics_enabled = c.metrics;
+    ctx_.plain_http = c.plain_http;
+  }
+
+  result<void> start(const tcp::endpoint& ep) {
+    if (!config_.tls_cert.empty()) {
+      PIPIT_TRY_ASSIGN(tls, make_tls_context(config_.tls_cert, config_.tls_key));
+      ctx_.set_tls(std::move(tls));
+    }
+    PIPIT_TRY(ctx_.access.open(config_.access_log));
+    beast::error_code ec;
+    listener_ = std::make_shared<listener>(ioc_, ep, ctx_, ec);
+    if (ec) return fail(errc::io, no_offset, "cannot listen on " + config_.listen + ": " + ec.message());
+    listener_->run();
+    signals_ = std::make_unique<signal_watch>(
+        ioc_, [this] { begin_stop(); }, [this] { ioc_.stop(); }, [this] { reload(); });
+    tick();
+    return {};
+  }
+
+  std::string bound() const {
+    const auto ep = listener_->local_endpoint();
+    const std::string a = ep.address().to_string();
+    return (ep.address().is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(ep.port());
+  }
+
+  net::io_context& ioc() { return ioc_; }
+  void flush() { ctx_.access.flush(); }
+
+ private:
+  connection_limits with_delay(connection_limits l) const {
+    l.chunk_delay = hooks_.chunk_delay;
+    return l;
+  }
+
+  // Once a second: flush the access log; every ten: reap idle sessions; while stopping: end
+  // when the last connection is gone.
+  void tick() {
+    ticker_.expires_after(stopping_ ? std::chrono::milliseconds(50) : std::chrono::seconds(1));
+    ticker_.async_wait([this](beast::error_code ec) {
+      if (ec) return;
+      ctx_.access.flush();
+      if (stopping_) {
+        if (ctx_.connections.open() == 0) return ioc_.stop();
+      } else if (++ticks_ % 10 == 0) {
+        if (const auto n = sessions_.reap()) spdlog::debug("reaped {} idle sessions", n);
+      }
+      tick();
+    });
+  }
+
+  void begin_stop() {
+    spdlog::info("stopping: {} connections, {} sessions open; grace {} s", ctx_.connections.open(),
+                 sessions_.sessions(), config_.shutdown_grace);
+    stopping_ = true;
+    ctx_.draining = true;
+    listener_->stop();
+    ctx_.connections.drain_all();
+    ticker_.cancel();
+    tick();
+    grace_.expires_after(std::chrono::seconds(config_.shutdown_grace));
+    grace_.async_wait([this](beast::error_code ec) {
+      if (ec) return;
+      spdlog::info("grace period over: cutting {} responses", ctx_.connections.open());
+      handler_.cut_responses();
+      grace_.expires_after(std::chrono::seconds(1));
+      grace_.async_wait([this](beast::error_code e) {
+        if (!e) ioc_.stop();
+      });
+    });
+  }
+
+  void reload() {
+    if (!hooks_.reload) {
+      spdlog::info("SIGHUP: reopening the logs");
+      (void)configure_app_log(config_.log_level, config_.log_file);
+      (void)ctx_.access.reopen();
+      return;
+    }
+    auto next = hooks_.reload();
+    if (!next) {
+      spdlog::error("SIGHUP: configuration refused, keeping the current one: {}", next.error().message);
+      return;
+    }
+    const serve_config& n = *next;
+    for (const auto& k : config_keys())
+      if (!k.reloadable && config_value_text(n, k) != config_value_text(config_, k))
+        spdlog::warn("SIGHUP: {} changed; restart the server to apply it", k.name);
+    if (auto r = configure_app_log(n.log_level, n.log_file); !r) spdlog::error("SIGHUP: {}", r.error().message);
+    if (auto r = ctx_.access.open(n.access_log); !r) spdlog::error("SIGHUP: {}", r.error().message);
+    const server_limits l = limits_from_config(n);
+    ctx_.limits.set(with_delay(l.connection));
+    sessions_.set_limits(l.sessions);
+    handler_.set_limits(l.stream);
+    targets_.set_limits(l.cache.files, l.cache.bytes);
+    ctx_.metrics_enabled = n.metrics;
+    if (ctx_.tls() && !n.tls_cert.empty()) {
+      auto t = make_tls_context(n.tls_cert, n.tls_key);
+      if (t) ctx_.set_tls(std::move(*t));
+      else spdlog::error("SIGHUP: keeping the current certificate: {}", t.error().message);
+    }
+    // Keys that need a restart keep their running values.
+    serve_config kept = n;
+    for (const auto& k : config_keys())
+      if (!k.reloadable) (void)set_config_value(kept, k.name, config_value_text(config_, k));
+    config_ = kept;
+    spdlog::info("SIGHUP: configuration reloaded");
+  }
+
+  serve_config config_;
+  run_hooks hooks_;
+  server_limits limits_;
+  target_registry targets_;
+  session_registry sessions_;
+  jpip_handler handler_;
+  server_context ctx_;
+  net::io_context ioc_;
+  net::steady_timer ticker_;
+  net::steady_timer grace_;
+  std::shared_ptr<listener> listener_;
+  std::unique_ptr<signal_watch> signals_;
+  bool stopping_ = false;
+  std::uint64_t ticks_ = 0;
+};
 
 }  // namespace
 
-result<void> run_server(const server_config& config, const std::function<void(const std::string&)>& on_listening) {
-  std::error_code fec;
-  if (config.root.empty() || !std::filesystem::is_directory(config.root, fec))
-    return fail(errc::invalid_argument, no_offset, "--root must name a folder");
+result<void> run_server(const serve_config& config, const run_hooks& hooks) {
+  PIPIT_TRY(check_config(config));
   std::string host;
   std::uint16_t port = 0;
-  if (!parse_listen(config.listen, host, port))
-    return fail(errc::invalid_argument, no_offset, "--listen must be HOST:PORT, e.g. 127.0.0.1:8080");
+  parse_listen(config.listen, host, port);
   beast::error_code ec;
   const auto address = net::ip::make_address(host, ec);
-  if (ec) return fail(errc::invalid_argument, no_offset, "--listen: '" + host + "' is not an IP address");
+  if (ec) return fail(errc::invalid_argument, no_offset, "listen: '" + host + "' is not an IP address");
+  PIPIT_TRY(configure_app_log(config.log_level, config.log_file));
 
-  target_registry targets(config.root, config.max_cached_targets);
-  session_registry sessions(config.sessions);
-  jpip_handler handler(targets, sessions, config.handler);
-  const unsigned threads = config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
-  net::io_context ioc(static_cast<int>(threads));
-  auto l = std::make_shared<listener>(ioc, tcp::endpoint(address, port), handler, config.connection, ec);
-  if (ec) return fail(errc::io, no_offset, "cannot listen on " + config.listen + ": " + ec.message());
-  l->run();
-  net::signal_set signals(ioc, SIGINT, SIGTERM);
-  signals.async_wait([&ioc](beast::error_code, int) { ioc.stop(); });
-  net::steady_timer reaper(ioc);
-  schedule_reap(reaper, sessions);
-  const auto ep = l->local_endpoint();
-  if (on_listening) {
-    const std::string a = ep.address().to_string();
-    on_listening((ep.address().is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(ep.port()));
-  }
+  const unsigned threads =
+      config.threads ? static_cast<unsigned>(config.threads) : std::max(1u, std::thread::hardware_concurrency());
+  running_server s(config, hooks, threads);
+  PIPIT_TRY(s.start(tcp::endpoint(address, port)));
+  const std::string where = s.bound();
+  spdlog::info("listening on {} ({}), root {}, {} threads", where, config.tls_cert.empty() ? "http" : "https",
+               config.root, threads);
+  if (hooks.on_listening) hooks.on_listening(where);
   std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
-  ioc.run();
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&s] { s.ioc().run(); });
+  s.ioc().run();
   for (auto& t : pool) t.join();
+  s.flush();
+  spdlog::info("stopped");
   return {};
 }
 

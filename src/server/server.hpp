@@ -1,8 +1,14 @@
-// `pipit serve`: the JPIP server put together — target and session registries, the request
-// handler, the listener and the io_context threads, an idle-session reaper, and SIGINT/SIGTERM
-// for a clean stop.
+// `pipit serve`: the JPIP server put together — configuration and limits, target and session
+// registries, the request handler, metrics and logs, the listener (plain and TLS) on a pool of
+// io_context threads, an idle-session reaper, and the signals: SIGTERM/SIGINT stop gracefully,
+// SIGHUP reloads the configuration.
 //
-// Thread-safety: run() blocks until stopped; stop() may be called from any thread.
+// Graceful stop: the listener closes, /healthz turns 503, connections waiting for a request
+// close, responses in flight go on for shutdown-grace seconds and are then cut at their next
+// chunk with EOR 6; the process returns once every connection is gone (or one second after the
+// cut, whatever the clients do).
+//
+// Thread-safety: run_server() blocks until stopped.
 #pragma once
 
 #include <chrono>
@@ -11,28 +17,24 @@
 #include <string>
 
 #include "pipit/error.hpp"
-#include "server/http_connection.hpp"
-#include "server/jpip_handler.hpp"
-#include "server/session_registry.hpp"
+#include "server/config.hpp"
 
 namespace pipit::server {
-
-struct server_config {
-  std::string root;                    // folder of the images
-  std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
-  unsigned threads = 0;                // 0: one per core
-  session_limits sessions;
-  handler_options handler;
-  connection_limits connection;
-  std::size_t max_cached_targets = 256;
-};
 
 // Splits "host:port" ("[::1]:80" for IPv6); false when malformed.
 bool parse_listen(const std::string& text, std::string& host, std::uint16_t& port);
 
-// Runs the server until SIGINT/SIGTERM. `on_listening` is called with the bound address
-// ("127.0.0.1:PORT") once it accepts connections. Errors: invalid_argument (bad config), io
-// (cannot bind).
-result<void> run_server(const server_config& config, const std::function<void(const std::string&)>& on_listening);
+struct run_hooks {
+  // Called with the bound address ("127.0.0.1:PORT") once the server accepts connections.
+  std::function<void(const std::string&)> on_listening;
+  // SIGHUP: the configuration to switch to (the file read again, the flags on top). Empty: SIGHUP
+  // only reopens the log files.
+  std::function<result<serve_config>()> reload;
+  std::chrono::milliseconds chunk_delay{0};  // tests of preemption
+};
+
+// Runs the server until SIGINT/SIGTERM. Errors: invalid_argument (bad configuration), io
+// (cannot bind, cannot open a log).
+result<void> run_server(const serve_config& config, const run_hooks& hooks);
 
 }  // namespace pipit::server

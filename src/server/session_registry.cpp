@@ -120,6 +120,16 @@ std::size_t session_registry::reap(clock::time_point now) {
   return idle.size();
 }
 
+session_limits session_registry::limits() const {
+  std::lock_guard lk(mutex_);
+  return limits_;
+}
+
+void session_registry::set_limits(const session_limits& l) {
+  std::lock_guard lk(mutex_);
+  limits_ = l;
+}
+
 std::size_t session_registry::sessions() const {
   std::lock_guard lk(mutex_);
   return session_channels_.size();

@@ -43,6 +43,7 @@ struct session {
   stream_model model;
   bool jpt = false;  // return type chosen when the session was opened
   std::atomic<clock::rep> last_used{0};
+  std::atomic<std::uint64_t> bytes_sent{0};  // message bytes of all its responses
 
   void touch(clock::time_point now = clock::now()) { last_used = now.time_since_epoch().count(); }
 };
@@ -80,14 +81,16 @@ class session_registry {
 
   std::size_t sessions() const;
   std::size_t channels() const;
-  const session_limits& limits() const { return limits_; }
+  session_limits limits() const;
+  // New limits apply to later requests (and the next reap); open sessions are kept.
+  void set_limits(const session_limits& l);
 
  private:
   std::string fresh_id_locked();
   void erase_session_locked(const std::shared_ptr<session>& s);
 
+  mutable std::mutex mutex_;  // guards everything below
   session_limits limits_;
-  mutable std::mutex mutex_;
   std::map<std::string, channel_ref> channels_;                         // by cid
   std::map<session*, std::vector<std::string>> session_channels_;       // open cids per session
 };

@@ -73,12 +73,55 @@ std::string make_target_id(std::string_view name, std::uint64_t size, std::int64
   return buf;
 }
 
-target_registry::target_registry(const fs::path& root, std::size_t max_cached)
-    : root_(fs::canonical(root)), max_cached_(std::max<std::size_t>(max_cached, 1)) {}
+std::uint64_t estimate_target_memory(const target& t) {
+  std::uint64_t n = sizeof(target) + t.index.boxes.size() * sizeof(box);
+  for (const auto& cs : t.index.codestreams) {
+    n += sizeof(cs) + cs.packets.size() * sizeof(packet_entry) + cs.tile_parts.size() * sizeof(tile_part);
+    n += cs.main_markers.size() * sizeof(marker_segment);
+    for (const auto& te : cs.tiles) {
+      n += sizeof(te) + te.parts.size() * 4 + te.comp_res_base.size() * 4 + te.packet_of_slot.size() * 4;
+      n += te.resolutions.size() * sizeof(tile_entry::resolution_info) + te.packed_headers.size() * sizeof(byte_range);
+    }
+  }
+  if (t.source) {
+    n += t.source->metadata_bin0().size();
+    for (std::uint32_t c = 0; c < t.source->num_codestreams(); ++c) {
+      n += t.source->main_header(c).size();
+      for (std::uint32_t k = 0; k < t.index.codestreams[c].tiles.size(); ++k) n += t.source->tile_header(c, k).size() + 24;
+    }
+  }
+  return n;
+}
+
+target_registry::target_registry(const fs::path& root, std::size_t max_cached, std::uint64_t max_bytes)
+    : root_(fs::canonical(root)), max_cached_(std::max<std::size_t>(max_cached, 1)), max_bytes_(max_bytes) {}
 
 std::size_t target_registry::cached() const {
   std::lock_guard lk(mutex_);
   return cache_.size();
+}
+
+std::uint64_t target_registry::cached_bytes() const {
+  std::lock_guard lk(mutex_);
+  return bytes_;
+}
+
+void target_registry::set_limits(std::size_t max_cached, std::uint64_t max_bytes) {
+  std::lock_guard lk(mutex_);
+  max_cached_ = std::max<std::size_t>(max_cached, 1);
+  max_bytes_ = max_bytes;
+  evict_locked();
+}
+
+// Least recently used out until within both limits; the newest entry always stays.
+void target_registry::evict_locked() {
+  while (cache_.size() > 1 && (cache_.size() > max_cached_ || bytes_ > max_bytes_)) {
+    auto victim = std::min_element(cache_.begin(), cache_.end(), [](const auto& a, const auto& b) {
+      return a.second.last_use < b.second.last_use;
+    });
+    bytes_ -= victim->second.t->memory;
+    cache_.erase(victim);
+  }
 }
 
 result<std::shared_ptr<const target>> target_registry::open(std::string_view requested) {
@@ -95,6 +138,7 @@ result<std::shared_ptr<const target>> target_registry::open(std::string_view req
     auto it = cache_.find(name);
     if (it != cache_.end() && it->second.t->size == size && it->second.t->mtime_ns == mtime) {
       it->second.last_use = ++uses_;
+      hits_.fetch_add(1, std::memory_order_relaxed);
       return it->second.t;
     }
   }
@@ -103,9 +147,12 @@ result<std::shared_ptr<const target>> target_registry::open(std::string_view req
     // Another request may have indexed it while this one waited.
     std::lock_guard lk(mutex_);
     auto it = cache_.find(name);
-    if (it != cache_.end() && it->second.t->size == size && it->second.t->mtime_ns == mtime)
+    if (it != cache_.end() && it->second.t->size == size && it->second.t->mtime_ns == mtime) {
+      hits_.fetch_add(1, std::memory_order_relaxed);
       return it->second.t;
+    }
   }
+  misses_.fetch_add(1, std::memory_order_relaxed);
   auto t = std::make_shared<target>();
   t->name = name;
   t->size = size;
@@ -122,15 +169,14 @@ result<std::shared_ptr<const target>> target_registry::open(std::string_view req
     return fail(errc::corrupt, no_offset, "target '" + name + "' holds no codestream");
   t->index = std::move(*ix);
   t->source = std::make_unique<databin_source>(t->file.bytes(), t->index);
+  t->memory = estimate_target_memory(*t);
   std::shared_ptr<const target> ct = t;
   std::lock_guard lk(mutex_);
-  cache_[name] = entry{ct, ++uses_};
-  while (cache_.size() > max_cached_) {
-    auto victim = std::min_element(cache_.begin(), cache_.end(), [](const auto& a, const auto& b) {
-      return a.second.last_use < b.second.last_use;
-    });
-    cache_.erase(victim);
-  }
+  auto& slot = cache_[name];
+  if (slot.t) bytes_ -= slot.t->memory;
+  slot = entry{ct, ++uses_};
+  bytes_ += ct->memory;
+  evict_locked();
   return ct;
 }
 

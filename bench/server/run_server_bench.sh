@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# bench/server/run_server_bench.sh: `pipit serve` under a browse workload, beside nginx serving
+# responses of the same sizes as static files (the ceiling), both on 127.0.0.1 in the same run.
+#
+#   bench/server/run_server_bench.sh            # full: 20 s per row, a 6656x6656 codestream
+#   CI=true bench/server/run_server_bench.sh    # short: 3 s per row, 2048x2048 (also PIPIT_BENCH_SMALL=1)
+#
+# Environment: PIPIT_BIN (default: a Release build in build-bench-server/), PIPIT_BENCH_DATA
+# (codestream cache, default build-bench/data), BENCH_SECONDS (per row).
+#
+# Workload (jpip_load.cpp): sessions of 20 requests, each a random 512x512 window at one of four
+# scales, new sessions throughout, with 1 and 8 concurrent clients. The sizes of the JPIP
+# responses are recorded and written as files for nginx, which the same client shape then fetches.
+# Then 1,000 sessions are opened and left idle, and the server's RSS is read from /proc.
+# Targets: requests/s >= 0.7x nginx; p99 < 10 ms with 1 client; RSS < 200 MB with 1,000 idle sessions.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+if [[ "${CI:-false}" == true || "${PIPIT_BENCH_SMALL:-0}" == 1 ]]; then
+  size=2048 seconds=${BENCH_SECONDS:-3}
+else
+  size=6656 seconds=${BENCH_SECONDS:-20}
+fi
+data=${PIPIT_BENCH_DATA:-$repo/build-bench/data}
+work=$(mktemp -d /tmp/pipit-server-bench.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# 1. The programs and the image.
+if [[ -z "${PIPIT_BIN:-}" ]]; then
+  cmake -S "$repo" -B "$repo/build-bench-server" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DPIPIT_BUILD_TESTS=OFF -DPIPIT_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$repo/build-bench-server" -j2 --target pipit >/dev/null
+  PIPIT_BIN=$repo/build-bench-server/src/tools/pipit/pipit
+fi
+g++ -O2 -std=c++20 -pthread "$here/jpip_load.cpp" -o "$work/jpip_load"
+mkdir -p "$data"
+image=$(bash "$repo/bench/make_big_codestream.sh" "$data" "$size" | grep -- '-plt.j2k$')
+target=$(basename "$image")  # served from its own folder (a symlink out of the root would be refused)
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+rss_mb() { awk '/^VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+anon_mb() { awk '/^RssAnon/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+
+# 2. pipit serve on 127.0.0.1 (threads: one per core).
+"$PIPIT_BIN" serve --root "$(dirname "$image")" --listen 127.0.0.1:0 --log-level warn >"$work/pipit.out" 2>"$work/pipit.err" &
+pipit_pid=$!
+pids+=("$pipit_pid")
+for _ in $(seq 100); do grep -qs listening "$work/pipit.out" && break; sleep 0.1; done
+pport=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/pipit.out")
+[[ -n "$pport" ]] || { echo "pipit serve did not start: $(cat "$work/pipit.err")" >&2; exit 1; }
+
+# 3. nginx on 127.0.0.1, its own prefix and temp folders, static files in www/.
+nport=$(free_port)
+mkdir -p "$work/nginx/logs" "$work/nginx/tmp" "$work/www"
+chmod 755 "$work/www"
+cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes 2;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nodelay on;
+  keepalive_requests 100000;
+  client_body_temp_path $work/nginx/tmp/body;
+  proxy_temp_path $work/nginx/tmp/proxy;
+  fastcgi_temp_path $work/nginx/tmp/fastcgi;
+  uwsgi_temp_path $work/nginx/tmp/uwsgi;
+  scgi_temp_path $work/nginx/tmp/scgi;
+  default_type application/octet-stream;
+  server { listen 127.0.0.1:$nport; root $work/www; location / { } }
+}
+EOF
+nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/logs/error.log" &
+pids+=("$!")
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$nport") 2>/dev/null && break; sleep 0.1; done
+
+# 4. The rows.
+read -r width height < <(/usr/bin/python3 - "$image" <<'EOF'
+import struct, sys
+b = open(sys.argv[1], "rb").read(64)
+i = b.find(b"\xff\x51")
+xs, ys, x0, y0 = struct.unpack(">IIII", b[i + 6:i + 22])
+print(xs - x0, ys - y0)
+EOF
+)
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+echo "pipit serve vs nginx static files, 127.0.0.1, $(nproc) cores; image ${width}x${height} ($(du -Lh "$image" | cut -f1)), $seconds s per row"
+printf '%-8s %-7s %10s %9s %9s %9s %8s %7s\n' server clients "req/s" "MB/s" "p50 ms" "p99 ms" "RSS MB" errors
+for clients in 1 8; do
+  j=$("$work/jpip_load" browse --port "$pport" --target "$target" --width "$width" --height "$height" \
+        --clients "$clients" --seconds "$seconds" --sizes-out "$work/sizes.txt")
+  # Static files of the recorded sizes (at most 400, spread over the run).
+  /usr/bin/python3 - "$work/sizes.txt" "$work/www" <<'EOF'
+import os, sys
+sizes = [int(x) for x in open(sys.argv[1]) if x.strip()]
+step = max(1, len(sizes) // 400)
+pick = sizes[::step][:400]
+for f in os.listdir(sys.argv[2]):
+    os.remove(os.path.join(sys.argv[2], f))
+for k, n in enumerate(pick):
+    with open(os.path.join(sys.argv[2], f"f{k}"), "wb") as f:
+        f.write(os.urandom(n))
+print(len(pick), file=open(os.path.join(sys.argv[2], "..", "nfiles"), "w"))
+EOF
+  chmod -R a+rX "$work/www"
+  n=$(<"$work/nfiles")
+  s=$("$work/jpip_load" static --port "$nport" --files "$n" --clients "$clients" --seconds "$seconds")
+  prss=$(rss_mb "$pipit_pid")
+  printf '%-8s %-7s %10s %9s %9s %9s %8s %7s\n' pipit "$clients" "$(field rps "$j")" "$(field mbps "$j")" \
+    "$(field p50_ms "$j")" "$(field p99_ms "$j")" "$prss" "$(field errors "$j")"
+  printf '%-8s %-7s %10s %9s %9s %9s %8s %7s\n' nginx "$clients" "$(field rps "$s")" "$(field mbps "$s")" \
+    "$(field p50_ms "$s")" "$(field p99_ms "$s")" "-" "$(field errors "$s")"
+  awk -v a="$(field rps "$j")" -v b="$(field rps "$s")" -v c="$clients" \
+    'BEGIN { printf "  ratio pipit/nginx with %s clients: %.2fx requests/s (target >= 0.70)\n", c, a / b }'
+done
+
+# 5. 1,000 idle sessions.
+before=$(rss_mb "$pipit_pid") before_anon=$(anon_mb "$pipit_pid")
+"$work/jpip_load" idle --port "$pport" --target "$target" --sessions 1000 >/dev/null
+sleep 0.5
+after=$(rss_mb "$pipit_pid")
+open=$(/usr/bin/python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' \
+  "http://127.0.0.1:$pport/metrics" | awk '/^pipit_sessions_open / {print $2}')
+echo "idle sessions: $open open, server RSS $after MB (was $before MB before opening them; target < 200 MB);" \
+  "anonymous memory $(anon_mb "$pipit_pid") MB (was $before_anon MB; the rest is the mapped image)"
