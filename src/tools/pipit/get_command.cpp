@@ -1,9 +1,32 @@
-// `pipit get URL [window] -o OUT`: fetch a view-window with the JPIP client and write its samples
-// as PGX files (OUT_0.pgx, OUT_1.pgx, ... one per component, like opj_decompress).
+// `pipit get URL -o OUT [window]`: fetch a view-window with the JPIP client and write it.
+//
+//   OUT.tif / OUT.tiff   a GeoTIFF (GDAL's GTiff driver, DEFLATE): the geotransform of the JP2's
+//                        GeoJP2/GMLJP2 boxes adjusted for the region and the level, and its SRS;
+//   OUT.png              a PNG (8 or 16 bits; georeferencing in OUT.png.aux.xml);
+//   anything else        OUT_0.pgx, OUT_1.pgx, ... one per component, like opj_decompress.
+//
+// The window: --region X,Y,W,H (in the frame at --level, or at full resolution with --size),
+// --level N (resolution levels discarded) or --size W,H (the output size: the smallest level at
+// least that large is fetched, then resampled), --layers L, --bands 1,2,3 (GDAL's 1-based band
+// numbers; --comps takes 0-based component numbers). With --cache DIR the data-bins are kept in
+// DIR: an interrupted run (Ctrl-C) saves what it received and the next run resumes from it.
+//
+// Exit codes: 0 written; 1 the server, the network or the output failed (or interrupted);
+// 2 usage (bad options, a window outside the image, a format that cannot hold the samples).
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cmath>
+#include <cctype>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <unistd.h>
+
+#include <cpl_progress.h>
+#include <gdal_priv.h>
+#include <gdaljp2metadata.h>
 
 #include "commands.hpp"
 #include "pipit/client.hpp"
@@ -12,25 +35,44 @@ namespace pipit::tools {
 namespace {
 
 struct get_options {
-  std::string url, out, region, comps, cache_dir, ca_file;
+  std::string url, out, region, comps, bands, size, cache_dir, ca_file;
   unsigned level = 0, layers = 0;
   std::uint64_t max_len = 0;
-  bool insecure = false, stateless = false, stats = false;
+  bool insecure = false, stateless = false, stats = false, quiet = false, progress = false;
 };
+
+enum class out_format { pgx, gtiff, png };
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_interrupt(int) { g_interrupted = true; }
+
+bool ends_with_ci(const std::string& s, const std::string& suffix) {
+  if (s.size() < suffix.size()) return false;
+  return std::equal(suffix.rbegin(), suffix.rend(), s.rbegin(),
+                    [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+}
+
+out_format format_of(const std::string& out) {
+  if (ends_with_ci(out, ".tif") || ends_with_ci(out, ".tiff")) return out_format::gtiff;
+  if (ends_with_ci(out, ".png")) return out_format::png;
+  return out_format::pgx;
+}
 
 bool parse_numbers(const std::string& s, std::vector<std::uint32_t>& out) {
   std::size_t pos = 0;
-  while (pos < s.size()) {
+  while (pos <= s.size()) {
     std::size_t end = s.find(',', pos);
     if (end == std::string::npos) end = s.size();
+    const std::string item = s.substr(pos, end - pos);
+    if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos) return false;
     try {
-      out.push_back(static_cast<std::uint32_t>(std::stoul(s.substr(pos, end - pos))));
+      out.push_back(static_cast<std::uint32_t>(std::stoul(item)));
     } catch (...) {
       return false;
     }
     pos = end + 1;
   }
-  return true;
+  return !out.empty();
 }
 
 bool write_pgx(const std::string& path, const client::decoded_window::plane& p, const client::component_info& ci) {
@@ -46,7 +88,296 @@ bool write_pgx(const std::string& path, const client::decoded_window::plane& p, 
   return static_cast<bool>(f);
 }
 
+// The same sample types as the JPIP GDAL driver.
+GDALDataType data_type(const client::component_info& ci) {
+  if (ci.precision <= 8) return ci.is_signed ? GDT_Int16 : GDT_Byte;
+  if (ci.precision <= 16) return ci.is_signed ? GDT_Int16 : GDT_UInt16;
+  return ci.is_signed ? GDT_Int32 : GDT_UInt32;
+}
+
+// Georeferencing of the whole image at full resolution, from the JP2 boxes of metadata-bin 0.
+struct georef {
+  bool have_gt = false;
+  double gt[6] = {0, 1, 0, 0, 0, 1};
+  OGRSpatialReference srs;
+  GDAL_GCP* gcps = nullptr;  // owned
+  int gcp_count = 0;
+  bool pixel_is_point = false;
+  georef() = default;
+  georef(const georef&) = delete;
+  georef& operator=(const georef&) = delete;
+  ~georef() {
+    if (gcps != nullptr) {
+      GDALDeinitGCPs(gcp_count, gcps);
+      CPLFree(gcps);
+    }
+  }
+};
+
+void read_georef(const client::image_info& info, georef& g) {
+  if (info.jp2_header.empty()) return;
+  const CPLString name(CPLSPrintf("/vsimem/pipit_get_%p.jp2", static_cast<const void*>(&info)));
+  VSILFILE* fp = VSIFileFromMemBuffer(name, const_cast<GByte*>(info.jp2_header.data()),
+                                      info.jp2_header.size(), FALSE);
+  if (fp == nullptr) return;
+  GDALJP2Metadata md;
+  if (md.ReadAndParse(fp)) {
+    if (md.bHaveGeoTransform) {
+      g.have_gt = true;
+      std::copy(md.adfGeoTransform, md.adfGeoTransform + 6, g.gt);
+    }
+    if (!md.m_oSRS.IsEmpty()) {
+      g.srs = md.m_oSRS;
+      g.srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    }
+    if (md.nGCPCount > 0) {
+      g.gcp_count = md.nGCPCount;
+      g.gcps = GDALDuplicateGCPs(md.nGCPCount, md.pasGCPList);
+    }
+    g.pixel_is_point = md.bPixelIsPoint;
+  }
+  VSIFCloseL(fp);
+  VSIUnlink(name);
+}
+
+// The window to fetch and how its pixels map to full-resolution pixels.
+struct plan {
+  client::window w;
+  std::uint32_t out_w = 0, out_h = 0;  // output size (differs from w.w, w.h only with --size)
+  double full_x = 0, full_y = 0;       // top-left corner in full-resolution pixels
+  double scale_x = 1, scale_y = 1;     // full-resolution pixels per output pixel
+};
+
+// Fills p from the options; returns an error message (usage) or "".
+std::string make_plan(const get_options& o, const client::image_info& info, plan& p) {
+  std::vector<std::uint32_t> region, size;
+  if (!o.region.empty() && (!parse_numbers(o.region, region) || region.size() != 4 ||
+                            region[2] == 0 || region[3] == 0))
+    return "--region wants X,Y,W,H with W and H above 0";
+  if (!o.size.empty() && (!parse_numbers(o.size, size) || size.size() != 2 || size[0] == 0 || size[1] == 0))
+    return "--size wants W,H with W and H above 0";
+  if (!o.comps.empty() && !parse_numbers(o.comps, p.w.comps)) return "--comps wants C,C,... (0-based)";
+  if (!o.bands.empty()) {
+    std::vector<std::uint32_t> b;
+    if (!parse_numbers(o.bands, b)) return "--bands wants B,B,... (1-based)";
+    for (auto v : b) {
+      if (v == 0) return "--bands are numbered from 1";
+      p.w.comps.push_back(v - 1);
+    }
+  }
+  for (auto c : p.w.comps)
+    if (c >= info.components.size())
+      return "the image has " + std::to_string(info.components.size()) + " bands (components 0-" +
+             std::to_string(info.components.size() - 1) + ")";
+  p.w.layers = o.layers;
+  if (!size.empty()) {
+    // Region in full-resolution pixels; the level: the most discarded whose frame still covers size.
+    std::uint32_t rx = 0, ry = 0, rw = info.width(), rh = info.height();
+    if (!region.empty()) { rx = region[0]; ry = region[1]; rw = region[2]; rh = region[3]; }
+    if (std::uint64_t{rx} + rw > info.width() || std::uint64_t{ry} + rh > info.height())
+      return "--region is outside the image (" + std::to_string(info.width()) + "x" +
+             std::to_string(info.height()) + " at full resolution)";
+    std::uint32_t d = 0;
+    while (d < info.levels) {
+      const double sx = double(info.width_at(d + 1)) / info.width(), sy = double(info.height_at(d + 1)) / info.height();
+      if (rw * sx < size[0] || rh * sy < size[1]) break;
+      ++d;
+    }
+    const double sx = double(info.width_at(d)) / info.width(), sy = double(info.height_at(d)) / info.height();
+    const auto x0 = static_cast<std::uint32_t>(rx * sx), y0 = static_cast<std::uint32_t>(ry * sy);
+    const auto x1 = std::min(info.width_at(d), static_cast<std::uint32_t>(std::ceil((rx + rw) * sx)));
+    const auto y1 = std::min(info.height_at(d), static_cast<std::uint32_t>(std::ceil((ry + rh) * sy)));
+    p.w.discard_levels = d;
+    p.w.x = x0; p.w.y = y0; p.w.w = std::max(1u, x1 - x0); p.w.h = std::max(1u, y1 - y0);
+    p.out_w = size[0]; p.out_h = size[1];
+    p.full_x = rx; p.full_y = ry;
+    p.scale_x = double(rw) / size[0];
+    p.scale_y = double(rh) / size[1];
+    return "";
+  }
+  if (o.level > info.levels)
+    return "--level " + std::to_string(o.level) + ": the image has " + std::to_string(info.levels) +
+           " levels to discard (0-" + std::to_string(info.levels) + ")";
+  const std::uint32_t fw = info.width_at(o.level), fh = info.height_at(o.level);
+  p.w.discard_levels = o.level;
+  p.w.w = fw; p.w.h = fh;
+  if (!region.empty()) {
+    if (std::uint64_t{region[0]} + region[2] > fw || std::uint64_t{region[1]} + region[3] > fh)
+      return "--region " + o.region + " is outside the frame at level " + std::to_string(o.level) +
+             " (" + std::to_string(fw) + "x" + std::to_string(fh) + ")";
+    p.w.x = region[0]; p.w.y = region[1]; p.w.w = region[2]; p.w.h = region[3];
+  }
+  p.out_w = p.w.w; p.out_h = p.w.h;
+  // GDAL's convention for overviews: full size over reduced size.
+  p.scale_x = double(info.width()) / fw;
+  p.scale_y = double(info.height()) / fh;
+  p.full_x = p.w.x * p.scale_x;
+  p.full_y = p.w.y * p.scale_y;
+  return "";
+}
+
+// The window at a coarser level `d` (>= w.discard_levels) covering the same area.
+client::window coarser(const client::window& w, const client::image_info& info, std::uint32_t d) {
+  client::window c = w;
+  c.discard_levels = d;
+  const double sx = double(info.width_at(d)) / info.width_at(w.discard_levels);
+  const double sy = double(info.height_at(d)) / info.height_at(w.discard_levels);
+  c.x = static_cast<std::uint32_t>(w.x * sx);
+  c.y = static_cast<std::uint32_t>(w.y * sy);
+  const auto x1 = std::min(info.width_at(d), static_cast<std::uint32_t>(std::ceil((w.x + w.w) * sx)));
+  const auto y1 = std::min(info.height_at(d), static_cast<std::uint32_t>(std::ceil((w.y + w.h) * sy)));
+  c.w = std::max<std::uint32_t>(1, x1 > c.x ? x1 - c.x : 0);
+  c.h = std::max<std::uint32_t>(1, y1 > c.y ? y1 - c.y : 0);
+  if (c.x >= info.width_at(d)) c.x = info.width_at(d) - 1;
+  if (c.y >= info.height_at(d)) c.y = info.height_at(d) - 1;
+  return c;
+}
+
+// Waits for a window; 0 complete, 1 failed or interrupted.
+int wait_window(client::jpip_client& c, const client::window& w) {
+  auto h = c.request(w);
+  auto st = h->status();
+  while (st.state == client::window_state::pending) {
+    if (g_interrupted) {
+      h->cancel();
+      return 1;
+    }
+    st = h->wait(st.generation, std::chrono::milliseconds(200));
+  }
+  if (st.state != client::window_state::complete) {
+    std::fprintf(stderr, "pipit get: %s\n", st.failure.to_string().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+// The client decodes components in ascending order: put them in the order --bands asked for.
+client::decoded_window in_requested_order(client::decoded_window d, const std::vector<std::uint32_t>& comps) {
+  if (comps.empty()) return d;
+  client::decoded_window r;
+  for (auto c : comps)
+    for (const auto& pl : d.planes)
+      if (pl.component == c) {
+        r.planes.push_back(pl);
+        break;
+      }
+  return r;
+}
+
+// Writes the decoded planes with GDAL; returns 0, 1 (write failed) or 2 (format cannot hold it).
+int write_gdal(const get_options& o, out_format fmt, const client::image_info& info, const plan& p,
+               const client::decoded_window& d) {
+  const auto& first = d.planes.front();
+  for (const auto& pl : d.planes)
+    if (pl.width != first.width || pl.height != first.height) {
+      std::fprintf(stderr, "pipit get: the components have different sizes (sub-sampled); "
+                           "choose them one at a time with --bands\n");
+      return 2;
+    }
+  GDALDataType dt = GDT_Byte;
+  for (const auto& pl : d.planes) {
+    const GDALDataType t = data_type(info.components[pl.component]);
+    dt = GDALDataTypeUnion(dt, t);
+  }
+  if (fmt == out_format::png && dt != GDT_Byte && dt != GDT_UInt16) {
+    std::fprintf(stderr, "pipit get: PNG holds 8- and 16-bit unsigned samples only (these are %s): "
+                         "write a .tif\n", GDALGetDataTypeName(dt));
+    return 2;
+  }
+  const int nb = static_cast<int>(d.planes.size());
+  GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
+  std::unique_ptr<GDALDataset> src(mem->Create("", first.width, first.height, nb, GDT_Int32, nullptr));
+  for (int b = 0; b < nb; ++b) {
+    if (src->GetRasterBand(b + 1)->RasterIO(GF_Write, 0, 0, first.width, first.height,
+                                            const_cast<std::int32_t*>(d.planes[b].samples.data()),
+                                            first.width, first.height, GDT_Int32, 0, 0, nullptr) != CE_None)
+      return 1;
+  }
+  // The output dataset, in the output type, at the output size (resampled when --size asks).
+  std::unique_ptr<GDALDataset> out(mem->Create("", p.out_w, p.out_h, nb, dt, nullptr));
+  GDALRasterIOExtraArg extra;
+  INIT_RASTERIO_EXTRA_ARG(extra);
+  extra.eResampleAlg = GRIORA_Bilinear;
+  const std::size_t px = GDALGetDataTypeSizeBytes(dt);
+  std::vector<GByte> buf(std::size_t{p.out_w} * p.out_h * px);
+  for (int b = 0; b < nb; ++b) {
+    if (src->GetRasterBand(b + 1)->RasterIO(GF_Read, 0, 0, first.width, first.height, buf.data(),
+                                            p.out_w, p.out_h, dt, 0, 0, &extra) != CE_None ||
+        out->GetRasterBand(b + 1)->RasterIO(GF_Write, 0, 0, p.out_w, p.out_h, buf.data(), p.out_w,
+                                            p.out_h, dt, 0, 0, nullptr) != CE_None)
+      return 1;
+  }
+  src.reset();
+  // Colour: three components (and a fourth) taken from an image of three or more are RGB(A).
+  if ((nb == 3 || nb == 4) && info.components.size() >= 3) {
+    const GDALColorInterp ci[4] = {GCI_RedBand, GCI_GreenBand, GCI_BlueBand, GCI_AlphaBand};
+    for (int b = 0; b < nb; ++b) out->GetRasterBand(b + 1)->SetColorInterpretation(ci[b]);
+  }
+  georef g;
+  read_georef(info, g);
+  if (g.have_gt) {
+    const double X = p.full_x, Y = p.full_y;
+    double gt[6] = {g.gt[0] + X * g.gt[1] + Y * g.gt[2], g.gt[1] * p.scale_x, g.gt[2] * p.scale_y,
+                    g.gt[3] + X * g.gt[4] + Y * g.gt[5], g.gt[4] * p.scale_x, g.gt[5] * p.scale_y};
+    out->SetGeoTransform(gt);
+    if (!g.srs.IsEmpty()) out->SetSpatialRef(&g.srs);
+  } else if (g.gcp_count > 0) {
+    std::vector<GDAL_GCP> gcps(g.gcps, g.gcps + g.gcp_count);
+    for (auto& c : gcps) {
+      c.dfGCPPixel = (c.dfGCPPixel - p.full_x) / p.scale_x;
+      c.dfGCPLine = (c.dfGCPLine - p.full_y) / p.scale_y;
+    }
+    out->SetGCPs(g.gcp_count, gcps.data(), g.srs.IsEmpty() ? nullptr : &g.srs);
+  }
+  if (g.pixel_is_point) out->SetMetadataItem(GDALMD_AREA_OR_POINT, GDALMD_AOP_POINT);
+
+  const char* driver_name = fmt == out_format::gtiff ? "GTiff" : "PNG";
+  GDALDriver* drv = GetGDALDriverManager()->GetDriverByName(driver_name);
+  if (drv == nullptr) {
+    std::fprintf(stderr, "pipit get: GDAL has no %s driver\n", driver_name);
+    return 1;
+  }
+  CPLStringList co;
+  if (fmt == out_format::gtiff) {
+    co.SetNameValue("COMPRESS", "DEFLATE");
+    if (p.out_w >= 512 && p.out_h >= 512) co.SetNameValue("TILED", "YES");
+  }
+  CPLErrorReset();
+  GDALDataset* written = drv->CreateCopy(o.out.c_str(), out.get(), FALSE, co.List(), nullptr, nullptr);
+  const bool ok = written != nullptr;
+  if (written != nullptr) GDALClose(written);  // flushes; errors land in CPLGetLastErrorType
+  if (!ok || CPLGetLastErrorType() >= CE_Failure) {
+    std::fprintf(stderr, "pipit get: cannot write %s: %s\n", o.out.c_str(), CPLGetLastErrorMsg());
+    VSIUnlink(o.out.c_str());
+    return 1;
+  }
+  return 0;
+}
+
 int run_get(const get_options& o) {
+  const out_format fmt = format_of(o.out);
+  if (!o.size.empty() && o.level != 0) {
+    std::fprintf(stderr, "pipit get: --level and --size exclude each other\n");
+    return 2;
+  }
+  if (!o.size.empty() && fmt == out_format::pgx) {
+    std::fprintf(stderr, "pipit get: --size needs a .tif or .png output\n");
+    return 2;
+  }
+  if (fmt != out_format::pgx) {
+    GDALAllRegister();
+    CPLSetConfigOption("GDAL_PAM_ENABLED", fmt == out_format::png ? "YES" : "NO");
+  }
+  const bool progress = !o.quiet && (o.progress || isatty(STDOUT_FILENO)) && !o.stats;
+
+  // From here on Ctrl-C (or SIGTERM) stops the fetch, and the cache keeps what arrived.
+  g_interrupted = false;
+  auto old_int = std::signal(SIGINT, on_interrupt);
+  auto old_term = std::signal(SIGTERM, on_interrupt);
+  struct restore_signals {
+    decltype(old_int) i, t;
+    ~restore_signals() { std::signal(SIGINT, i); std::signal(SIGTERM, t); }
+  } restore{old_int, old_term};
   client::client_options co;
   co.cache_dir = o.cache_dir;
   co.transport.verify_tls = !o.insecure;
@@ -62,55 +393,80 @@ int run_get(const get_options& o) {
     return 1;
   }
   const auto& info = (*c)->info();
-  client::window w;
-  w.discard_levels = o.level;
-  w.layers = o.layers;
-  if (o.level > info.levels) {
-    std::fprintf(stderr, "pipit get: the image has %u levels\n", info.levels);
+  plan p;
+  if (const std::string why = make_plan(o, info, p); !why.empty()) {
+    std::fprintf(stderr, "pipit get: %s\n", why.c_str());
     return 2;
   }
-  w.w = info.width_at(o.level);
-  w.h = info.height_at(o.level);
-  if (!o.region.empty()) {
-    std::vector<std::uint32_t> r;
-    if (!parse_numbers(o.region, r) || r.size() != 4) {
-      std::fprintf(stderr, "pipit get: --region wants X,Y,W,H\n");
-      return 2;
+  if (progress && (*c)->stats().loaded_from_disk)
+    std::fprintf(stderr, "pipit get: resuming from the cache in %s (%llu bytes held)\n", o.cache_dir.c_str(),
+                 static_cast<unsigned long long>((*c)->stats().cached_bytes));
+
+  int rc = 0;
+  if (progress) {
+    // Fetch the coarsest level of the window first, then each finer one: the server sends low
+    // resolutions first anyway, and each level completed is a known share of the pixels.
+    GDALTermProgress(0.0, nullptr, nullptr);
+    const std::uint32_t target = p.w.discard_levels;
+    double total = 0, done = 0;
+    for (std::uint32_t d = target; d <= info.levels; ++d) total += std::ldexp(1.0, -2 * int(d - target));
+    for (std::uint32_t d = info.levels + 1; d-- > target && rc == 0;) {
+      rc = wait_window(**c, d == target ? p.w : coarser(p.w, info, d));
+      done += std::ldexp(1.0, -2 * int(d - target));
+      if (rc == 0) GDALTermProgress(0.9 * done / total, nullptr, nullptr);
     }
-    w.x = r[0]; w.y = r[1]; w.w = r[2]; w.h = r[3];
+  } else {
+    rc = wait_window(**c, p.w);
   }
-  if (!o.comps.empty() && !parse_numbers(o.comps, w.comps)) {
-    std::fprintf(stderr, "pipit get: --comps wants C,C,...\n");
-    return 2;
-  }
-  auto h = (*c)->request(w);
-  auto st = h->status();
-  while (st.state == client::window_state::pending) st = h->wait(st.generation, std::chrono::seconds(1));
-  if (st.state != client::window_state::complete) {
-    std::fprintf(stderr, "pipit get: %s\n", st.failure.to_string().c_str());
+  if (rc == 0 && g_interrupted) rc = 1;
+  if (rc != 0) {
+    if (progress) std::printf("\n");
+    const auto s = (*c)->stats();
+    (*c)->close();  // saves the cache folder
+    if (g_interrupted) {
+      if (!o.cache_dir.empty())
+        std::fprintf(stderr, "pipit get: interrupted; %llu bytes kept in %s: run the same command again to resume\n",
+                     static_cast<unsigned long long>(s.cached_bytes), o.cache_dir.c_str());
+      else
+        std::fprintf(stderr, "pipit get: interrupted (give --cache DIR to resume later)\n");
+    }
     return 1;
   }
-  auto d = (*c)->decode(w);
+  auto d = (*c)->decode(p.w);
   if (!d) {
     std::fprintf(stderr, "pipit get: %s\n", d.error().to_string().c_str());
     return 1;
   }
+  const auto s = (*c)->stats();
   (*c)->close();
-  for (const auto& p : d->planes) {
-    const std::string path = o.out + "_" + std::to_string(p.component) + ".pgx";
-    if (!write_pgx(path, p, info.components[p.component])) {
-      std::fprintf(stderr, "pipit get: cannot write %s\n", path.c_str());
-      return 1;
+  if (fmt == out_format::pgx) {
+    for (const auto& pl : d->planes) {
+      const std::string path = o.out + "_" + std::to_string(pl.component) + ".pgx";
+      if (!write_pgx(path, pl, info.components[pl.component])) {
+        std::fprintf(stderr, "pipit get: cannot write %s\n", path.c_str());
+        return 1;
+      }
     }
+  } else if (d->planes.empty()) {
+    std::fprintf(stderr, "pipit get: nothing decoded\n");
+    return 1;
+  } else if (int w = write_gdal(o, fmt, info, p, in_requested_order(std::move(*d), p.w.comps)); w != 0) {
+    if (progress) std::printf("\n");
+    return w;
   }
+  if (progress) GDALTermProgress(1.0, nullptr, nullptr);
   if (o.stats) {
-    const auto s = (*c)->stats();
     std::printf("{\"requests\": %llu, \"body_bytes\": %llu, \"sessions\": %llu, \"reconnects\": %llu, "
-                "\"cached_bytes\": %llu, \"loaded_from_disk\": %s, \"stateless\": %s}\n",
+                "\"cached_bytes\": %llu, \"loaded_from_disk\": %s, \"stateless\": %s, "
+                "\"level\": %u, \"width\": %u, \"height\": %u}\n",
                 static_cast<unsigned long long>(s.requests), static_cast<unsigned long long>(s.body_bytes),
                 static_cast<unsigned long long>(s.sessions), static_cast<unsigned long long>(s.reconnects),
                 static_cast<unsigned long long>(s.cached_bytes), s.loaded_from_disk ? "true" : "false",
-                s.stateless ? "true" : "false");
+                s.stateless ? "true" : "false", p.w.discard_levels, p.out_w, p.out_h);
+  } else if (!o.quiet && fmt != out_format::pgx) {
+    std::fprintf(stderr, "pipit get: wrote %s (%ux%u, %zu band%s, level %u; %llu bytes received)\n", o.out.c_str(),
+                 p.out_w, p.out_h, d->planes.size(), d->planes.size() == 1 ? "" : "s", p.w.discard_levels,
+                 static_cast<unsigned long long>(s.body_bytes));
   }
   return 0;
 }
@@ -119,19 +475,24 @@ int run_get(const get_options& o) {
 
 command register_get(CLI::App& app) {
   auto o = std::make_shared<get_options>();
-  auto* sub = app.add_subcommand("get", "Fetch a view-window from a JPIP server and write it as PGX files");
+  auto* sub = app.add_subcommand("get", "Fetch a view-window from a JPIP server and write it as GeoTIFF, PNG or PGX");
   sub->add_option("url", o->url, "jpip://host:port/path or jpips://...")->required();
-  sub->add_option("-o,--output", o->out, "output prefix: OUT_<component>.pgx")->required();
-  sub->add_option("--level", o->level, "resolution levels to discard");
-  sub->add_option("--region", o->region, "X,Y,W,H in the frame at --level");
+  sub->add_option("-o,--output", o->out, "OUT.tif (GeoTIFF), OUT.png, or a prefix for OUT_<component>.pgx")->required();
+  auto* level = sub->add_option("--level", o->level, "resolution levels to discard");
+  sub->add_option("--size", o->size, "W,H: output size (fetches the smallest level at least this large)")
+      ->excludes(level);
+  sub->add_option("--region", o->region, "X,Y,W,H in the frame at --level (full resolution with --size)");
   sub->add_option("--layers", o->layers, "quality layers (0: all)");
-  sub->add_option("--comps", o->comps, "components, e.g. 0,2");
-  sub->add_option("--cache-dir", o->cache_dir, "persistent cache folder");
+  sub->add_option("--bands", o->bands, "bands, 1-based, e.g. 1,2,3");
+  sub->add_option("--comps", o->comps, "components, 0-based, e.g. 0,2");
+  sub->add_option("--cache,--cache-dir", o->cache_dir, "persistent cache folder (resumes an interrupted get)");
   sub->add_option("--ca-file", o->ca_file, "PEM file of trusted certificates");
   sub->add_option("--max-len", o->max_len, "largest len of a request");
   sub->add_flag("--insecure", o->insecure, "do not verify TLS certificates");
   sub->add_flag("--stateless", o->stateless, "do not open a session");
   sub->add_flag("--stats", o->stats, "print transfer statistics as JSON");
+  sub->add_flag("-q,--quiet", o->quiet, "no progress bar, no summary");
+  sub->add_flag("--progress", o->progress, "show the progress bar even when stdout is not a terminal");
   return command{sub, [o] { return run_get(*o); }};
 }
 
