@@ -141,7 +141,9 @@ def test_interrupted_get_resumes(server, tmp_path):
     url = server.url("rgb_geojp2.jp2")
     proc = subprocess.Popen([str(PIPIT_BIN), "get", url, "-o", str(tmp_path / "i.tif"), "--cache",
                              str(cache), "--max-len", "100"], stderr=subprocess.PIPE, text=True)
-    time.sleep(0.05)
+    # Give the process time to start and install its handler (a loaded machine starts it slowly):
+    # with 100-byte responses the fetch itself takes far longer than this.
+    time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     if proc.returncode == 0:
