@@ -242,7 +242,7 @@ pipit::databin_cache make_full_cache(pipit::bytes_view file, const pipit::image_
   for (std::uint32_t csn = 0; csn < ix.codestreams.size(); ++csn) {
     const auto& siz = ix.codestreams[csn].siz;
     pipit::databin_source src(file, ix);
-    pipit::cache_model model(ix);
+    pipit::stream_model model(ix);
     pipit::window_spec whole;
     whole.region = pipit::grid_rect{siz.XOsiz, siz.YOsiz, siz.Xsiz, siz.Ysiz};
     pipit::response_options ro;

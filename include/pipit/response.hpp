@@ -1,23 +1,15 @@
-// Composing a JPP-stream response for a view-window (15444-9 D.3, notes §7.4), without I/O.
+// A whole JPP-stream response for one view-window of one codestream, without I/O: the one-shot
+// form of response_stream (see response_stream.hpp for the order of the data and the rules on
+// `len`), as `pipit stream`, tests and benchmarks use it.
 //
-// The response holds, in order: metadata-bin 0 (JP2/JPX, when asked), the main header bin, the
-// tile header bins of the window's tiles, then precinct data layer by layer (for each layer,
-// resolutions low to high, then components, tiles and precincts), each packet as its own message,
-// skipping every byte the cache model says the client holds. It stops before `len` would be
-// exceeded (EOR 4, byte limit), else ends with EOR 2 (window done) or EOR 1 (image done, when
-// the window is the whole image at full quality). The model is updated with what is written.
-//
-// Thread-safety: pure with respect to its arguments; the caller serialises use of the model.
+// Thread-safety: as response_stream; the caller serialises use of the model.
 #pragma once
 
 #include <cstdint>
 #include <limits>
 #include <vector>
 
-#include "pipit/cache_model.hpp"
-#include "pipit/databins.hpp"
-#include "pipit/jpp.hpp"
-#include "pipit/window.hpp"
+#include "pipit/response_stream.hpp"
 
 namespace pipit {
 
@@ -34,8 +26,9 @@ struct response_summary {
   std::uint64_t messages = 0;
 };
 
+// Appends the response to `out` and records what it sends in `model`.
 response_summary compose_response(const databin_source& src, const window_spec& window,
-                                   cache_model& model, const response_options& options,
+                                   stream_model& model, const response_options& options,
                                    std::vector<std::uint8_t>& out);
 
 }  // namespace pipit

@@ -31,7 +31,7 @@ served serve_all(const std::string& path) {
   EXPECT_TRUE(ix) << path;
   s.index = std::move(*ix);
   databin_source src(s.file, s.index);
-  cache_model model(s.index);
+  stream_model model(s.index);
   window_spec w;
   w.region = grid_rect{0, 0, s.index.codestreams[0].siz.Xsiz, s.index.codestreams[0].siz.Ysiz};
   compose_response(src, w, model, {}, s.stream);

@@ -51,7 +51,7 @@ int run_stream(const stream_options& o) {
     return 1;
   }
   databin_source src(file->bytes(), *ix);
-  cache_model model(*ix);
+  stream_model model(*ix);
   served_window served;
   window_spec w = window_from_request(ix->codestreams[o.csn], *rq, &served);
   response_options ro;
