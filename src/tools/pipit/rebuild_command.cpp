@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "window_options.hpp"
 #include "pipit/jpp.hpp"
 #include "pipit/rebuild.hpp"
 #include "pipit/request.hpp"
@@ -18,7 +19,7 @@ struct rebuild_cli {
   std::string out;
   unsigned layers = 0;
   unsigned csn = 0;
-  std::string fsiz, roff, rsiz, comps;  // a window: copy only the precincts it needs
+  window_options window;  // when given: copy only the precincts the window needs
 };
 
 // Feeds one file: a sequence of responses, each ending in EOR (a missing final EOR is allowed).
@@ -65,12 +66,8 @@ int run_rebuild(const rebuild_cli& o) {
   rebuild_options ro;
   ro.csn = o.csn;
   ro.max_layers = o.layers;
-  if (!o.fsiz.empty()) {
-    std::string q = "fsiz=" + o.fsiz;
-    if (!o.roff.empty()) q += "&roff=" + o.roff;
-    if (!o.rsiz.empty()) q += "&rsiz=" + o.rsiz;
-    if (!o.comps.empty()) q += "&comps=" + o.comps;
-    auto rq = parse_request(q);
+  if (o.window.any()) {
+    auto rq = o.window.request();
     if (!rq) {
       std::fprintf(stderr, "pipit rebuild: %s\n", rq.error().message.c_str());
       return 2;
@@ -90,9 +87,7 @@ int run_rebuild(const rebuild_cli& o) {
     std::fprintf(stderr, "pipit rebuild: %s\n", out.error().to_string().c_str());
     return 1;
   }
-  std::ofstream f(o.out, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(out->data()), static_cast<std::streamsize>(out->size()));
-  if (!f) {
+  if (!write_file(o.out, *out)) {
     std::fprintf(stderr, "pipit rebuild: cannot write %s\n", o.out.c_str());
     return 1;
   }
@@ -109,10 +104,7 @@ command register_rebuild(CLI::App& app) {
   sub->add_option("-o,--output", o->out, "output .j2k or .jp2")->required();
   sub->add_option("--layers", o->layers, "keep at most this many quality layers");
   sub->add_option("--stream", o->csn, "codestream number (JPX)");
-  sub->add_option("--fsiz", o->fsiz, "only the precincts of this window: frame size W,H[,round]");
-  sub->add_option("--roff", o->roff, "window offset X,Y (with --fsiz)");
-  sub->add_option("--rsiz", o->rsiz, "window size W,H (with --fsiz)");
-  sub->add_option("--comps", o->comps, "window components, e.g. 0,2-3 (with --fsiz)");
+  o->window.add_to(sub, "copy only the precincts of this window");
   return command{sub, [o] { return run_rebuild(*o); }};
 }
 

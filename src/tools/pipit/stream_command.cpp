@@ -4,6 +4,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "window_options.hpp"
 #include "pipit/request.hpp"
 #include "pipit/response.hpp"
 
@@ -11,27 +12,13 @@ namespace pipit::tools {
 namespace {
 
 struct stream_options {
-  std::string file, out, fsiz, roff, rsiz, comps;
-  int layers = -1;
+  std::string file, out;
+  window_options window;
   unsigned csn = 0;
 };
 
 int run_stream(const stream_options& o) {
-  // The window options are JPIP request fields: parse them as the server would.
-  std::string q;
-  auto add = [&](const char* name, const std::string& v) {
-    if (v.empty()) return;
-    if (!q.empty()) q += '&';
-    q += name;
-    q += '=';
-    q += v;
-  };
-  add("fsiz", o.fsiz);
-  add("roff", o.roff);
-  add("rsiz", o.rsiz);
-  add("comps", o.comps);
-  if (o.layers >= 0) add("layers", std::to_string(o.layers));
-  auto rq = parse_request(q);
+  auto rq = o.window.request();
   if (!rq) {
     std::fprintf(stderr, "pipit stream: %s\n", rq.error().message.c_str());
     return 2;
@@ -58,9 +45,7 @@ int run_stream(const stream_options& o) {
   ro.csn = o.csn;
   std::vector<std::uint8_t> out;
   auto summary = compose_response(src, w, model, ro, out);
-  std::ofstream f(o.out, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size()));
-  if (!f) {
+  if (!write_file(o.out, out)) {
     std::fprintf(stderr, "pipit stream: cannot write %s\n", o.out.c_str());
     return 1;
   }
@@ -78,11 +63,8 @@ command register_stream(CLI::App& app) {
   auto* sub = app.add_subcommand("stream", "Write the JPP-stream answering a stateless view-window request");
   sub->add_option("file", o->file, "JPEG 2000 file")->required();
   sub->add_option("-o,--output", o->out, "output .jpp file")->required();
-  sub->add_option("--fsiz", o->fsiz, "frame size W,H[,round-up|round-down|closest]");
-  sub->add_option("--roff", o->roff, "region offset X,Y (with --fsiz)");
-  sub->add_option("--rsiz", o->rsiz, "region size W,H (with --fsiz)");
-  sub->add_option("--layers", o->layers, "quality layers");
-  sub->add_option("--comps", o->comps, "components, e.g. 0,2-3");
+  o->window.add_to(sub, "the window");
+  sub->add_option("--layers", o->window.layers, "quality layers");
   sub->add_option("--stream", o->csn, "codestream number (JPX)");
   return command{sub, [o] { return run_stream(*o); }};
 }
