@@ -132,9 +132,11 @@ class Server:
         return f"{self.base}/{name}"
 
     def start(self):
-        if self.kind == "serve" and not self.tls:
+        if self.kind == "serve":
             cmd = [str(PIPIT_BIN), "serve", "--root", str(self.root),
                    "--listen", f"127.0.0.1:{self.port}"]
+            if self.tls:
+                cmd += ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])]
         else:
             cmd = [sys.executable, str(HERE / "standin_server.py"), "--root", str(self.root),
                    "--listen", f"127.0.0.1:{self.port}", "--pipit", str(PIPIT_BIN)]
