@@ -439,6 +439,7 @@ int run_get(const get_options& o) {
   }
   const auto s = (*c)->stats();
   (*c)->close();
+  const std::size_t nbands = d->planes.size();  // the GDAL writer takes the planes
   if (fmt == out_format::pgx) {
     for (const auto& pl : d->planes) {
       const std::string path = o.out + "_" + std::to_string(pl.component) + ".pgx";
@@ -465,7 +466,7 @@ int run_get(const get_options& o) {
                 s.stateless ? "true" : "false", p.w.discard_levels, p.out_w, p.out_h);
   } else if (!o.quiet && fmt != out_format::pgx) {
     std::fprintf(stderr, "pipit get: wrote %s (%ux%u, %zu band%s, level %u; %llu bytes received)\n", o.out.c_str(),
-                 p.out_w, p.out_h, d->planes.size(), d->planes.size() == 1 ? "" : "s", p.w.discard_levels,
+                 p.out_w, p.out_h, nbands, nbands == 1 ? "" : "s", p.w.discard_levels,
                  static_cast<unsigned long long>(s.body_bytes));
   }
   return 0;
