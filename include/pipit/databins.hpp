@@ -31,6 +31,9 @@ inline std::uint64_t precinct_bin_id(std::uint64_t t, std::uint64_t c, std::uint
   return t + (c + s * num_components) * num_tiles;
 }
 
+// The precinct bin id of precinct slot `slot` of tile `tile` (slots as in tile_entry).
+std::uint64_t precinct_id_of(const codestream_index& cs, std::uint32_t tile, std::uint32_t slot);
+
 struct precinct_address {
   std::uint32_t tile = 0;
   std::uint32_t component = 0;

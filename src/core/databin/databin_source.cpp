@@ -102,14 +102,17 @@ precinct_layout databin_source::precinct(std::uint32_t csn, std::uint32_t tile, 
   return out;
 }
 
-std::uint64_t databin_source::precinct_id(std::uint32_t csn, std::uint32_t tile, std::uint32_t slot) const {
-  const codestream_index& cs = index_->codestreams[csn];
+std::uint64_t precinct_id_of(const codestream_index& cs, std::uint32_t tile, std::uint32_t slot) {
   const tile_entry& t = cs.tiles[tile];
   // The component whose slots contain `slot`.
   std::uint32_t c = 0;
   const std::uint32_t nc = cs.num_components();
   while (c + 1 < nc && t.comp_slot_base(c + 1) <= slot) ++c;
   return precinct_bin_id(tile, c, slot - t.comp_slot_base(c), nc, cs.tiles.size());
+}
+
+std::uint64_t databin_source::precinct_id(std::uint32_t csn, std::uint32_t tile, std::uint32_t slot) const {
+  return precinct_id_of(index_->codestreams[csn], tile, slot);
 }
 
 bool databin_source::precinct_slot(std::uint32_t csn, std::uint64_t id, std::uint32_t& tile,

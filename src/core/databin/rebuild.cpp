@@ -166,10 +166,7 @@ std::vector<std::uint8_t> codestream_skeleton::codestream(const databin_cache& c
   const codestream_index& ix = *index_;
   const std::uint32_t nc = ix.num_components(), nt = static_cast<std::uint32_t>(ix.tiles.size());
   auto bin_of = [&](std::uint32_t t, std::uint32_t slot) {
-    const tile_entry& te = ix.tiles[t];
-    std::uint32_t c = 0;
-    while (c + 1 < nc && te.comp_slot_base(c + 1) <= slot) ++c;
-    return bin_id{bin_kind::precinct, csn_, precinct_bin_id(t, c, slot - te.comp_slot_base(c), nc, nt)};
+    return bin_id{bin_kind::precinct, csn_, precinct_id_of(ix, t, slot)};
   };
   // The precincts whose data is copied: all of them, or those the window needs. The others get
   // empty packets, which costs the decoder nothing outside the window.
