@@ -77,6 +77,10 @@ class databin_source {
 
   // The precinct bin of (tile, slot) of codestream csn.
   precinct_layout precinct(std::uint32_t csn, std::uint32_t tile, std::uint32_t slot) const;
+  // The same, appended to flat arrays a caller reuses across precincts (no allocation once they
+  // have grown): pieces go to `pieces`, one layer end per packet to `layer_end`.
+  void append_precinct(std::uint32_t csn, std::uint32_t tile, std::uint32_t slot,
+                       std::vector<bin_piece>& pieces, std::vector<std::uint64_t>& layer_end) const;
 
   // Length of any bin (0 for bins that do not exist).
   std::uint64_t bin_length(const bin_id& id) const;

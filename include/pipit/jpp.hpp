@@ -133,6 +133,9 @@ class jpp_writer {
  public:
   explicit jpp_writer(std::vector<std::uint8_t>& out) : out_(&out) {}
 
+  // Later messages go to `out` (the inheritance state is kept).
+  void set_output(std::vector<std::uint8_t>& out) { out_ = &out; }
+
   // Starts a new response: forgets the previous message, so the next one carries bb=3.
   void begin_response() { has_prev_ = false; }
 
@@ -148,6 +151,12 @@ class jpp_writer {
   result<void> add_message(unsigned msg_class, std::uint64_t csn, std::uint64_t in_class_id,
                            std::uint64_t msg_offset, bytes_view body, bool is_last,
                            std::optional<std::uint64_t> aux = std::nullopt);
+
+  // Appends only the header of such a message, whose `msg_length` body bytes the caller puts
+  // after it (e.g. as a view of the file in a gather_buffer). Same errors as add_message.
+  result<void> add_message_header(unsigned msg_class, std::uint64_t csn, std::uint64_t in_class_id,
+                                  std::uint64_t msg_offset, std::uint64_t msg_length, bool is_last,
+                                  std::optional<std::uint64_t> aux = std::nullopt);
   result<void> add(const jpp_message& m) {
     return add_message(m.msg_class, m.csn, m.in_class_id, m.msg_offset, m.body, m.is_last, m.aux);
   }

@@ -17,6 +17,11 @@
 // tile-part or bin boundaries) and the response ends with EOR 4. Chunks never split a message, so
 // the bytes of a response do not depend on the chunk size.
 //
+// Message bodies are not copied: next(gather_buffer&) appends views of the mapped file and of the
+// source's header bins (alive as long as the source) and owns only the message headers, so a
+// server writes a chunk with one gathering call. next(std::vector&) copies, for callers that want
+// the bytes in one buffer.
+//
 // Thread-safety: a response_stream is used by one thread at a time, and the caller serialises
 // access to the model it writes (a session's models are shared by its channels).
 #pragma once
@@ -28,6 +33,7 @@
 
 #include "pipit/cache_model.hpp"
 #include "pipit/databins.hpp"
+#include "pipit/gather_buffer.hpp"
 #include "pipit/jpp.hpp"
 #include "pipit/window.hpp"
 
@@ -81,6 +87,8 @@ class response_stream {
 
   // Appends whole messages to `out` until at least `target` bytes were appended or the response
   // is complete. Returns false once nothing is left to send (then reason() says why).
+  // The views appended stay valid while the source lives.
+  bool next(gather_buffer& out, std::size_t target);
   bool next(std::vector<std::uint8_t>& out, std::size_t target);
 
   bool done() const { return done_; }
@@ -101,15 +109,16 @@ class response_stream {
   };
   bool send(const segment& s);
   void emit(const segment& s, std::uint64_t from, std::uint64_t n);
-  void fill(const segment& s, std::uint64_t from, std::uint64_t to, std::vector<std::uint8_t>& dst) const;
+  void add_body(const segment& s, std::uint64_t from, std::uint64_t to);
   void enter_codestream();
 
   const databin_source& src_;
   stream_model& model_;
   stream_plan plan_;
-  std::vector<std::uint8_t> scratch_;
+  gather_buffer* out_ = nullptr;   // during next()
+  gather_buffer copy_out_;         // next(std::vector&)'s gather
+  std::vector<std::uint8_t> no_output_;
   jpp_writer writer_;
-  std::vector<std::uint8_t> writer_buf_;
 
   // Cursor: phase 0 metadata, 1 codestream headers, 2 codestream data, 3 finished.
   int phase_ = 0;
@@ -118,7 +127,12 @@ class response_stream {
   std::size_t hdr_k_ = 0;  // 0 main header, 1.. tile headers
   std::vector<std::uint32_t> tiles_;
   std::vector<window_precinct> precincts_;
-  std::vector<precinct_layout> layouts_;
+  // The precincts' bins, flat: precinct k has pieces_[piece_begin_[k], piece_begin_[k + 1]) and
+  // layer ends layer_end_[layer_begin_[k], layer_begin_[k + 1]).
+  std::vector<bin_piece> pieces_;
+  std::vector<std::uint32_t> piece_begin_;
+  std::vector<std::uint64_t> layer_end_;
+  std::vector<std::uint32_t> layer_begin_;
   std::vector<std::uint64_t> ids_;
   std::vector<std::uint64_t> tile_lengths_;  // JPT: bin length per entry of tiles_
   unsigned layer_ = 0, max_layers_ = 0;

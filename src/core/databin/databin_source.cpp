@@ -64,17 +64,18 @@ databin_source::databin_source(bytes_view file, const image_index& index)
   }
 }
 
-precinct_layout databin_source::precinct(std::uint32_t csn, std::uint32_t tile, std::uint32_t slot) const {
-  precinct_layout out;
+void databin_source::append_precinct(std::uint32_t csn, std::uint32_t tile, std::uint32_t slot,
+                                     std::vector<bin_piece>& pieces, std::vector<std::uint64_t>& layer_end) const {
   const codestream_index& cs = index_->codestreams[csn];
   const tile_entry& t = cs.tiles[tile];
+  const std::size_t first = pieces.size();
   std::uint64_t total = 0;
   auto add = [&](std::uint64_t off, std::uint64_t len) {
     if (len == 0) return;
-    if (!out.pieces.empty() && out.pieces.back().file_offset + out.pieces.back().length == off)
-      out.pieces.back().length += len;
+    if (pieces.size() > first && pieces.back().file_offset + pieces.back().length == off)
+      pieces.back().length += len;
     else
-      out.pieces.push_back(bin_piece{off, len});
+      pieces.push_back(bin_piece{off, len});
     total += len;
   };
   for (unsigned l = 0; l < t.coding.layers; ++l) {
@@ -97,8 +98,13 @@ precinct_layout databin_source::precinct(std::uint32_t csn, std::uint32_t tile, 
       }
       add(p->offset + sop, p->length - sop);
     }
-    out.layer_end.push_back(total);
+    layer_end.push_back(total);
   }
+}
+
+precinct_layout databin_source::precinct(std::uint32_t csn, std::uint32_t tile, std::uint32_t slot) const {
+  precinct_layout out;
+  append_precinct(csn, tile, slot, out.pieces, out.layer_end);
   return out;
 }
 

@@ -42,11 +42,11 @@ std::size_t jpp_writer::header_size(unsigned msg_class, std::uint64_t csn,
   return n;
 }
 
-result<void> jpp_writer::add_message(unsigned msg_class, std::uint64_t csn,
-                                     std::uint64_t in_class_id, std::uint64_t msg_offset,
-                                     bytes_view body, bool is_last,
-                                     std::optional<std::uint64_t> aux) {
-  if (const char* why = check_args(msg_class, msg_offset, body.size(), aux))
+result<void> jpp_writer::add_message_header(unsigned msg_class, std::uint64_t csn,
+                                            std::uint64_t in_class_id, std::uint64_t msg_offset,
+                                            std::uint64_t msg_length, bool is_last,
+                                            std::optional<std::uint64_t> aux) {
+  if (const char* why = check_args(msg_class, msg_offset, msg_length, aux))
     return fail(errc::invalid_argument, no_offset,
                 std::string("jpp_writer: class ") + std::to_string(msg_class) + ": " + why);
   std::vector<std::uint8_t>& out = *out_;
@@ -55,12 +55,20 @@ result<void> jpp_writer::add_message(unsigned msg_class, std::uint64_t csn,
   if (bb >= 2) vbas_append(out, msg_class);
   if (bb == 3) vbas_append(out, csn);
   vbas_append(out, msg_offset);
-  vbas_append(out, body.size());
+  vbas_append(out, msg_length);
   if (aux) vbas_append(out, *aux);
-  out.insert(out.end(), body.begin(), body.end());
   has_prev_ = true;
   prev_class_ = msg_class;
   prev_csn_ = csn;
+  return {};
+}
+
+result<void> jpp_writer::add_message(unsigned msg_class, std::uint64_t csn,
+                                     std::uint64_t in_class_id, std::uint64_t msg_offset,
+                                     bytes_view body, bool is_last,
+                                     std::optional<std::uint64_t> aux) {
+  PIPIT_TRY(add_message_header(msg_class, csn, in_class_id, msg_offset, body.size(), is_last, aux));
+  out_->insert(out_->end(), body.begin(), body.end());
   return {};
 }
 

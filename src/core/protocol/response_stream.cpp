@@ -57,7 +57,7 @@ bool whole_image_window(const codestream_index& cs, const window_spec& w) {
 }
 
 response_stream::response_stream(const databin_source& src, stream_model& model, stream_plan plan)
-    : src_(src), model_(model), plan_(std::move(plan)), writer_(writer_buf_) {
+    : src_(src), model_(model), plan_(std::move(plan)), writer_(no_output_) {
   writer_.begin_response();
 }
 
@@ -66,20 +66,15 @@ void response_stream::append_eor(std::vector<std::uint8_t>& out, eor_reason reas
   w.add_eor(reason);
 }
 
-void response_stream::fill(const segment& s, std::uint64_t from, std::uint64_t to,
-                           std::vector<std::uint8_t>& dst) const {
+void response_stream::add_body(const segment& s, std::uint64_t from, std::uint64_t to) {
+  const bytes_view file = src_.file();
   if (s.id.kind == bin_kind::precinct) {
-    const precinct_layout& pl = layouts_[k_];
     std::uint64_t pos = 0;
-    for (const auto& p : pl.pieces) {
+    for (std::uint32_t i = piece_begin_[k_]; i < piece_begin_[k_ + 1] && pos < to; ++i) {
+      const bin_piece& p = pieces_[i];
       const std::uint64_t a = std::max(from, pos), e = std::min(to, pos + p.length);
-      if (a < e) {
-        auto b = src_.file().subspan(static_cast<std::size_t>(p.file_offset + (a - pos)),
-                                     static_cast<std::size_t>(e - a));
-        dst.insert(dst.end(), b.begin(), b.end());
-      }
+      if (a < e) out_->add_view(file.subspan(static_cast<std::size_t>(p.file_offset + (a - pos)), static_cast<std::size_t>(e - a)));
       pos += p.length;
-      if (pos >= to) break;
     }
     return;
   }
@@ -90,25 +85,29 @@ void response_stream::fill(const segment& s, std::uint64_t from, std::uint64_t t
       const tile_part& tp = cs.tile_parts[pi];
       const std::uint64_t len = tp.end - tp.sot_offset;
       const std::uint64_t a = std::max(from, pos), e = std::min(to, pos + len);
-      if (a < e) {
-        auto b = src_.file().subspan(static_cast<std::size_t>(tp.sot_offset + (a - pos)),
-                                     static_cast<std::size_t>(e - a));
-        dst.insert(dst.end(), b.begin(), b.end());
-      }
+      if (a < e) out_->add_view(file.subspan(static_cast<std::size_t>(tp.sot_offset + (a - pos)), static_cast<std::size_t>(e - a)));
       pos += len;
       if (pos >= to) break;
     }
     return;
   }
-  src_.copy(s.id, from, to, dst);
+  // Header and metadata bins live in the source.
+  const std::vector<std::uint8_t>* bin = nullptr;
+  if (s.id.kind == bin_kind::metadata) bin = &src_.metadata_bin0();
+  else if (s.id.kind == bin_kind::main_header) bin = &src_.main_header(static_cast<std::uint32_t>(s.id.csn));
+  else if (s.id.kind == bin_kind::tile_header) bin = &src_.tile_header(static_cast<std::uint32_t>(s.id.csn), static_cast<std::uint32_t>(s.id.id));
+  if (bin == nullptr) return;
+  to = std::min<std::uint64_t>(to, bin->size());
+  if (from < to) out_->add_view(bytes_view(*bin).subspan(static_cast<std::size_t>(from), static_cast<std::size_t>(to - from)));
 }
 
 void response_stream::emit(const segment& s, std::uint64_t from, std::uint64_t n) {
-  scratch_.clear();
-  fill(s, from, from + n, scratch_);
-  const std::size_t before = writer_buf_.size();
-  (void)writer_.add_message(s.msg_class, s.id.csn, s.id.id, from, scratch_, from + n == s.length);
-  bytes_ += writer_buf_.size() - before;
+  std::vector<std::uint8_t>& head = out_->owned_bytes();
+  const std::size_t h0 = head.size();
+  (void)writer_.add_message_header(s.msg_class, s.id.csn, s.id.id, from, n, from + n == s.length);
+  bytes_ += head.size() - h0 + n;
+  out_->take_owned(h0);
+  add_body(s, from, from + n);
   ++messages_;
   model_.hold(s.id, from + n);
 }
@@ -141,7 +140,10 @@ void response_stream::enter_codestream() {
   const codestream_index& cs = src_.index().codestreams[sc.csn];
   tiles_ = window_tiles(cs, sc.window);
   precincts_.clear();
-  layouts_.clear();
+  pieces_.clear();
+  piece_begin_.assign(1, 0);
+  layer_end_.clear();
+  layer_begin_.assign(1, 0);
   ids_.clear();
   tile_lengths_.clear();
   layer_ = max_layers_ = 0;
@@ -156,20 +158,33 @@ void response_stream::enter_codestream() {
   }
   if (sc.window.no_precinct_data) return;
   precincts_ = window_precincts(cs, sc.window);
-  layouts_.reserve(precincts_.size());
+  piece_begin_.reserve(precincts_.size() + 1);
+  layer_begin_.reserve(precincts_.size() + 1);
   ids_.reserve(precincts_.size());
   for (const auto& p : precincts_) {
-    layouts_.push_back(src_.precinct(sc.csn, p.tile, p.slot));
+    src_.append_precinct(sc.csn, p.tile, p.slot, pieces_, layer_end_);
+    piece_begin_.push_back(static_cast<std::uint32_t>(pieces_.size()));
+    layer_begin_.push_back(static_cast<std::uint32_t>(layer_end_.size()));
     ids_.push_back(src_.precinct_id(sc.csn, p.tile, p.slot));
-    max_layers_ = std::max<unsigned>(max_layers_, static_cast<unsigned>(layouts_.back().layer_end.size()));
+    max_layers_ = std::max<unsigned>(max_layers_, layer_begin_.back() - layer_begin_[layer_begin_.size() - 2]);
   }
   if (sc.window.layers != 0) max_layers_ = std::min<unsigned>(max_layers_, sc.window.layers);
 }
 
 bool response_stream::next(std::vector<std::uint8_t>& out, std::size_t target) {
+  copy_out_.clear();
+  const bool more = next(copy_out_, target);
+  copy_out_.append_to(out);
+  copy_out_.clear();
+  return more;
+}
+
+bool response_stream::next(gather_buffer& out, std::size_t target) {
   if (done_) return false;
-  writer_buf_.clear();
-  while (!budget_out_ && phase_ < 3 && writer_buf_.size() < target) {
+  out_ = &out;
+  writer_.set_output(out.owned_bytes());
+  const std::size_t start = out.size();
+  while (!budget_out_ && phase_ < 3 && out.size() - start < target) {
     if (phase_ == 0) {
       if (!src_.index().is_jp2) {
         phase_ = 1;
@@ -227,12 +242,12 @@ bool response_stream::next(std::vector<std::uint8_t>& out, std::size_t target) {
       ++layer_;
       k_ = 0;
     } else {
-      const precinct_layout& pl = layouts_[k_];
-      if (layer_ >= pl.layer_end.size()) {
+      const std::uint32_t l0 = layer_begin_[k_], nl = layer_begin_[k_ + 1] - l0;
+      if (layer_ >= nl) {
         ++k_;
       } else {
-        const std::uint64_t a = layer_ == 0 ? 0 : pl.layer_end[layer_ - 1], b = pl.layer_end[layer_];
-        if (send(segment{0, bin_id{bin_kind::precinct, csn, ids_[k_]}, a, b, pl.length()})) ++k_;
+        const std::uint64_t a = layer_ == 0 ? 0 : layer_end_[l0 + layer_ - 1], b = layer_end_[l0 + layer_];
+        if (send(segment{0, bin_id{bin_kind::precinct, csn, ids_[k_]}, a, b, layer_end_[l0 + nl - 1]})) ++k_;
       }
     }
     if (finished) {
@@ -244,8 +259,8 @@ bool response_stream::next(std::vector<std::uint8_t>& out, std::size_t target) {
       }
     }
   }
-  out.insert(out.end(), writer_buf_.begin(), writer_buf_.end());
-  writer_buf_.clear();
+  writer_.set_output(no_output_);
+  out_ = nullptr;
   if (budget_out_) {
     done_ = true;
     reason_ = eor_reason::byte_limit;
