@@ -44,8 +44,18 @@ std::vector<std::uint32_t> window_tiles(const codestream_index& cs, const window
 }
 
 std::vector<window_precinct> window_precincts(const codestream_index& cs, const window_spec& w) {
-  std::vector<window_precinct> out;
+  // Each tile-component's precinct rectangle per resolution, found from the highest resolution
+  // down (a lower one must cover what the higher one's synthesis reaches), then emitted ordered
+  // by resolution, component, tile and slot without sorting.
+  struct block {
+    std::uint32_t tile = 0, slot_base = 0, nx = 0;
+    std::uint16_t component = 0;
+    std::uint8_t resolution = 0;
+    std::int64_t i0 = 0, j0 = 0, i1 = 0, j1 = 0;
+  };
+  std::vector<block> blocks;
   const rect full = full_region(w);
+  std::size_t count = 0;
   for (std::uint32_t t : window_tiles(cs, w)) {
     const tile_entry& te = cs.tiles[t];
     for (std::uint32_t c = 0; c < cs.num_components(); ++c) {
@@ -72,23 +82,32 @@ std::vector<window_precinct> window_precincts(const codestream_index& cs, const 
           ey = g.PPy - 1u;
         }
         if (g.count() > 0 && !cover.empty()) {
-          const std::int64_t i0 = std::max<std::int64_t>(floor_div_pow2(cover.x0, ex) - g.ix0, 0);
-          const std::int64_t j0 = std::max<std::int64_t>(floor_div_pow2(cover.y0, ey) - g.iy0, 0);
-          const std::int64_t i1 = std::min<std::int64_t>(floor_div_pow2(cover.x1 - 1, ex) - g.ix0 + 1, g.nx);
-          const std::int64_t j1 = std::min<std::int64_t>(floor_div_pow2(cover.y1 - 1, ey) - g.iy0 + 1, g.ny);
-          for (std::int64_t j = j0; j < j1; ++j)
-            for (std::int64_t i = i0; i < i1; ++i)
-              out.push_back(window_precinct{t, ri.slot_base + static_cast<std::uint32_t>(j * g.nx + i),
-                                            static_cast<std::uint16_t>(c), static_cast<std::uint8_t>(r)});
+          block b{t, ri.slot_base, g.nx, static_cast<std::uint16_t>(c), static_cast<std::uint8_t>(r)};
+          b.i0 = std::max<std::int64_t>(floor_div_pow2(cover.x0, ex) - g.ix0, 0);
+          b.j0 = std::max<std::int64_t>(floor_div_pow2(cover.y0, ey) - g.iy0, 0);
+          b.i1 = std::min<std::int64_t>(floor_div_pow2(cover.x1 - 1, ex) - g.ix0 + 1, g.nx);
+          b.j1 = std::min<std::int64_t>(floor_div_pow2(cover.y1 - 1, ey) - g.iy0 + 1, g.ny);
+          if (b.i0 < b.i1 && b.j0 < b.j1) {
+            count += static_cast<std::size_t>((b.i1 - b.i0) * (b.j1 - b.j0));
+            blocks.push_back(b);
+          }
         }
         // The lower resolution's LL band must be decoded over the grown region.
         need = r == 0 ? need : cover;
       }
     }
   }
-  std::stable_sort(out.begin(), out.end(), [](const window_precinct& a, const window_precinct& b) {
-    return std::tie(a.resolution, a.component, a.tile, a.slot) < std::tie(b.resolution, b.component, b.tile, b.slot);
+  // Blocks are in (tile, component, resolution descending) order; a stable sort by (resolution,
+  // component) keeps tiles ascending, and slots ascend within a block (row-major).
+  std::stable_sort(blocks.begin(), blocks.end(), [](const block& a, const block& b) {
+    return std::tie(a.resolution, a.component) < std::tie(b.resolution, b.component);
   });
+  std::vector<window_precinct> out;
+  out.reserve(count);
+  for (const block& b : blocks)
+    for (std::int64_t j = b.j0; j < b.j1; ++j)
+      for (std::int64_t i = b.i0; i < b.i1; ++i)
+        out.push_back(window_precinct{b.tile, b.slot_base + static_cast<std::uint32_t>(j * b.nx + i), b.component, b.resolution});
   return out;
 }
 
