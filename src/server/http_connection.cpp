@@ -1,5 +1,7 @@
 #include "server/http_connection.hpp"
 
+#include <cerrno>
+#include <cstdio>
 #include <string>
 
 #include "server/admin_endpoints.hpp"
@@ -31,7 +33,8 @@ http_connection<Stream>::http_connection(Stream&& stream, beast::flat_buffer&& b
       refuse_(std::move(refuse)),
       keep_(std::move(keep)),
       limits_(ctx.limits.get()),
-      pause_(stream_.get_executor()) {}
+      pause_(stream_.get_executor()),
+      write_timer_(stream_.get_executor()) {}
 
 template <class Stream>
 http_connection<Stream>::~http_connection() {
@@ -193,14 +196,56 @@ void http_connection<Stream>::next_chunk() {
     return;
   }
   bytes_ += chunk_.size();
+  if constexpr (!is_tls<Stream>) return send_gathered(more);
+  chunk_buffers_.clear();
+  chunk_.for_each([this](const std::uint8_t* p, std::size_t n) { chunk_buffers_.emplace_back(p, n); });
   if (!more) {
     // The last chunk and the terminating zero-length chunk in one write.
-    net::async_write(stream_, beast::buffers_cat(http::make_chunk(net::buffer(chunk_)), http::make_chunk_last()),
+    net::async_write(stream_, beast::buffers_cat(http::make_chunk(chunk_buffers_), http::make_chunk_last()),
                      beast::bind_front_handler(&http_connection::on_done, self()));
     return;
   }
-  net::async_write(stream_, http::make_chunk(net::buffer(chunk_)),
+  net::async_write(stream_, http::make_chunk(chunk_buffers_),
                    beast::bind_front_handler(&http_connection::on_chunk, self(), more));
+}
+
+template <class Stream>
+void http_connection<Stream>::send_gathered(bool more) {
+  // chunk-size CRLF, the data, CRLF, and after the last chunk the zero-length chunk.
+  gather_.clear();
+  const int n = std::snprintf(chunk_size_, sizeof chunk_size_, "%zx\r\n", chunk_.size());
+  gather_.add(chunk_size_, static_cast<std::size_t>(n));
+  chunk_.for_each([this](const std::uint8_t* p, std::size_t k) { gather_.add(p, k); });
+  static constexpr char crlf[] = "\r\n", last[] = "\r\n0\r\n\r\n";
+  if (more) gather_.add(crlf, 2);
+  else gather_.add(last, 7);
+  beast::error_code ec;
+  tcp().socket().non_blocking(true, ec);
+  if (ec) return on_done(ec, 0);
+  on_writable(more, {});
+}
+
+template <class Stream>
+void http_connection<Stream>::on_writable(bool more, beast::error_code ec) {
+  write_timer_.cancel();
+  if (ec) return on_done(ec, 0);
+  const int err = gather_.send(tcp().socket().native_handle());
+  if (err == 0) {
+    if (more) return on_chunk(true, {}, 0);
+    return on_done({}, 0);
+  }
+  if (err != EAGAIN && err != EWOULDBLOCK) return on_done(beast::error_code(err, boost::system::system_category()), 0);
+  // The socket is full: wait until it drains, at most write_timeout.
+  write_timer_.expires_after(limits_->write_timeout);
+  write_timer_.async_wait([self = self()](beast::error_code e) {
+    if (e) return;  // cancelled: the socket became writable first
+    beast::error_code ignored;
+    self->tcp().socket().cancel(ignored);
+  });
+  tcp().socket().async_wait(tcp::socket::wait_write, [self = self(), more](beast::error_code e) {
+    if (e == net::error::operation_aborted && !self->closed_) e = beast::error::timeout;
+    self->on_writable(more, e);
+  });
 }
 
 template <class Stream>
@@ -249,6 +294,7 @@ void http_connection<Stream>::close(bool graceful) {
   if (closed_) return;
   closed_ = true;
   pause_.cancel();
+  write_timer_.cancel();
   beast::error_code ec;
   if constexpr (is_tls<Stream>) {
     if (graceful) {

@@ -1,7 +1,9 @@
 // One HTTP/1.1 connection (Beast 1.74 callback style, on its own strand), plain or TLS: read a
 // request with a timeout and size limits, hand it to the admin endpoints or the jpip_handler,
 // write the reply (a text body with Content-Length, or a chunked JPP/JPT-stream produced chunk by
-// chunk), repeat while keep-alive. Every read and write has a timeout, so a slow or stalled
+// chunk), repeat while keep-alive. A chunk's bytes are views of the image file and the target's
+// header bins; on plain TCP they go out by sendmsg straight from them (socket_gather), on TLS
+// through the TLS stream. Every read and write has a timeout, so a slow or stalled
 // client holds no thread, only its connection; a malformed HTTP request gets a 400 (431, 413 for
 // the size limits) and the connection closes; a request the handler refuses gets its 4xx/5xx and
 // the connection stays open. A connection opened beyond max-connections (or plain HTTP on a
@@ -22,6 +24,7 @@
 #include "server/jpip_handler.hpp"
 #include "server/net.hpp"
 #include "server/server_context.hpp"
+#include "server/socket_gather.hpp"
 
 namespace pipit::server {
 
@@ -59,6 +62,8 @@ class http_connection final : public connection_base {
   void send_reply(reply r);
   void on_header(beast::error_code ec, std::size_t);
   void next_chunk();
+  void send_gathered(bool more);
+  void on_writable(bool more, beast::error_code ec);
   void on_chunk(bool more, beast::error_code ec, std::size_t);
   void on_done(beast::error_code ec, std::size_t);
   void finish_request(bool failed);
@@ -77,8 +82,12 @@ class http_connection final : public connection_base {
   http::response<http::empty_body> head_;
   std::optional<http::response_serializer<http::empty_body>> serializer_;
   std::shared_ptr<body_source> body_;
-  std::vector<std::uint8_t> chunk_;
+  gather_buffer chunk_;
+  std::vector<net::const_buffer> chunk_buffers_;  // chunk_'s pieces, for one gathering write (TLS)
+  socket_gather gather_;                          // the same with the chunk framing (plain TCP)
+  char chunk_size_[24] = {};
   net::steady_timer pause_;
+  net::steady_timer write_timer_;  // bounds the wait for a full socket
   bool keep_alive_ = false;
   bool reading_ = false;  // waiting for a request (drain closes at once)
   bool closed_ = false;

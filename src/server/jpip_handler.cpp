@@ -27,7 +27,7 @@ class stream_body final : public body_source {
         session_bound_(session_bound),
         cut_(cut) {}
 
-  bool next(std::vector<std::uint8_t>& out) override {
+  bool next(gather_buffer& out) override {
     if (eor_ >= 0) return false;
     std::unique_lock<std::mutex> lk;
     if (session_) lk = std::unique_lock<std::mutex>(session_->mutex);
@@ -48,8 +48,10 @@ class stream_body final : public body_source {
   int eor() const override { return eor_; }
 
  private:
-  bool finish(std::vector<std::uint8_t>& out, eor_reason why) {
-    response_stream::append_eor(out, why);
+  bool finish(gather_buffer& out, eor_reason why) {
+    const std::size_t from = out.owned_bytes().size();
+    response_stream::append_eor(out.owned_bytes(), why);
+    out.take_owned(from);
     eor_ = static_cast<int>(why);
     return false;
   }
@@ -70,8 +72,10 @@ class stream_body final : public body_source {
 class eor_body final : public body_source {
  public:
   explicit eor_body(eor_reason why) : why_(why) {}
-  bool next(std::vector<std::uint8_t>& out) override {
-    response_stream::append_eor(out, why_);
+  bool next(gather_buffer& out) override {
+    const std::size_t from = out.owned_bytes().size();
+    response_stream::append_eor(out.owned_bytes(), why_);
+    out.take_owned(from);
     done_ = true;
     return false;
   }

@@ -34,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "pipit/gather_buffer.hpp"
 #include "server/limits.hpp"
 #include "server/session_registry.hpp"
 #include "server/target_registry.hpp"
@@ -44,7 +45,15 @@ class body_source {
  public:
   virtual ~body_source() = default;
   // Appends the next chunk to `out`; returns false when it was the last (the EOR included).
-  virtual bool next(std::vector<std::uint8_t>& out) = 0;
+  // The chunk's views (of the target's file and bins) stay valid while the body lives.
+  virtual bool next(gather_buffer& out) = 0;
+  // The same, copied into one buffer.
+  bool next(std::vector<std::uint8_t>& out) {
+    gather_buffer g;
+    const bool more = next(g);
+    g.append_to(out);
+    return more;
+  }
   // The EOR reason code the body ended with, -1 while unfinished (or none).
   virtual int eor() const { return -1; }
 };
