@@ -1,6 +1,8 @@
 // The server's model of a client's cache (15444-9 B.3): for every data-bin of an image, how many
-// leading bytes the client holds. Flat arrays sized from the index (one 32-bit count per
-// precinct, per tile header), so a session's model costs ~4 bytes per precinct of the image.
+// leading bytes the client holds. One 32-bit count per tile header (a flat array) and per
+// precinct; precinct counts live in pages of 256 bins allocated when the first bin of the page
+// reaches the client, so a session costs ~4 bytes per precinct it has been sent (rounded up to
+// pages) rather than per precinct of the image: idle sessions on big images stay small.
 // Counts are stored plus one, so an empty bin the client has been told about differs from an
 // unknown one.
 //
@@ -8,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "pipit/databin_id.hpp"
@@ -33,12 +36,16 @@ class cache_model {
   std::uint64_t memory_bytes() const;
 
  private:
-  std::uint32_t* slot(const bin_id& id);
-  const std::uint32_t* slot(const bin_id& id) const;
+  static constexpr unsigned page_bits = 8;
+  // The bin's count, or nullptr when the bin does not exist or its page is not allocated.
+  const std::uint32_t* find(const bin_id& id) const;
+  // The same, allocating the page.
+  std::uint32_t* make(const bin_id& id);
   struct per_codestream {
     std::uint32_t main = 0;
     std::vector<std::uint32_t> tile_headers;
-    std::vector<std::uint32_t> precincts;  // by in-class id
+    std::uint64_t precincts = 0;  // in-class ids 0 .. precincts - 1
+    std::vector<std::unique_ptr<std::uint32_t[]>> pages;  // page k: ids k << page_bits ...
   };
   std::vector<per_codestream> cs_;
   std::uint32_t metadata0_ = 0;

@@ -16,46 +16,55 @@ cache_model::cache_model(const image_index& index) {
         max_slots = std::max<std::uint64_t>(max_slots, end - t.comp_slot_base(c));
       }
     }
-    p.precincts.assign(static_cast<std::size_t>(max_slots * cs.num_components() * cs.tiles.size()), 0);
+    p.precincts = max_slots * cs.num_components() * cs.tiles.size();
+    p.pages.resize(static_cast<std::size_t>((p.precincts + (1u << page_bits) - 1) >> page_bits));
     cs_.push_back(std::move(p));
   }
 }
 
-std::uint32_t* cache_model::slot(const bin_id& id) {
-  return const_cast<std::uint32_t*>(static_cast<const cache_model*>(this)->slot(id));
-}
-
-const std::uint32_t* cache_model::slot(const bin_id& id) const {
+const std::uint32_t* cache_model::find(const bin_id& id) const {
   if (id.kind == bin_kind::metadata) return id.id == 0 ? &metadata0_ : nullptr;
   if (id.csn >= cs_.size()) return nullptr;
   const auto& p = cs_[id.csn];
   switch (id.kind) {
     case bin_kind::main_header: return id.id == 0 ? &p.main : nullptr;
     case bin_kind::tile_header: return id.id < p.tile_headers.size() ? &p.tile_headers[id.id] : nullptr;
-    case bin_kind::precinct: return id.id < p.precincts.size() ? &p.precincts[id.id] : nullptr;
+    case bin_kind::precinct: {
+      if (id.id >= p.precincts) return nullptr;
+      const auto& page = p.pages[static_cast<std::size_t>(id.id >> page_bits)];
+      return page ? &page[id.id & ((1u << page_bits) - 1)] : nullptr;
+    }
     default: return nullptr;
   }
 }
 
+std::uint32_t* cache_model::make(const bin_id& id) {
+  if (id.kind == bin_kind::precinct && id.csn < cs_.size() && id.id < cs_[id.csn].precincts) {
+    auto& page = cs_[id.csn].pages[static_cast<std::size_t>(id.id >> page_bits)];
+    if (!page) page = std::make_unique<std::uint32_t[]>(std::size_t{1} << page_bits);  // zeroed
+  }
+  return const_cast<std::uint32_t*>(find(id));
+}
+
 std::uint64_t cache_model::held(const bin_id& id) const {
-  const std::uint32_t* s = slot(id);
+  const std::uint32_t* s = find(id);
   return s && *s ? *s - 1u : 0;
 }
 
 bool cache_model::known(const bin_id& id) const {
-  const std::uint32_t* s = slot(id);
+  const std::uint32_t* s = find(id);
   return s && *s;
 }
 
 void cache_model::hold(const bin_id& id, std::uint64_t bytes) {
-  std::uint32_t* s = slot(id);
+  std::uint32_t* s = make(id);
   if (!s) return;
   const std::uint64_t v = std::min<std::uint64_t>(bytes + 1, std::numeric_limits<std::uint32_t>::max());
   *s = std::max<std::uint32_t>(*s, static_cast<std::uint32_t>(v));
 }
 
 void cache_model::forget(const bin_id& id, std::uint64_t bytes) {
-  std::uint32_t* s = slot(id);
+  auto* s = const_cast<std::uint32_t*>(find(id));
   if (!s) return;
   if (bytes == 0) *s = 0;
   else if (*s > bytes + 1) *s = static_cast<std::uint32_t>(bytes + 1);
@@ -66,13 +75,17 @@ void cache_model::clear() {
   for (auto& p : cs_) {
     p.main = 0;
     std::fill(p.tile_headers.begin(), p.tile_headers.end(), 0);
-    std::fill(p.precincts.begin(), p.precincts.end(), 0);
+    for (auto& page : p.pages) page.reset();
   }
 }
 
 std::uint64_t cache_model::memory_bytes() const {
   std::uint64_t n = sizeof(*this);
-  for (const auto& p : cs_) n += sizeof(p) + 4 * (p.tile_headers.capacity() + p.precincts.capacity());
+  for (const auto& p : cs_) {
+    n += sizeof(p) + 4 * p.tile_headers.capacity() + sizeof(p.pages[0]) * p.pages.capacity();
+    for (const auto& page : p.pages)
+      if (page) n += 4u << page_bits;
+  }
   return n;
 }
 

@@ -165,7 +165,8 @@ void response_stream::enter_codestream() {
     src_.append_precinct(sc.csn, p.tile, p.slot, pieces_, layer_end_);
     piece_begin_.push_back(static_cast<std::uint32_t>(pieces_.size()));
     layer_begin_.push_back(static_cast<std::uint32_t>(layer_end_.size()));
-    ids_.push_back(src_.precinct_id(sc.csn, p.tile, p.slot));
+    ids_.push_back(precinct_bin_id(p.tile, p.component, p.slot - cs.tiles[p.tile].comp_slot_base(p.component),
+                                   cs.num_components(), cs.tiles.size()));
     max_layers_ = std::max<unsigned>(max_layers_, layer_begin_.back() - layer_begin_[layer_begin_.size() - 2]);
   }
   if (sc.window.layers != 0) max_layers_ = std::min<unsigned>(max_layers_, sc.window.layers);
