@@ -1,7 +1,9 @@
 // The JPIP data-bins of an indexed image, server side (ISO/IEC 15444-9 A.3).
 //
 // A `databin_source` cuts an image_index into data-bins:
-//   main header bin   SOC up to the first SOT, without TLM, PLM and PPM segments;
+//   main header bin   SOC up to the first SOT, without TLM, PLM and PPM segments; for
+//                     JPT-streams PPM is kept (main_header(csn, true)), since tile data-bins
+//                     carry tile-parts as they are, whose packets have no headers of their own;
 //   tile header bin   the tile-part header segments of every tile-part of the tile, in order,
 //                     without SOT, SOD, PLT, PPT and TLM;
 //   precinct bin      the precinct's packets in layer order, headers carried in PPM/PPT put back
@@ -69,7 +71,10 @@ class databin_source {
   bytes_view file() const { return file_; }
   std::uint32_t num_codestreams() const { return static_cast<std::uint32_t>(index_->codestreams.size()); }
 
-  const std::vector<std::uint8_t>& main_header(std::uint32_t csn) const { return cs_[csn].main_header; }
+  const std::vector<std::uint8_t>& main_header(std::uint32_t csn, bool jpt = false) const {
+    const codestream_bins& b = cs_[csn];
+    return jpt && !b.main_header_jpt.empty() ? b.main_header_jpt : b.main_header;
+  }
   const std::vector<std::uint8_t>& tile_header(std::uint32_t csn, std::uint32_t t) const {
     return cs_[csn].tile_headers[t];
   }
@@ -95,6 +100,7 @@ class databin_source {
  private:
   struct codestream_bins {
     std::vector<std::uint8_t> main_header;
+    std::vector<std::uint8_t> main_header_jpt;  // empty unless the main header has PPM
     std::vector<std::vector<std::uint8_t>> tile_headers;
   };
   bytes_view file_;

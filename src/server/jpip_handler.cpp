@@ -362,7 +362,7 @@ reply jpip_handler::handle(std::string_view method, std::string_view request_tar
   if (rq.model && tid_ok) {
     std::unique_lock<std::mutex> lk;
     if (ref.s) lk = std::unique_lock<std::mutex>(ref.s->mutex);
-    auto a = apply_model(*rq.model, *tgt->source, csns, ref.s ? ref.s->model : *own);
+    auto a = apply_model(*rq.model, *tgt->source, csns, ref.s ? ref.s->model : *own, plan.jpt);
     if (!a) return error_reply(a.error());
   }
   r.body = std::make_shared<stream_body>(ref.s, ref.ch, generation, tgt, std::move(own), std::move(plan),

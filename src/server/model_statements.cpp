@@ -8,6 +8,7 @@ namespace {
 struct applier {
   const databin_source& src;
   stream_model& model;
+  bool jpt = false;
   const model_item* item = nullptr;
 
   // Records the item's statement for a bin of `length` bytes, `layer_end` for precincts.
@@ -44,7 +45,7 @@ struct applier {
     const auto nt = static_cast<std::uint32_t>(cs.tiles.size());
     switch (e.kind) {
       case bin_kind::main_header:
-        apply(bin_id{bin_kind::main_header, csn, 0}, src.main_header(csn).size(), nullptr);
+        apply(bin_id{bin_kind::main_header, csn, 0}, src.main_header(csn, jpt).size(), nullptr);
         return;
       case bin_kind::tile_header:
         for (std::uint32_t t = 0; t < nt; ++t)
@@ -92,8 +93,8 @@ struct applier {
 }  // namespace
 
 result<void> apply_model(const cache_model_spec& spec, const databin_source& src,
-                         const std::vector<std::uint32_t>& default_csn, stream_model& model) {
-  applier a{src, model};
+                         const std::vector<std::uint32_t>& default_csn, stream_model& model, bool jpt) {
+  applier a{src, model, jpt};
   const std::vector<sampled_range>* prefix = nullptr;
   for (const model_item& item : spec.items) {
     if (item.codestreams) prefix = &*item.codestreams;

@@ -7,6 +7,8 @@
 #include "codestream_test_util.hpp"
 #include "pipit/databins.hpp"
 #include "pipit/image_index.hpp"
+#include "pipit/jpp.hpp"
+#include "pipit/response_stream.hpp"
 
 using namespace pipit;
 using pipit::testing::corpus_dir;
@@ -113,6 +115,46 @@ void check(const std::string& path) {
       }
     // Header bins lose the PPM/PPT segments, so they are equal too (the originals had none).
     EXPECT_EQ(src.main_header(0), psrc.main_header(0));
+    // A JPT-stream of the whole image: its main header and tile data-bins, put end to end, are a
+    // codestream with the same packets (the JPT main header keeps PPM).
+    stream_model model(*iy);
+    stream_plan plan;
+    plan.jpt = true;
+    stream_codestream sc;
+    sc.window.region = grid_rect{0, 0, cp.siz.Xsiz, cp.siz.Ysiz};
+    plan.codestreams.push_back(sc);
+    response_stream rs(psrc, model, plan);
+    std::vector<std::uint8_t> stream;
+    while (rs.next(stream, 1 << 20)) {
+    }
+    response_stream::append_eor(stream, rs.reason());
+    jpp_reader reader;
+    reader.feed(stream);
+    std::vector<std::uint8_t> head;
+    std::vector<std::vector<std::uint8_t>> tiles(cp.tiles.size());
+    for (;;) {
+      auto ev = reader.next();
+      ASSERT_TRUE(ev) << ev.error().to_string();
+      const auto* m = std::get_if<jpp_message>(&*ev);
+      if (m == nullptr) break;
+      auto& dst = m->bin().kind == bin_kind::main_header ? head : tiles[m->bin().id];
+      ASSERT_EQ(m->msg_offset, dst.size());
+      dst.insert(dst.end(), m->body.begin(), m->body.end());
+    }
+    for (const auto& t : tiles) head.insert(head.end(), t.begin(), t.end());
+    head.push_back(0xFF);
+    head.push_back(0xD9);
+    auto ir = image_index::build(head, o);
+    ASSERT_TRUE(ir) << "JPT reassembly: " << ir.error().to_string();
+    databin_source rsrc(head, *ir);
+    for (std::uint32_t t = 0; t < cs.tiles.size(); ++t)
+      for (std::uint32_t s = 0; s < cs.tiles[t].num_slots; ++s) {
+        const std::uint64_t id = src.precinct_id(0, t, s);
+        std::vector<std::uint8_t> a, b;
+        psrc.copy(bin_id{bin_kind::precinct, 0, id}, 0, ~0ull, a);
+        rsrc.copy(bin_id{bin_kind::precinct, 0, id}, 0, ~0ull, b);
+        ASSERT_EQ(a, b) << "JPT reassembly, precinct bin " << id;
+      }
   }
 }
 

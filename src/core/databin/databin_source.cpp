@@ -43,8 +43,16 @@ databin_source::databin_source(bytes_view file, const image_index& index)
     codestream_bins b;
     // SOC, then every main-header segment but TLM/PLM/PPM, in file order.
     append(b.main_header, file, cs.range.offset, 2);
-    for (const auto& m : cs.main_markers)
+    bool ppm = false;
+    for (const auto& m : cs.main_markers) {
       if (!dropped_from_main(m.code)) append(b.main_header, file, m.offset, 2 + m.length);
+      ppm = ppm || m.code == PPM;
+    }
+    if (ppm) {
+      append(b.main_header_jpt, file, cs.range.offset, 2);
+      for (const auto& m : cs.main_markers)
+        if (m.code == PPM || !dropped_from_main(m.code)) append(b.main_header_jpt, file, m.offset, 2 + m.length);
+    }
     b.tile_headers.resize(cs.tiles.size());
     for (std::size_t t = 0; t < cs.tiles.size(); ++t)
       for (std::uint32_t pi : cs.tiles[t].parts)

@@ -94,7 +94,7 @@ void response_stream::add_body(const segment& s, std::uint64_t from, std::uint64
   // Header and metadata bins live in the source.
   const std::vector<std::uint8_t>* bin = nullptr;
   if (s.id.kind == bin_kind::metadata) bin = &src_.metadata_bin0();
-  else if (s.id.kind == bin_kind::main_header) bin = &src_.main_header(static_cast<std::uint32_t>(s.id.csn));
+  else if (s.id.kind == bin_kind::main_header) bin = &src_.main_header(static_cast<std::uint32_t>(s.id.csn), plan_.jpt);
   else if (s.id.kind == bin_kind::tile_header) bin = &src_.tile_header(static_cast<std::uint32_t>(s.id.csn), static_cast<std::uint32_t>(s.id.id));
   if (bin == nullptr) return;
   to = std::min<std::uint64_t>(to, bin->size());
@@ -212,7 +212,7 @@ bool response_stream::next(gather_buffer& out, std::size_t target) {
         phase_ = 2;
         continue;
       }
-      const auto& h = hdr_k_ == 0 ? src_.main_header(csn) : src_.tile_header(csn, tiles_[hdr_k_ - 1]);
+      const auto& h = hdr_k_ == 0 ? src_.main_header(csn, plan_.jpt) : src_.tile_header(csn, tiles_[hdr_k_ - 1]);
       const segment s = hdr_k_ == 0 ? segment{6, bin_id{bin_kind::main_header, csn, 0}, 0, h.size(), h.size()}
                                     : segment{2, bin_id{bin_kind::tile_header, csn, tiles_[hdr_k_ - 1]}, 0, h.size(), h.size()};
       if (send(s)) ++hdr_k_;
