@@ -51,4 +51,31 @@ class cache_model {
   std::uint32_t metadata0_ = 0;
 };
 
+// Inline: the response composer asks for every message.
+inline const std::uint32_t* cache_model::find(const bin_id& id) const {
+  if (id.kind == bin_kind::metadata) return id.id == 0 ? &metadata0_ : nullptr;
+  if (id.csn >= cs_.size()) return nullptr;
+  const auto& p = cs_[id.csn];
+  switch (id.kind) {
+    case bin_kind::main_header: return id.id == 0 ? &p.main : nullptr;
+    case bin_kind::tile_header: return id.id < p.tile_headers.size() ? &p.tile_headers[id.id] : nullptr;
+    case bin_kind::precinct: {
+      if (id.id >= p.precincts) return nullptr;
+      const auto& page = p.pages[static_cast<std::size_t>(id.id >> page_bits)];
+      return page ? &page[id.id & ((1u << page_bits) - 1)] : nullptr;
+    }
+    default: return nullptr;
+  }
+}
+
+inline std::uint64_t cache_model::held(const bin_id& id) const {
+  const std::uint32_t* s = find(id);
+  return s && *s ? *s - 1u : 0;
+}
+
+inline bool cache_model::known(const bin_id& id) const {
+  const std::uint32_t* s = find(id);
+  return s && *s;
+}
+
 }  // namespace pipit

@@ -55,6 +55,8 @@ std::size_t vbas_size(std::uint64_t v);
 
 // Appends the minimal encoding of `v`.
 void vbas_append(std::vector<std::uint8_t>& out, std::uint64_t v);
+// Writes it at `p` (room for vbas_max_bytes); returns the end.
+std::uint8_t* vbas_put(std::uint8_t* p, std::uint64_t v);
 
 // Decodes the VBAS starting at in[pos]. On `ok` stores the value and advances `pos`; otherwise
 // leaves both unchanged. Accepts non-minimal (zero-padded) encodings such as `80 81 00` (= 128).
@@ -76,6 +78,8 @@ std::size_t bin_id_field_size(std::uint64_t in_class_id);
 
 // REQUIRES: 1 <= f.bb <= 3.
 void bin_id_field_append(std::vector<std::uint8_t>& out, const bin_id_field& f);
+// Writes it at `p` (room for vbas_max_bytes); returns the end.
+std::uint8_t* bin_id_field_put(std::uint8_t* p, const bin_id_field& f);
 
 // Like vbas_decode. The first byte's bb is returned as found (0 included: the caller decides).
 vbas_status bin_id_field_decode(bytes_view in, std::size_t& pos, bin_id_field& out);
@@ -151,6 +155,22 @@ class jpp_writer {
   result<void> add_message(unsigned msg_class, std::uint64_t csn, std::uint64_t in_class_id,
                            std::uint64_t msg_offset, bytes_view body, bool is_last,
                            std::optional<std::uint64_t> aux = std::nullopt);
+
+  // The largest message header: Bin-ID, Class, CSn, Msg-Offset, Msg-Length and Aux fields.
+  static constexpr std::size_t max_header_bytes = 6 * vbas_max_bytes;
+
+  // Writes at `buf` the header add_message_header would append now and returns its size, without
+  // recording the message (note_written does); for composers that check a byte budget first.
+  // REQUIRES: an even defined class (no Aux) and msg_offset + msg_length < 2^64.
+  std::size_t encode_header(unsigned msg_class, std::uint64_t csn, std::uint64_t in_class_id,
+                            std::uint64_t msg_offset, std::uint64_t msg_length, bool is_last,
+                            std::uint8_t* buf) const;
+  // The next header inherits class and CSn from this message.
+  void note_written(unsigned msg_class, std::uint64_t csn) {
+    has_prev_ = true;
+    prev_class_ = msg_class;
+    prev_csn_ = csn;
+  }
 
   // Appends only the header of such a message, whose `msg_length` body bytes the caller puts
   // after it (e.g. as a view of the file in a gather_buffer). Same errors as add_message.

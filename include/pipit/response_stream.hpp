@@ -55,6 +55,18 @@ class stream_model {
   std::vector<std::vector<std::uint64_t>> tiles_;  // [csn][tile]: bytes held + 1, 0 unknown
 };
 
+inline std::uint64_t stream_model::held(const bin_id& id) const {
+  if (id.kind != bin_kind::tile) return base_.held(id);
+  if (id.csn >= tiles_.size() || id.id >= tiles_[id.csn].size()) return 0;
+  const std::uint64_t v = tiles_[id.csn][id.id];
+  return v ? v - 1 : 0;
+}
+
+inline bool stream_model::known(const bin_id& id) const {
+  if (id.kind != bin_kind::tile) return base_.known(id);
+  return id.csn < tiles_.size() && id.id < tiles_[id.csn].size() && tiles_[id.csn][id.id] != 0;
+}
+
 // A byte range [from, to) of a data-bin.
 struct bin_range {
   std::uint64_t from = 0;
@@ -108,7 +120,7 @@ class response_stream {
     std::uint64_t from = 0, to = 0, length = 0;
   };
   bool send(const segment& s);
-  void emit(const segment& s, std::uint64_t from, std::uint64_t n);
+  void emit(const segment& s, std::uint64_t from, std::uint64_t n, const std::uint8_t* head, std::size_t head_size);
   void add_body(const segment& s, std::uint64_t from, std::uint64_t to);
   void enter_codestream();
 

@@ -49,18 +49,25 @@ result<void> jpp_writer::add_message_header(unsigned msg_class, std::uint64_t cs
   if (const char* why = check_args(msg_class, msg_offset, msg_length, aux))
     return fail(errc::invalid_argument, no_offset,
                 std::string("jpp_writer: class ") + std::to_string(msg_class) + ": " + why);
-  std::vector<std::uint8_t>& out = *out_;
-  const std::uint8_t bb = indicator(msg_class, csn);
-  bin_id_field_append(out, bin_id_field{bb, is_last, in_class_id});
-  if (bb >= 2) vbas_append(out, msg_class);
-  if (bb == 3) vbas_append(out, csn);
-  vbas_append(out, msg_offset);
-  vbas_append(out, msg_length);
-  if (aux) vbas_append(out, *aux);
-  has_prev_ = true;
-  prev_class_ = msg_class;
-  prev_csn_ = csn;
+  std::uint8_t b[max_header_bytes];
+  std::uint8_t* e = b + encode_header(msg_class, csn, in_class_id, msg_offset, msg_length, is_last, b);
+  if (aux) e = vbas_put(e, *aux);
+  out_->insert(out_->end(), b, e);
+  note_written(msg_class, csn);
   return {};
+}
+
+std::size_t jpp_writer::encode_header(unsigned msg_class, std::uint64_t csn, std::uint64_t in_class_id,
+                                      std::uint64_t msg_offset, std::uint64_t msg_length, bool is_last,
+                                      std::uint8_t* buf) const {
+  std::uint8_t* e = buf;
+  const std::uint8_t bb = indicator(msg_class, csn);
+  e = bin_id_field_put(e, bin_id_field{bb, is_last, in_class_id});
+  if (bb >= 2) e = vbas_put(e, msg_class);
+  if (bb == 3) e = vbas_put(e, csn);
+  e = vbas_put(e, msg_offset);
+  e = vbas_put(e, msg_length);
+  return static_cast<std::size_t>(e - buf);
 }
 
 result<void> jpp_writer::add_message(unsigned msg_class, std::uint64_t csn,

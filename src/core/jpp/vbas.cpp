@@ -31,13 +31,19 @@ std::size_t vbas_size(std::uint64_t v) {
   return n;
 }
 
-void vbas_append(std::vector<std::uint8_t>& out, std::uint64_t v) {
+std::uint8_t* vbas_put(std::uint8_t* p, std::uint64_t v) {
   const std::size_t n = vbas_size(v);
   for (std::size_t i = n; i-- > 0;) {
     auto b = static_cast<std::uint8_t>((v >> (7 * i)) & 0x7Fu);
     if (i != 0) b |= 0x80u;
-    out.push_back(b);
+    *p++ = b;
   }
+  return p;
+}
+
+void vbas_append(std::vector<std::uint8_t>& out, std::uint64_t v) {
+  std::uint8_t b[vbas_max_bytes];
+  out.insert(out.end(), b, vbas_put(b, v));
 }
 
 vbas_status vbas_decode(bytes_view in, std::size_t& pos, std::uint64_t& value) {
@@ -70,18 +76,24 @@ std::size_t bin_id_field_size(std::uint64_t in_class_id) {
   return n;
 }
 
-void bin_id_field_append(std::vector<std::uint8_t>& out, const bin_id_field& f) {
+std::uint8_t* bin_id_field_put(std::uint8_t* p, const bin_id_field& f) {
   const std::size_t n = bin_id_field_size(f.in_class_id);
   const std::size_t low_bits = 7 * (n - 1);  // bits carried by the continuation bytes
   auto first = static_cast<std::uint8_t>(((f.bb & 3u) << 5) | (f.is_last ? 0x10u : 0u) |
                                          ((f.in_class_id >> low_bits) & 0x0Fu));
   if (n > 1) first |= 0x80u;
-  out.push_back(first);
+  *p++ = first;
   for (std::size_t i = n - 1; i-- > 0;) {
     auto b = static_cast<std::uint8_t>((f.in_class_id >> (7 * i)) & 0x7Fu);
     if (i != 0) b |= 0x80u;
-    out.push_back(b);
+    *p++ = b;
   }
+  return p;
+}
+
+void bin_id_field_append(std::vector<std::uint8_t>& out, const bin_id_field& f) {
+  std::uint8_t b[vbas_max_bytes];
+  out.insert(out.end(), b, bin_id_field_put(b, f));
 }
 
 vbas_status bin_id_field_decode(bytes_view in, std::size_t& pos, bin_id_field& out) {

@@ -11,18 +11,6 @@ stream_model::stream_model(const image_index& index) : base_(index) {
   for (const auto& cs : index.codestreams) tiles_.emplace_back(cs.tiles.size(), 0);
 }
 
-std::uint64_t stream_model::held(const bin_id& id) const {
-  if (id.kind != bin_kind::tile) return base_.held(id);
-  if (id.csn >= tiles_.size() || id.id >= tiles_[id.csn].size()) return 0;
-  const std::uint64_t v = tiles_[id.csn][id.id];
-  return v ? v - 1 : 0;
-}
-
-bool stream_model::known(const bin_id& id) const {
-  if (id.kind != bin_kind::tile) return base_.known(id);
-  return id.csn < tiles_.size() && id.id < tiles_[id.csn].size() && tiles_[id.csn][id.id] != 0;
-}
-
 void stream_model::hold(const bin_id& id, std::uint64_t bytes) {
   if (id.kind != bin_kind::tile) return base_.hold(id, bytes);
   if (id.csn >= tiles_.size() || id.id >= tiles_[id.csn].size()) return;
@@ -101,13 +89,31 @@ void response_stream::add_body(const segment& s, std::uint64_t from, std::uint64
   if (from < to) out_->add_view(bytes_view(*bin).subspan(static_cast<std::size_t>(from), static_cast<std::size_t>(to - from)));
 }
 
-void response_stream::emit(const segment& s, std::uint64_t from, std::uint64_t n) {
-  std::vector<std::uint8_t>& head = out_->owned_bytes();
-  const std::size_t h0 = head.size();
-  (void)writer_.add_message_header(s.msg_class, s.id.csn, s.id.id, from, n, from + n == s.length);
-  bytes_ += head.size() - h0 + n;
-  out_->take_owned(h0);
-  add_body(s, from, from + n);
+void response_stream::emit(const segment& s, std::uint64_t from, std::uint64_t n, const std::uint8_t* head,
+                           std::size_t head_size) {
+  std::vector<std::uint8_t>& own = out_->owned_bytes();
+  const std::size_t at = own.size();
+  own.insert(own.end(), head, head + head_size);
+  // A small body from one piece of the file goes with its header in one owned run.
+  bool body_done = false;
+  if (s.id.kind == bin_kind::precinct && n < gather_buffer::small_copy) {
+    std::uint64_t pos = 0;
+    for (std::uint32_t i = piece_begin_[k_]; i < piece_begin_[k_ + 1]; ++i) {
+      const bin_piece& p = pieces_[i];
+      if (from >= pos && from + n <= pos + p.length) {
+        const std::uint8_t* b = src_.file().data() + p.file_offset + (from - pos);
+        own.insert(own.end(), b, b + n);
+        body_done = true;
+        break;
+      }
+      pos += p.length;
+      if (pos > from) break;
+    }
+  }
+  out_->take_owned(at);
+  writer_.note_written(s.msg_class, s.id.csn);
+  bytes_ += head_size + n;
+  if (!body_done) add_body(s, from, from + n);
   ++messages_;
   model_.hold(s.id, from + n);
 }
@@ -118,18 +124,23 @@ bool response_stream::send(const segment& s) {
   if (from >= s.to && !(s.length == 0 && !model_.known(s.id))) return true;
   std::uint64_t n = s.to > from ? s.to - from : 0;
   const std::uint64_t left = plan_.len - std::min(plan_.len, bytes_);
-  if (writer_.header_size(s.msg_class, s.id.csn, s.id.id, from, n) + n <= left) {
-    emit(s, from, n);
+  std::uint8_t head[jpp_writer::max_header_bytes];
+  auto header = [&](std::uint64_t k) {
+    return writer_.encode_header(s.msg_class, s.id.csn, s.id.id, from, k, from + k == s.length, head);
+  };
+  std::size_t h = header(n);
+  if (h + n <= left) {
+    emit(s, from, n, head, h);
     return true;
   }
   if (!plan_.align) {
     // Fill the rest of the budget with a partial message when at least one body byte fits.
     for (int k = 0; k < 4 && n > 0; ++k) {
-      const std::size_t h = writer_.header_size(s.msg_class, s.id.csn, s.id.id, from, n);
+      h = header(n);
       if (h + n <= left) break;
       n = left > h ? std::min<std::uint64_t>(n - 1, left - h) : 0;
     }
-    if (n > 0 && writer_.header_size(s.msg_class, s.id.csn, s.id.id, from, n) + n <= left) emit(s, from, n);
+    if (n > 0 && (h = header(n)) + n <= left) emit(s, from, n, head, h);
   }
   budget_out_ = true;
   return false;
