@@ -16,9 +16,13 @@
 // a cache folder it is saved on close (and from time to time) and reloaded by the next open()
 // of the same URL, in any process, and dropped when the server's target id changes.
 //
-// decode() rebuilds a codestream from the cache (missing packets become empty packets) and
-// decodes exactly the window with OpenJPEG, so progressive updates can be shown while the data
-// arrives.
+// decode() decodes the window from what the cache holds (missing packets become empty packets),
+// so progressive updates can be shown while the data arrives. It decodes whole tiles (or blocks
+// of 1024 samples of an image made of one big tile, or of tiles above 4096 samples) and cuts the
+// window out of them, so a window's samples do not depend on its bounds and equal what GDAL's
+// JP2OpenJPEG driver reads from the original file. Decoded tiles are kept (decoded_cache_bytes)
+// and reused while the data they came from is unchanged; missing tiles are decoded on
+// decode_threads threads.
 //
 // Thread-safety: every member of jpip_client and window_handle may be called from any thread.
 // Callbacks are not used: callers wait on handles.
@@ -57,7 +61,8 @@ struct client_options {
   std::uint64_t memory_limit = 0;    // bytes of data-bins held; 0 = no limit
   bool use_session = true;           // false: stateless requests only
   double reconnect_seconds = 30;     // give up after failing for this long
-  int decode_threads = 1;
+  int decode_threads = 1;            // tiles decoded in parallel
+  std::uint64_t decoded_cache_bytes = std::uint64_t{128} << 20;  // decoded tiles kept; 0 = none
 };
 
 struct component_info {
@@ -135,6 +140,9 @@ struct transfer_stats {
   std::uint64_t cached_bytes = 0;   // bytes held in the data-bin cache
   bool loaded_from_disk = false;    // the persistent cache was reused
   bool stateless = false;
+  std::uint64_t cells_decoded = 0;  // tile components decoded (tiles, or blocks of one big tile)
+  std::uint64_t cells_reused = 0;   // tile components taken from the decoded-tile cache
+  std::uint64_t decoded_cache_bytes = 0;  // bytes of samples in the decoded-tile cache
 };
 
 class jpip_client {

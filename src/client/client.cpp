@@ -6,12 +6,12 @@
 #include <deque>
 #include <thread>
 
-#include "decoder.hpp"
 #include "pipit/client.hpp"
 #include "pipit/rebuild.hpp"
 #include "pipit/view_window.hpp"
 #include "session.hpp"
 #include "window_bins.hpp"
+#include "window_decoder.hpp"
 
 namespace pipit::client {
 
@@ -96,6 +96,10 @@ class client_impl final : public jpip_client {
     load_cache();
     PIPIT_TRY(bootstrap());
     PIPIT_TRY(read_info());
+    decoder_options dopt;
+    dopt.threads = std::max(1, options_.decode_threads);
+    dopt.cache_bytes = options_.decoded_cache_bytes;
+    decoder_ = std::make_unique<window_decoder>(info_, cache_, dopt);
     worker_ = std::thread([this] { run(); });
     return {};
   }
@@ -132,35 +136,7 @@ class client_impl final : public jpip_client {
 
   result<decoded_window> decode(const window& w) override {
     PIPIT_TRY(check_window(w));
-    std::shared_ptr<const std::vector<std::uint8_t>> cs;
-    {
-      std::lock_guard lock(cache_.mutex);
-      // The rebuild copies only the precincts this window needs (all components: a colour
-      // transform may join them); it is kept while neither the cache nor the window changes.
-      window_spec spec = spec_for_window(info_.XOsiz, info_.YOsiz, w);
-      spec.comps.clear();
-      if (memo_ && memo_version_ == cache_.version && memo_layers_ == w.layers &&
-          memo_region_ == spec.region && memo_levels_ == spec.discard_levels) {
-        cs = memo_;
-      } else {
-        rebuild_options ro;
-        ro.max_layers = w.layers;
-        ro.window = spec;
-        memo_region_ = spec.region;
-        memo_levels_ = spec.discard_levels;
-        auto bytes = rebuild_codestream(cache_.cache, ro);
-        if (!bytes) return fail(bytes.error().code, bytes.error().offset, "rebuild: " + bytes.error().message);
-        memo_ = std::make_shared<const std::vector<std::uint8_t>>(std::move(*bytes));
-        memo_version_ = cache_.version;
-        memo_layers_ = w.layers;
-        cs = memo_;
-      }
-    }
-    decode_request dr;
-    dr.view = w;
-    dr.whole_tiles = info_.ht;
-    dr.threads = options_.decode_threads;
-    return decode_window(bytes_view(cs->data(), cs->size()), info_, dr);
+    return decoder_->decode(w);
   }
 
   void close() override {
@@ -187,6 +163,10 @@ class client_impl final : public jpip_client {
       std::lock_guard lock(stats_mutex_);
       s = stats_;
     }
+    const decoder_stats ds = decoder_ ? decoder_->stats() : decoder_stats{};
+    s.cells_decoded = ds.cells_decoded;
+    s.cells_reused = ds.cells_reused;
+    s.decoded_cache_bytes = ds.cache_bytes;
     std::lock_guard lock(cache_.mutex);
     s.cached_bytes = cache_.cache.bytes_held();
     return s;
@@ -240,6 +220,7 @@ class client_impl final : public jpip_client {
     cache_.cache = std::move(*loaded);
     if (options_.memory_limit != 0) cache_.cache.set_memory_limit(options_.memory_limit);
     ++cache_.version;
+    ++cache_.epoch;
     std::lock_guard slock(stats_mutex_);
     stats_.loaded_from_disk = cache_.cache.bin_count() != 0;
   }
@@ -527,12 +508,7 @@ class client_impl final : public jpip_client {
   bool session_ever_open_ = false;
   clock::time_point last_save_ = clock::now();
 
-  // decode memo
-  std::shared_ptr<const std::vector<std::uint8_t>> memo_;
-  std::uint64_t memo_version_ = 0;
-  std::uint32_t memo_layers_ = 0;
-  grid_rect memo_region_;
-  std::uint32_t memo_levels_ = 0;
+  std::unique_ptr<window_decoder> decoder_;
 
   mutable std::mutex stats_mutex_;
   transfer_stats stats_;

@@ -1,30 +1,48 @@
-// Decoding a window of a (rebuilt) codestream with OpenJPEG.
+// Decoding an area of a (rebuilt) codestream with OpenJPEG.
 //
-// The window is decoded exactly: opj_set_decode_area on the full-resolution reference grid with
-// cp_reduce = the discard levels, so no more code-blocks than needed are decoded. OpenJPEG 2.5.0
-// returns flat grey for a decode area smaller than a tile of an HTJ2K codestream, so for HT
-// codestreams whole tiles are decoded and the window cut out of them. OpenJPEG's messages are
-// collected and returned in the error.
+// The area is given on the full-resolution reference grid and decoded at cp_reduce = the discard
+// levels with opj_set_decode_area. Callers pass areas made of whole decode cells
+// (decode_cells.hpp), so OpenJPEG takes its whole-tile path and the samples equal a decode of
+// the whole tiles. OpenJPEG's messages are collected and returned in the error.
 //
-// Thread-safety: pure; one call per codestream buffer at a time is not required (no shared state).
+// Thread-safety: pure; calls on the same codestream buffer may run in parallel (each has its own
+// codec and stream).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "decode_cells.hpp"
 #include "pipit/byte_reader.hpp"
 #include "pipit/client.hpp"
 
 namespace pipit::client {
 
-struct decode_request {
-  window view;                 // region at view.discard_levels
-  bool whole_tiles = false;    // HTJ2K: decode whole tiles, then crop
-  int threads = 1;
+struct area_request {
+  grid_area area;  // on the full-resolution reference grid
+  std::uint32_t discard_levels = 0;
+  std::uint32_t layers = 0;  // 0: all
+  // Components to decode (ascending); empty: all. Components joined by a multiple component
+  // transform must be decoded together (OpenJPEG skips the inverse transform otherwise).
+  std::vector<std::uint32_t> comps;
+  int threads = 1;  // OpenJPEG's own threads for this call
 };
 
-// REQUIRES: `info` describes `codestream`; the region lies inside the frame at discard_levels.
-result<decoded_window> decode_window(bytes_view codestream, const image_info& info,
-                                     const decode_request& request);
+struct decoded_area {
+  struct plane {
+    std::uint32_t component = 0;
+    std::uint64_t x0 = 0, y0 = 0;  // first sample on the component's grid at the level
+    std::uint32_t width = 0, height = 0;
+    std::uint64_t stride = 0;  // samples per row
+    const std::int32_t* samples = nullptr;
+  };
+  std::vector<plane> planes;          // one per decoded component, ascending
+  std::shared_ptr<const void> owner;  // keeps the samples alive
+};
+
+// REQUIRES: `info` describes `codestream`; the area lies inside the image.
+result<decoded_area> decode_area(bytes_view codestream, const image_info& info,
+                                 const area_request& request);
 
 }  // namespace pipit::client

@@ -165,7 +165,10 @@ exchange_result session::exchange(const std::string& url, bool is_session_reques
       const bool had = cache_.cache.bin_count() != 0;
       if (tid == "0") cache_.cache.clear();
       cache_.cache.set_target_id(tid);
-      if (had) ++cache_.version;
+      if (had) {
+        ++cache_.version;
+        ++cache_.epoch;
+      }
       x.target_changed = had;
     }
   };
@@ -174,7 +177,12 @@ exchange_result session::exchange(const std::string& url, bool is_session_reques
   body_bytes_ += resp.body_bytes;
   x.body_bytes = resp.body_bytes;
   x.seconds = resp.seconds;
-  const std::string where = url_.host + (url_.port != 0 ? ":" + std::to_string(url_.port) : std::string()) + url_.path;
+  std::string where = url_.host;
+  if (url_.port != 0) {
+    where += ':';
+    where += std::to_string(url_.port);
+  }
+  where += url_.path;
   switch (resp.failure) {
     case transfer_failure::none:
       break;

@@ -27,6 +27,7 @@ struct shared_cache {
   std::mutex mutex;
   databin_cache cache;
   std::uint64_t version = 0;  // bumped whenever bytes are added or bins dropped
+  std::uint64_t epoch = 0;    // bumped when the cache is emptied for a new target
 };
 
 // What one response did.

@@ -21,7 +21,10 @@ bool starts_with_ci(std::string_view s, std::string_view prefix) {
 std::string jpip_url::origin() const {
   std::string s = tls ? "https://" : "http://";
   s += host;
-  if (port != 0) s += ":" + std::to_string(port);
+  if (port != 0) {
+    s += ':';
+    s += std::to_string(port);
+  }
   return s;
 }
 
@@ -103,7 +106,9 @@ result<jpip_url> parse_url(std::string_view url) {
 
 std::string absolute_path(std::string_view path) {
   if (!path.empty() && path.front() == '/') return std::string(path);
-  return "/" + std::string(path);
+  std::string out(1, '/');
+  out += path;
+  return out;
 }
 
 }  // namespace pipit::client

@@ -47,6 +47,25 @@ GDALDataType DataTypeOf(const pipit::client::image_info &oInfo)
     return bSigned ? GDT_Int32 : GDT_UInt32;
 }
 
+// "134217728", "128MB", "1GB", "512KB": bytes (a negative or bad value: 0).
+std::uint64_t ParseByteSize(const char *pszValue)
+{
+    char *pszEnd = nullptr;
+    const double dfValue = CPLStrtod(pszValue, &pszEnd);
+    if (pszEnd == pszValue || !(dfValue > 0))
+        return 0;
+    while (*pszEnd == ' ')
+        ++pszEnd;
+    double dfUnit = 1;
+    if (STARTS_WITH_CI(pszEnd, "K"))
+        dfUnit = 1024.0;
+    else if (STARTS_WITH_CI(pszEnd, "M"))
+        dfUnit = 1024.0 * 1024;
+    else if (STARTS_WITH_CI(pszEnd, "G"))
+        dfUnit = 1024.0 * 1024 * 1024;
+    return static_cast<std::uint64_t>(dfValue * dfUnit);
+}
+
 const char *GetOption(GDALOpenInfo *poOpenInfo, const char *pszName,
                       const char *pszConfig, const char *pszDefault)
 {
@@ -255,8 +274,13 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
     oOptions.memory_limit = static_cast<std::uint64_t>(std::max<GIntBig>(
         0, CPLAtoGIntBig(GetOption(poOpenInfo, "CACHE_MEMORY_LIMIT",
                                    "JPIP_CACHE_MEMORY_LIMIT", "0"))));
-    oOptions.decode_threads = std::max(
-        1, atoi(GetOption(poOpenInfo, "NUM_THREADS", "GDAL_NUM_THREADS", "1")));
+    const char *pszThreads =
+        GetOption(poOpenInfo, "NUM_THREADS", "GDAL_NUM_THREADS", "ALL_CPUS");
+    oOptions.decode_threads =
+        EQUAL(pszThreads, "ALL_CPUS") ? CPLGetNumCPUs() : atoi(pszThreads);
+    oOptions.decode_threads = std::clamp(oOptions.decode_threads, 1, 128);
+    oOptions.decoded_cache_bytes = ParseByteSize(GetOption(
+        poOpenInfo, "DECODED_CACHE", "JPIP_DECODED_CACHE", "128MB"));
 
     auto oClient =
         pipit::client::jpip_client::open(poOpenInfo->pszFilename, oOptions);
@@ -529,6 +553,12 @@ const char *JPIPDataset::GetMetadataItem(const char *pszName,
             return oStats.loaded_from_disk ? "YES" : "NO";
         if (EQUAL(pszName, "JPIP_STAT_STATELESS"))
             return oStats.stateless ? "YES" : "NO";
+        if (EQUAL(pszName, "JPIP_STAT_TILES_DECODED"))
+            return CPLSPrintf(CPL_FRMT_GUIB, static_cast<GUIntBig>(oStats.cells_decoded));
+        if (EQUAL(pszName, "JPIP_STAT_TILES_REUSED"))
+            return CPLSPrintf(CPL_FRMT_GUIB, static_cast<GUIntBig>(oStats.cells_reused));
+        if (EQUAL(pszName, "JPIP_STAT_DECODED_CACHE_BYTES"))
+            return CPLSPrintf(CPL_FRMT_GUIB, static_cast<GUIntBig>(oStats.decoded_cache_bytes));
         return nullptr;
     }
     return GDALPamDataset::GetMetadataItem(pszName, pszDomain);
@@ -624,7 +654,28 @@ CPLErr JPIPDataset::IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff,
         return ReadWindow(nXOff, nYOff, nXSize, nYSize, pData, eBufType,
                           nBandCount, panBandMap, nPixelSpace, nLineSpace,
                           nBandSpace);
-    // Down-sampled reads go to the matching overview (resolution level).
+    // A down-sampled read goes to the overview GDAL would pick band by band
+    // (GDALBandGetBestOverviewLevel2): when the overview window has the
+    // buffer's size, every band is read there in one decode.
+    if ((nBufXSize < nXSize || nBufYSize < nYSize) && nBandCount > 1)
+    {
+        GDALRasterIOExtraArg sExtraArg;
+        INIT_RASTERIO_EXTRA_ARG(sExtraArg);
+        if (psExtraArg != nullptr)
+            sExtraArg = *psExtraArg;
+        int nOvXOff = nXOff, nOvYOff = nYOff, nOvXSize = nXSize,
+            nOvYSize = nYSize;
+        const int iOvr = GDALBandGetBestOverviewLevel2(
+            GetRasterBand(1), nOvXOff, nOvYOff, nOvXSize, nOvYSize, nBufXSize,
+            nBufYSize, &sExtraArg);
+        if (iOvr >= 0 && iOvr < static_cast<int>(m_apoOverviewDS.size()) &&
+            IsExactWindow(nOvXOff, nOvYOff, nOvXSize, nOvYSize, nBufXSize,
+                          nBufYSize, &sExtraArg))
+            return m_apoOverviewDS[iOvr]->ReadWindow(
+                nOvXOff, nOvYOff, nOvXSize, nOvYSize, pData, eBufType,
+                nBandCount, panBandMap, nPixelSpace, nLineSpace, nBandSpace);
+    }
+    // Other down-sampled reads: GDAL's overview selection and resampling.
     return GDALPamDataset::IRasterIO(
         eRWFlag, nXOff, nYOff, nXSize, nYSize, pData, nBufXSize, nBufYSize,
         eBufType, nBandCount, panBandMap, nPixelSpace, nLineSpace, nBandSpace,
@@ -669,8 +720,11 @@ void GDALRegister_JPIP()
         "description='Seconds of failed reconnection before giving up'/>"
         "  <Option name='CACHE_MEMORY_LIMIT' type='int' default='0' "
         "description='Bytes of data-bins kept in memory (0: no limit)'/>"
-        "  <Option name='NUM_THREADS' type='int' default='1' "
-        "description='Decoding threads'/>"
+        "  <Option name='NUM_THREADS' type='string' default='ALL_CPUS' "
+        "description='Tiles decoded in parallel (a number or ALL_CPUS)'/>"
+        "  <Option name='DECODED_CACHE' type='string' default='128MB' "
+        "description='Bytes of decoded tiles kept for later reads (0: "
+        "none; suffixes KB, MB, GB)'/>"
         "</OpenOptionList>");
     poDriver->pfnIdentify = JPIPDataset::Identify;
     poDriver->pfnOpen = JPIPDataset::Open;

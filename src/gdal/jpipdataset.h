@@ -55,7 +55,8 @@ class JPIPDataset final : public GDALPamDataset
     const OGRSpatialReference *GetSpatialRef() const override;
     // Domain "JPIP" also answers JPIP_STAT_REQUESTS, JPIP_STAT_BYTES_RECEIVED,
     // JPIP_STAT_SESSIONS, JPIP_STAT_RECONNECTS, JPIP_STAT_CACHED_BYTES,
-    // JPIP_STAT_CACHE_LOADED, JPIP_STAT_STATELESS (live values).
+    // JPIP_STAT_CACHE_LOADED, JPIP_STAT_STATELESS, JPIP_STAT_TILES_DECODED,
+    // JPIP_STAT_TILES_REUSED, JPIP_STAT_DECODED_CACHE_BYTES (live values).
     const char *GetMetadataItem(const char *pszName,
                                 const char *pszDomain = "") override;
     int GetGCPCount() override;

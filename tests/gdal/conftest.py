@@ -10,6 +10,8 @@ Environment (set by tests/gdal/CMakeLists.txt; defaults for a manual run from th
 Test images are made once per session by gdal_translate -of JP2OpenJPEG from GeoTIFFs written
 here (GeoJP2 and GMLJP2 boxes, lossless and lossy, 8/12/16-bit, signed, 1/3/4 bands, tiled
 and untiled), so every expectation can be read back from the local file through JP2OpenJPEG.
+Most are 333x257; SIZES names the others (a lossy 9/7 image of 256x256 tiles and 128x128
+precincts, 600x500, whose windowed decodes differ from whole-tile decodes at some window edges).
 """
 from __future__ import annotations
 
@@ -50,8 +52,16 @@ IMAGES = {
     "rgba8_lossless.jp2": ("uint8", 4, ["REVERSIBLE=YES", "QUALITY=100", "GMLJP2=YES", "GeoJP2=YES",
                                         "PRECINCTS={64,64},{32,32}"]),
     "rgb16_lossy.jp2": ("uint16", 3, ["QUALITY=20,60", "GeoJP2=YES", "GMLJP2=YES"]),
+    "rgb8_lossy_tiled.jp2": ("uint8", 3, ["QUALITY=2,6,15", "REVERSIBLE=NO", "BLOCKXSIZE=256",
+                                          "BLOCKYSIZE=256", "PRECINCTS={128,128}", "RESOLUTIONS=5",
+                                          "PROGRESSION=RPCL", "GMLJP2=NO", "GeoJP2=YES"]),
 }
 WIDTH, HEIGHT = 333, 257
+SIZES = {"rgb8_lossy_tiled.jp2": (600, 500)}
+
+
+def image_size(name: str) -> tuple[int, int]:
+    return SIZES.get(name, (WIDTH, HEIGHT))
 
 
 def free_port() -> int:
@@ -72,21 +82,23 @@ def make_images(out: Path) -> None:
     import numpy as np
     from osgeo import gdal as g, osr
     g.UseExceptions()
-    y, x = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.int64)
     rng = np.random.default_rng(1234)
     for name, (dtype, bands, opts) in IMAGES.items():
+        width, height = image_size(name)
+        y, x = np.mgrid[0:height, 0:width].astype(np.int64)
+        noisy = "tiled" in name  # strong noise: many non-zero high-pass coefficients
         info = np.iinfo(dtype)
         top = 4095 if "NBITS=12" in opts else int(info.max)
         low = int(info.min)
         planes = []
         for b in range(bands):
             v = ((x * (3 + b) + y * (5 - b)) % 97) * 7 + ((x >> 4) ^ (y >> 3)) % 13 * 11
-            v = v + rng.integers(0, 9, size=v.shape)
+            v = v + rng.integers(0, 80 if noisy else 9, size=v.shape)
             v = low + (v * (top - low)) // int(v.max() + 1)
             planes.append(v.astype(dtype))
         tif = out / (name + ".tif")
         gdt = {"uint8": g.GDT_Byte, "uint16": g.GDT_UInt16, "int16": g.GDT_Int16}[dtype]
-        ds = g.GetDriverByName("GTiff").Create(str(tif), WIDTH, HEIGHT, bands, gdt)
+        ds = g.GetDriverByName("GTiff").Create(str(tif), width, height, bands, gdt)
         ds.SetGeoTransform((500000.0, 10.0, 0.0, 4600000.0, 0.0, -10.0))
         srs = osr.SpatialReference()
         srs.ImportFromEPSG(32631 if "int16" not in name else 4326)

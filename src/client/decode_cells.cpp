@@ -1,0 +1,147 @@
+#include "decode_cells.hpp"
+
+#include <algorithm>
+
+namespace pipit::client {
+namespace {
+
+std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return (a + b - 1) / b; }
+
+// Tile boundaries along one axis: the image's start, every tile edge inside it, the image's end.
+std::vector<std::uint64_t> tile_edges(std::uint64_t O, std::uint64_t siz, std::uint64_t TO,
+                                      std::uint64_t T) {
+  std::vector<std::uint64_t> out{O};
+  for (std::uint64_t e = TO + T; e < siz; e += T)
+    if (e > O) out.push_back(e);
+  out.push_back(siz);
+  return out;
+}
+
+// Block boundaries along one axis: blocks of `block` samples of the level (frame size fd),
+// mapped to the full-resolution grid by O + floor(b * W0 / fd), as JP2OpenJPEG maps its blocks.
+std::vector<std::uint64_t> block_edges(std::uint64_t O, std::uint64_t W0, std::uint64_t fd,
+                                       std::uint64_t block) {
+  std::vector<std::uint64_t> out{O};
+  const std::uint64_t step = std::min(fd, block);
+  for (std::uint64_t b = step; b < fd; b += step) out.push_back(O + b * W0 / fd);
+  out.push_back(O + W0);
+  return out;
+}
+
+}  // namespace
+
+cell_grid make_cell_grid(const image_info& info, std::uint32_t d) {
+  cell_grid g;
+  g.discard_levels = d;
+  const std::uint64_t W = info.width(), H = info.height();
+  const std::uint64_t tiles_x = ceil_div(info.Xsiz - info.XTOsiz, info.XTsiz);
+  const std::uint64_t tiles_y = ceil_div(info.Ysiz - info.YTOsiz, info.YTsiz);
+  std::uint64_t block = 0;  // 0: cells are tiles
+  if (tiles_x == 1 && tiles_y == 1 && !info.ht) {
+    if (info.XTsiz == W && info.YTsiz == H)
+      block = single_tile_block;
+    else if (W < info.XTsiz && H < info.YTsiz)
+      block = 2 * single_tile_block;
+    if (W <= block && H <= block) block = 0;
+  }
+  if (block == 0 && !info.ht &&
+      ((info.XTsiz >> d) > max_tile_cell || (info.YTsiz >> d) > max_tile_cell))
+    block = single_tile_block;
+  if (block == 0) {
+    g.tiles = true;
+    g.xs = tile_edges(info.XOsiz, info.Xsiz, info.XTOsiz, info.XTsiz);
+    g.ys = tile_edges(info.YOsiz, info.Ysiz, info.YTOsiz, info.YTsiz);
+  } else {
+    g.tiles = false;
+    g.xs = block_edges(info.XOsiz, W, info.width_at(d), block);
+    g.ys = block_edges(info.YOsiz, H, info.height_at(d), block);
+  }
+  return g;
+}
+
+grid_area window_area(const image_info& info, const window& w) {
+  const std::uint32_t d = w.discard_levels;
+  const std::uint64_t rx0 = at_level(info.XOsiz, 1, d) + w.x;
+  const std::uint64_t ry0 = at_level(info.YOsiz, 1, d) + w.y;
+  grid_area a;
+  a.X0 = rx0 << d;
+  a.Y0 = ry0 << d;
+  a.X1 = std::min<std::uint64_t>(info.Xsiz, (rx0 + w.w) << d);
+  a.Y1 = std::min<std::uint64_t>(info.Ysiz, (ry0 + w.h) << d);
+  return a;
+}
+
+cell_range cells_meeting(const cell_grid& g, const grid_area& area) {
+  const std::uint32_t d = g.discard_levels;
+  // Compared at the level: a cell meets the window when it holds one of the window's samples.
+  auto span = [d](const std::vector<std::uint64_t>& edges, std::uint64_t A0, std::uint64_t A1) {
+    const std::uint64_t a0 = at_level(A0, 1, d), a1 = at_level(A1, 1, d);
+    std::uint32_t first = 0, last = 0;
+    const auto n = static_cast<std::uint32_t>(edges.size() - 1);
+    while (first < n && at_level(edges[first + 1], 1, d) <= a0) ++first;
+    last = first;
+    while (last < n && at_level(edges[last], 1, d) < a1) ++last;
+    return std::pair{first, last};
+  };
+  const auto [i0, i1] = span(g.xs, area.X0, area.X1);
+  const auto [j0, j1] = span(g.ys, area.Y0, area.Y1);
+  return cell_range{i0, j0, std::max(i0, i1), std::max(j0, j1)};
+}
+
+bool cell_empty(const cell_grid& g, std::uint32_t i, std::uint32_t j) {
+  const std::uint32_t d = g.discard_levels;
+  return at_level(g.xs[i], 1, d) >= at_level(g.xs[i + 1], 1, d) ||
+         at_level(g.ys[j], 1, d) >= at_level(g.ys[j + 1], 1, d);
+}
+
+std::vector<cell_range> decode_jobs(const cell_grid& g, const std::vector<bool>& missing,
+                                    std::uint32_t parallelism) {
+  std::vector<cell_range> done, open;
+  for (std::uint32_t j = 0; j < g.rows(); ++j) {
+    std::vector<cell_range> runs;
+    for (std::uint32_t i = 0; i < g.cols();) {
+      if (!missing[g.cell(i, j)]) {
+        ++i;
+        continue;
+      }
+      std::uint32_t e = i;
+      while (e < g.cols() && missing[g.cell(e, j)]) ++e;
+      runs.push_back(cell_range{i, j, e, j + 1});
+      i = e;
+    }
+    // A run equal in columns to a rectangle ending on the row above extends it.
+    std::vector<cell_range> next;
+    for (auto& r : runs) {
+      auto it = std::find_if(open.begin(), open.end(),
+                             [&](const cell_range& o) { return o.i0 == r.i0 && o.i1 == r.i1; });
+      if (it != open.end()) {
+        it->j1 = j + 1;
+        next.push_back(*it);
+        open.erase(it);
+      } else {
+        next.push_back(r);
+      }
+    }
+    done.insert(done.end(), open.begin(), open.end());
+    open = std::move(next);
+  }
+  done.insert(done.end(), open.begin(), open.end());
+
+  auto cells = [](const cell_range& r) { return std::uint64_t{r.i1 - r.i0} * (r.j1 - r.j0); };
+  while (done.size() < parallelism) {
+    auto big = std::max_element(done.begin(), done.end(),
+                                [&](const auto& a, const auto& b) { return cells(a) < cells(b); });
+    if (big == done.end() || cells(*big) <= 1) break;
+    cell_range a = *big, b = *big;
+    if (a.i1 - a.i0 >= a.j1 - a.j0) {
+      a.i1 = b.i0 = a.i0 + (a.i1 - a.i0) / 2;
+    } else {
+      a.j1 = b.j0 = a.j0 + (a.j1 - a.j0) / 2;
+    }
+    *big = a;
+    done.push_back(b);
+  }
+  return done;
+}
+
+}  // namespace pipit::client
