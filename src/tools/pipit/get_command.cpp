@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <unistd.h>
 
 #include <cpl_progress.h>
@@ -38,6 +39,7 @@ struct get_options {
   std::string url, out, region, comps, bands, size, cache_dir, ca_file;
   unsigned level = 0, layers = 0;
   std::uint64_t max_len = 0;
+  unsigned threads = 0;  // decode threads; 0: one per CPU
   bool insecure = false, stateless = false, stats = false, quiet = false, progress = false;
 };
 
@@ -383,6 +385,7 @@ int run_get(const get_options& o) {
   co.transport.verify_tls = !o.insecure;
   co.transport.ca_file = o.ca_file;
   co.use_session = !o.stateless;
+  co.decode_threads = static_cast<int>(o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency()));
   if (o.max_len > 0) {
     co.max_len = o.max_len;
     co.window_len = std::min(co.window_len, o.max_len);
@@ -489,6 +492,7 @@ command register_get(CLI::App& app) {
   sub->add_option("--cache,--cache-dir", o->cache_dir, "persistent cache folder (resumes an interrupted get)");
   sub->add_option("--ca-file", o->ca_file, "PEM file of trusted certificates");
   sub->add_option("--max-len", o->max_len, "largest len of a request");
+  sub->add_option("--threads", o->threads, "decoding threads (default: one per CPU)");
   sub->add_flag("--insecure", o->insecure, "do not verify TLS certificates");
   sub->add_flag("--stateless", o->stateless, "do not open a session");
   sub->add_flag("--stats", o->stats, "print transfer statistics as JSON");
