@@ -64,8 +64,8 @@ class tls_detector : public std::enable_shared_from_this<tls_detector> {
 
 }  // namespace
 
-listener::listener(net::io_context& ioc, const tcp::endpoint& endpoint, server_context& ctx, beast::error_code& ec)
-    : ioc_(ioc), acceptor_(net::make_strand(ioc)), ctx_(ctx) {
+listener::listener(io_pool& pool, const tcp::endpoint& endpoint, server_context& ctx, beast::error_code& ec)
+    : pool_(pool), acceptor_(net::make_strand(pool.main())), ctx_(ctx) {
   acceptor_.open(endpoint.protocol(), ec);
   if (ec) return;
   acceptor_.set_option(net::socket_base::reuse_address(true), ec);
@@ -90,7 +90,7 @@ void listener::stop() {
 }
 
 void listener::do_accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+  acceptor_.async_accept(net::make_strand(pool_.next()), beast::bind_front_handler(&listener::on_accept, shared_from_this()));
 }
 
 void listener::on_accept(beast::error_code ec, tcp::socket socket) {

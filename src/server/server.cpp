@@ -9,6 +9,7 @@
 
 #include "server/app_log.hpp"
 #include "server/limits.hpp"
+#include "server/io_pool.hpp"
 #include "server/listener.hpp"
 #include "server/net.hpp"
 #include "server/server_context.hpp"
@@ -54,7 +55,8 @@ class running_server {
         handler_(targets_, sessions_, handler_options{limits_.stream.chunk_bytes, "jpip", 4096, limits_.stream.max_len,
                                                       limits_.stream.session_max_bytes}),
         ctx_(handler_, sessions_, targets_, with_delay(limits_.connection)),
-        ioc_(static_cast<int>(threads)),
+        pool_(threads),
+        ioc_(pool_.main()),
         ticker_(ioc_),
         grace_(ioc_) {
     ctx_.metrics_enabled = c.metrics;
@@ -68,7 +70,7 @@ class running_server {
     }
     PIPIT_TRY(ctx_.access.open(config_.access_log));
     beast::error_code ec;
-    listener_ = std::make_shared<listener>(ioc_, ep, ctx_, ec);
+    listener_ = std::make_shared<listener>(pool_, ep, ctx_, ec);
     if (ec) return fail(errc::io, no_offset, "cannot listen on " + config_.listen + ": " + ec.message());
     listener_->run();
     signals_ = std::make_unique<signal_watch>(
@@ -83,7 +85,8 @@ class running_server {
     return (ep.address().is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(ep.port());
   }
 
-  net::io_context& ioc() { return ioc_; }
+  // Serves until stopped.
+  void run() { pool_.run(); }
   void flush() { ctx_.access.flush(); }
 
  private:
@@ -173,7 +176,8 @@ class running_server {
   session_registry sessions_;
   jpip_handler handler_;
   server_context ctx_;
-  net::io_context ioc_;
+  io_pool pool_;
+  net::io_context& ioc_;  // the pool's main context: acceptor, signals, timers
   net::steady_timer ticker_;
   net::steady_timer grace_;
   std::shared_ptr<listener> listener_;
@@ -202,10 +206,7 @@ result<void> run_server(const serve_config& config, const run_hooks& hooks) {
   spdlog::info("listening on {} ({}), root {}, {} threads", where, config.tls_cert.empty() ? "http" : "https",
                config.root, threads);
   if (hooks.on_listening) hooks.on_listening(where);
-  std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&s] { s.ioc().run(); });
-  s.ioc().run();
-  for (auto& t : pool) t.join();
+  s.run();
   s.flush();
   spdlog::info("stopped");
   return {};
