@@ -40,6 +40,10 @@ class gather_buffer {
   std::vector<std::uint8_t>& owned_bytes() { return owned_; }
   void take_owned(std::size_t from);
 
+  // `n` owned bytes at the end, to be written by the caller; the pointer is valid until the next
+  // owned append.
+  std::uint8_t* append_owned(std::size_t n);
+
   // REQUIRES: `b` stays valid and unchanged until the gather is written or cleared.
   void add_view(bytes_view b);
   void add_copy(bytes_view b);
@@ -73,6 +77,13 @@ inline void gather_buffer::take_owned(std::size_t from) {
     return;
   }
   pieces_.push_back(piece{nullptr, from, n});
+}
+
+inline std::uint8_t* gather_buffer::append_owned(std::size_t n) {
+  const std::size_t from = owned_.size();
+  owned_.resize(from + n);
+  take_owned(from);
+  return owned_.data() + from;
 }
 
 inline void gather_buffer::add_copy(bytes_view b) {

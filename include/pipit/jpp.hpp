@@ -56,7 +56,14 @@ std::size_t vbas_size(std::uint64_t v);
 // Appends the minimal encoding of `v`.
 void vbas_append(std::vector<std::uint8_t>& out, std::uint64_t v);
 // Writes it at `p` (room for vbas_max_bytes); returns the end.
-std::uint8_t* vbas_put(std::uint8_t* p, std::uint64_t v);
+std::uint8_t* vbas_put_long(std::uint8_t* p, std::uint64_t v);
+inline std::uint8_t* vbas_put(std::uint8_t* p, std::uint64_t v) {
+  if (v < 0x80) {  // most fields of most messages
+    *p = static_cast<std::uint8_t>(v);
+    return p + 1;
+  }
+  return vbas_put_long(p, v);
+}
 
 // Decodes the VBAS starting at in[pos]. On `ok` stores the value and advances `pos`; otherwise
 // leaves both unchanged. Accepts non-minimal (zero-padded) encodings such as `80 81 00` (= 128).
@@ -79,7 +86,14 @@ std::size_t bin_id_field_size(std::uint64_t in_class_id);
 // REQUIRES: 1 <= f.bb <= 3.
 void bin_id_field_append(std::vector<std::uint8_t>& out, const bin_id_field& f);
 // Writes it at `p` (room for vbas_max_bytes); returns the end.
-std::uint8_t* bin_id_field_put(std::uint8_t* p, const bin_id_field& f);
+std::uint8_t* bin_id_field_put_long(std::uint8_t* p, const bin_id_field& f);
+inline std::uint8_t* bin_id_field_put(std::uint8_t* p, const bin_id_field& f) {
+  if (f.in_class_id < 0x10) {
+    *p = static_cast<std::uint8_t>(((f.bb & 3u) << 5) | (f.is_last ? 0x10u : 0u) | f.in_class_id);
+    return p + 1;
+  }
+  return bin_id_field_put_long(p, f);
+}
 
 // Like vbas_decode. The first byte's bb is returned as found (0 included: the caller decides).
 vbas_status bin_id_field_decode(bytes_view in, std::size_t& pos, bin_id_field& out);
@@ -137,9 +151,6 @@ class jpp_writer {
  public:
   explicit jpp_writer(std::vector<std::uint8_t>& out) : out_(&out) {}
 
-  // Later messages go to `out` (the inheritance state is kept).
-  void set_output(std::vector<std::uint8_t>& out) { out_ = &out; }
-
   // Starts a new response: forgets the previous message, so the next one carries bb=3.
   void begin_response() { has_prev_ = false; }
 
@@ -192,6 +203,25 @@ class jpp_writer {
   unsigned prev_class_ = 0;
   std::uint64_t prev_csn_ = 0;
 };
+
+inline std::uint8_t jpp_writer::indicator(unsigned msg_class, std::uint64_t csn) const {
+  if (!has_prev_ || csn != prev_csn_) return 3;
+  if (msg_class != prev_class_) return 2;
+  return 1;
+}
+
+inline std::size_t jpp_writer::encode_header(unsigned msg_class, std::uint64_t csn, std::uint64_t in_class_id,
+                                             std::uint64_t msg_offset, std::uint64_t msg_length, bool is_last,
+                                             std::uint8_t* buf) const {
+  std::uint8_t* e = buf;
+  const std::uint8_t bb = indicator(msg_class, csn);
+  e = bin_id_field_put(e, bin_id_field{bb, is_last, in_class_id});
+  if (bb >= 2) e = vbas_put(e, msg_class);
+  if (bb == 3) e = vbas_put(e, csn);
+  e = vbas_put(e, msg_offset);
+  e = vbas_put(e, msg_length);
+  return static_cast<std::size_t>(e - buf);
+}
 
 // ---- Reader ------------------------------------------------------------------------------------
 

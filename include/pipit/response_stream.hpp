@@ -129,7 +129,7 @@ class response_stream {
   stream_plan plan_;
   gather_buffer* out_ = nullptr;   // during next()
   gather_buffer copy_out_;         // next(std::vector&)'s gather
-  std::vector<std::uint8_t> no_output_;
+  std::vector<std::uint8_t> no_output_;  // the writer only encodes headers (encode_header)
   jpp_writer writer_;
 
   // Cursor: phase 0 metadata, 1 codestream headers, 2 codestream data, 3 finished.

@@ -22,11 +22,6 @@ const char* check_args(unsigned msg_class, std::uint64_t msg_offset, std::uint64
 
 }  // namespace
 
-std::uint8_t jpp_writer::indicator(unsigned msg_class, std::uint64_t csn) const {
-  if (!has_prev_ || csn != prev_csn_) return 3;
-  if (msg_class != prev_class_) return 2;
-  return 1;
-}
 
 std::size_t jpp_writer::header_size(unsigned msg_class, std::uint64_t csn,
                                     std::uint64_t in_class_id, std::uint64_t msg_offset,
@@ -55,19 +50,6 @@ result<void> jpp_writer::add_message_header(unsigned msg_class, std::uint64_t cs
   out_->insert(out_->end(), b, e);
   note_written(msg_class, csn);
   return {};
-}
-
-std::size_t jpp_writer::encode_header(unsigned msg_class, std::uint64_t csn, std::uint64_t in_class_id,
-                                      std::uint64_t msg_offset, std::uint64_t msg_length, bool is_last,
-                                      std::uint8_t* buf) const {
-  std::uint8_t* e = buf;
-  const std::uint8_t bb = indicator(msg_class, csn);
-  e = bin_id_field_put(e, bin_id_field{bb, is_last, in_class_id});
-  if (bb >= 2) e = vbas_put(e, msg_class);
-  if (bb == 3) e = vbas_put(e, csn);
-  e = vbas_put(e, msg_offset);
-  e = vbas_put(e, msg_length);
-  return static_cast<std::size_t>(e - buf);
 }
 
 result<void> jpp_writer::add_message(unsigned msg_class, std::uint64_t csn,

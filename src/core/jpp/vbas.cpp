@@ -31,7 +31,7 @@ std::size_t vbas_size(std::uint64_t v) {
   return n;
 }
 
-std::uint8_t* vbas_put(std::uint8_t* p, std::uint64_t v) {
+std::uint8_t* vbas_put_long(std::uint8_t* p, std::uint64_t v) {
   const std::size_t n = vbas_size(v);
   for (std::size_t i = n; i-- > 0;) {
     auto b = static_cast<std::uint8_t>((v >> (7 * i)) & 0x7Fu);
@@ -76,7 +76,7 @@ std::size_t bin_id_field_size(std::uint64_t in_class_id) {
   return n;
 }
 
-std::uint8_t* bin_id_field_put(std::uint8_t* p, const bin_id_field& f) {
+std::uint8_t* bin_id_field_put_long(std::uint8_t* p, const bin_id_field& f) {
   const std::size_t n = bin_id_field_size(f.in_class_id);
   const std::size_t low_bits = 7 * (n - 1);  // bits carried by the continuation bytes
   auto first = static_cast<std::uint8_t>(((f.bb & 3u) << 5) | (f.is_last ? 0x10u : 0u) |

@@ -1,6 +1,7 @@
 #include "pipit/response_stream.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 namespace pipit {
@@ -91,29 +92,26 @@ void response_stream::add_body(const segment& s, std::uint64_t from, std::uint64
 
 void response_stream::emit(const segment& s, std::uint64_t from, std::uint64_t n, const std::uint8_t* head,
                            std::size_t head_size) {
-  std::vector<std::uint8_t>& own = out_->owned_bytes();
-  const std::size_t at = own.size();
-  own.insert(own.end(), head, head + head_size);
   // A small body from one piece of the file goes with its header in one owned run.
-  bool body_done = false;
+  const std::uint8_t* small = nullptr;
   if (s.id.kind == bin_kind::precinct && n < gather_buffer::small_copy) {
     std::uint64_t pos = 0;
     for (std::uint32_t i = piece_begin_[k_]; i < piece_begin_[k_ + 1]; ++i) {
       const bin_piece& p = pieces_[i];
       if (from >= pos && from + n <= pos + p.length) {
-        const std::uint8_t* b = src_.file().data() + p.file_offset + (from - pos);
-        own.insert(own.end(), b, b + n);
-        body_done = true;
+        small = src_.file().data() + p.file_offset + (from - pos);
         break;
       }
       pos += p.length;
       if (pos > from) break;
     }
   }
-  out_->take_owned(at);
+  std::uint8_t* d = out_->append_owned(head_size + (small ? n : 0));
+  std::memcpy(d, head, head_size);
+  if (small) std::memcpy(d + head_size, small, static_cast<std::size_t>(n));
   writer_.note_written(s.msg_class, s.id.csn);
   bytes_ += head_size + n;
-  if (!body_done) add_body(s, from, from + n);
+  if (!small) add_body(s, from, from + n);
   ++messages_;
   model_.hold(s.id, from + n);
 }
@@ -194,7 +192,6 @@ bool response_stream::next(std::vector<std::uint8_t>& out, std::size_t target) {
 bool response_stream::next(gather_buffer& out, std::size_t target) {
   if (done_) return false;
   out_ = &out;
-  writer_.set_output(out.owned_bytes());
   const std::size_t start = out.size();
   while (!budget_out_ && phase_ < 3 && out.size() - start < target) {
     if (phase_ == 0) {
@@ -271,7 +268,6 @@ bool response_stream::next(gather_buffer& out, std::size_t target) {
       }
     }
   }
-  writer_.set_output(no_output_);
   out_ = nullptr;
   if (budget_out_) {
     done_ = true;
