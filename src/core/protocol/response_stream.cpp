@@ -92,26 +92,11 @@ void response_stream::add_body(const segment& s, std::uint64_t from, std::uint64
 
 void response_stream::emit(const segment& s, std::uint64_t from, std::uint64_t n, const std::uint8_t* head,
                            std::size_t head_size) {
-  // A small body from one piece of the file goes with its header in one owned run.
-  const std::uint8_t* small = nullptr;
-  if (s.id.kind == bin_kind::precinct && n < gather_buffer::small_copy) {
-    std::uint64_t pos = 0;
-    for (std::uint32_t i = piece_begin_[k_]; i < piece_begin_[k_ + 1]; ++i) {
-      const bin_piece& p = pieces_[i];
-      if (from >= pos && from + n <= pos + p.length) {
-        small = src_.file().data() + p.file_offset + (from - pos);
-        break;
-      }
-      pos += p.length;
-      if (pos > from) break;
-    }
-  }
-  std::uint8_t* d = out_->append_owned(head_size + (small ? n : 0));
-  std::memcpy(d, head, head_size);
-  if (small) std::memcpy(d + head_size, small, static_cast<std::size_t>(n));
+  // Owned header bytes; a small body view is copied after them by gather_buffer::add_view.
+  std::memcpy(out_->append_owned(head_size), head, head_size);
   writer_.note_written(s.msg_class, s.id.csn);
   bytes_ += head_size + n;
-  if (!small) add_body(s, from, from + n);
+  add_body(s, from, from + n);
   ++messages_;
   model_.hold(s.id, from + n);
 }
