@@ -158,3 +158,33 @@ TEST(WindowPrecincts, OrderedByResolutionComponentTileSlotWithoutRepeats) {
     }
   }
 }
+
+TEST(ResponseStream, WholeImageOfARawCodestreamEndsWithImageDone) {
+  // A raw codestream has no metadata-bin to send: the whole image is everything (EOR 1); a part
+  // of it is EOR 2.
+  const auto file = read_file(pipit::testing::vector_path("rgb_t.j2k"));
+  auto ix = image_index::build(file);
+  ASSERT_TRUE(ix);
+  ASSERT_FALSE(ix->is_jp2);
+  const databin_source src(file, *ix);
+  const auto& siz = ix->codestreams[0].siz;
+  for (bool whole_metadata : {true, false}) {
+    stream_plan plan;
+    plan.whole_metadata = whole_metadata;
+    stream_codestream sc;
+    sc.window.region = grid_rect{0, 0, siz.Xsiz, siz.Ysiz};
+    plan.codestreams.push_back(sc);
+    stream_model model(*ix);
+    response_stream whole(src, model, plan);
+    std::vector<std::uint8_t> out;
+    while (whole.next(out, 1 << 20)) {
+    }
+    EXPECT_EQ(whole.reason(), eor_reason::image_done);
+    plan.codestreams[0].window.region = grid_rect{0, 0, siz.Xsiz / 2, siz.Ysiz / 2};
+    stream_model fresh(*ix);
+    response_stream part(src, fresh, plan);
+    while (part.next(out, 1 << 20)) {
+    }
+    EXPECT_EQ(part.reason(), eor_reason::window_done);
+  }
+}

@@ -259,7 +259,8 @@ bool response_stream::next(gather_buffer& out, std::size_t target) {
     reason_ = eor_reason::byte_limit;
   } else if (phase_ == 3) {
     done_ = true;
-    bool whole = plan_.whole_metadata && plan_.codestreams.size() == src_.num_codestreams();
+    // A raw codestream has no metadata: its whole image is all there is.
+    bool whole = (plan_.whole_metadata || !src_.index().is_jp2) && plan_.codestreams.size() == src_.num_codestreams();
     for (const auto& sc : plan_.codestreams)
       whole = whole && sc.headers && whole_image_window(src_.index().codestreams[sc.csn], sc.window);
     reason_ = whole ? eor_reason::image_done : eor_reason::window_done;
