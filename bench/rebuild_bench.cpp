@@ -56,6 +56,7 @@
 #include "pipit/rebuild.hpp"
 #include "pipit/response.hpp"
 #include "pipit/window.hpp"
+#include "opj_memory_stream.hpp"  // src/client
 
 namespace {
 
@@ -94,64 +95,8 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
 
 // ---- OpenJPEG, in process, from memory -----------------------------------------------------------
 
-struct memory_stream {
-  const std::uint8_t* data = nullptr;
-  std::uint64_t size = 0;
-  std::uint64_t pos = 0;
-  std::uint64_t bytes_read = 0;  // copied out by stream_read
-  std::uint64_t reads = 0;
-};
-
-OPJ_SIZE_T stream_read(void* buffer, OPJ_SIZE_T n, void* user) {
-  auto* s = static_cast<memory_stream*>(user);
-  if (s->pos >= s->size) return static_cast<OPJ_SIZE_T>(-1);
-  const auto k = static_cast<OPJ_SIZE_T>(std::min<std::uint64_t>(n, s->size - s->pos));
-  std::memcpy(buffer, s->data + s->pos, k);
-  s->pos += k;
-  s->bytes_read += k;
-  ++s->reads;
-  return k;
-}
-
-OPJ_OFF_T stream_skip(OPJ_OFF_T n, void* user) {
-  auto* s = static_cast<memory_stream*>(user);
-  if (n < 0) {
-    const auto back = static_cast<std::uint64_t>(-n);
-    if (back > s->pos) return -1;
-    s->pos -= back;
-    return n;
-  }
-  const auto k = std::min<std::uint64_t>(static_cast<std::uint64_t>(n), s->size - s->pos);
-  s->pos += k;
-  return static_cast<OPJ_OFF_T>(k);
-}
-
-OPJ_BOOL stream_seek(OPJ_OFF_T n, void* user) {
-  auto* s = static_cast<memory_stream*>(user);
-  if (n < 0 || static_cast<std::uint64_t>(n) > s->size) return OPJ_FALSE;
-  s->pos = static_cast<std::uint64_t>(n);
-  return OPJ_TRUE;
-}
-
-void on_opj_error(const char* msg, void* user) {
-  auto* text = static_cast<std::string*>(user);
-  std::string m(msg);
-  while (!m.empty() && m.back() == '\n') m.pop_back();
-  if (!text->empty()) *text += "; ";
-  *text += m;
-}
-void on_opj_quiet(const char*, void*) {}
-
-struct codec_deleter {
-  void operator()(opj_codec_t* c) const { opj_destroy_codec(c); }
-};
-struct stream_deleter {
-  void operator()(opj_stream_t* s) const { opj_stream_destroy(s); }
-};
-struct image_deleter {
-  void operator()(opj_image_t* i) const { opj_image_destroy(i); }
-};
-using image_ptr = std::unique_ptr<opj_image_t, image_deleter>;
+// The client's in-memory stream, so both decodes read the same way.
+using namespace pipit::client::opj;
 
 // A decode area on the full-resolution reference grid, and the reduction.
 struct decode_area {
@@ -163,12 +108,9 @@ struct decode_area {
 image_ptr decode(pipit::bytes_view bytes, bool jp2, const decode_area& area, int threads,
                  std::uint64_t* bytes_read = nullptr) {
   std::string messages;
-  std::unique_ptr<opj_codec_t, codec_deleter> codec(
-      opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K));
+  codec_ptr codec(opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K));
   if (!codec) die("OpenJPEG: cannot create a decoder");
-  opj_set_error_handler(codec.get(), on_opj_error, &messages);
-  opj_set_warning_handler(codec.get(), on_opj_quiet, nullptr);
-  opj_set_info_handler(codec.get(), on_opj_quiet, nullptr);
+  collect_errors(codec.get(), messages);
   opj_dparameters_t params;
   opj_set_default_decoder_parameters(&params);
   params.cp_reduce = area.d;
@@ -176,13 +118,9 @@ image_ptr decode(pipit::bytes_view bytes, bool jp2, const decode_area& area, int
   if (threads > 1 && !opj_codec_set_threads(codec.get(), threads))
     die("OpenJPEG: opj_codec_set_threads failed (library built without thread support?)");
 
-  memory_stream ms{bytes.data(), bytes.size(), 0};
-  std::unique_ptr<opj_stream_t, stream_deleter> stream(opj_stream_create(1 << 20, OPJ_TRUE));
-  opj_stream_set_user_data(stream.get(), &ms, nullptr);
-  opj_stream_set_user_data_length(stream.get(), ms.size);
-  opj_stream_set_read_function(stream.get(), stream_read);
-  opj_stream_set_skip_function(stream.get(), stream_skip);
-  opj_stream_set_seek_function(stream.get(), stream_seek);
+  memory_stream ms{bytes.data(), bytes.size()};
+  stream_ptr stream = open_memory_stream(ms, 1 << 20);
+  if (!stream) die("OpenJPEG: cannot create a stream");
 
   opj_image_t* raw = nullptr;
   if (!opj_read_header(stream.get(), codec.get(), &raw)) {
