@@ -40,6 +40,19 @@ void packed_segments(std::vector<std::uint8_t>& o, std::uint16_t code, const std
   } while (pos < data.size());
 }
 
+// Every precinct bin of `cs`'s geometry holds the same bytes in both sources.
+void expect_same_precinct_bins(const databin_source& x, const databin_source& y, const codestream_index& cs,
+                               const char* what) {
+  for (std::uint32_t t = 0; t < cs.tiles.size(); ++t)
+    for (std::uint32_t s = 0; s < cs.tiles[t].num_slots; ++s) {
+      const std::uint64_t id = precinct_id_of(cs, t, s);
+      std::vector<std::uint8_t> a, b;
+      x.copy(bin_id{bin_kind::precinct, 0, id}, 0, ~0ull, a);
+      y.copy(bin_id{bin_kind::precinct, 0, id}, 0, ~0ull, b);
+      ASSERT_EQ(a, b) << what << "precinct bin " << id;
+    }
+}
+
 // Rewrites a raw codestream with its packet headers in PPM (ppm = true) or PPT.
 std::vector<std::uint8_t> to_packed(const std::vector<std::uint8_t>& f, const codestream_index& cs, bool ppm) {
   auto header_of = [&](const packet_entry& p) {
@@ -105,14 +118,8 @@ void check(const std::string& path) {
     EXPECT_TRUE(cp.has_marker(ppm ? PPM : PPT));
     ASSERT_EQ(cp.packets.size(), cs.packets.size());
     databin_source psrc(g, *iy);
-    for (std::uint32_t t = 0; t < cs.tiles.size(); ++t)
-      for (std::uint32_t s = 0; s < cs.tiles[t].num_slots; ++s) {
-        const std::uint64_t id = src.precinct_id(0, t, s);
-        std::vector<std::uint8_t> a, b;
-        src.copy(bin_id{bin_kind::precinct, 0, id}, 0, ~0ull, a);
-        psrc.copy(bin_id{bin_kind::precinct, 0, id}, 0, ~0ull, b);
-        ASSERT_EQ(a, b) << "precinct bin " << id;
-      }
+    expect_same_precinct_bins(src, psrc, cs, "");
+    if (::testing::Test::HasFatalFailure()) return;
     // Header bins lose the PPM/PPT segments, so they are equal too (the originals had none).
     EXPECT_EQ(src.main_header(0), psrc.main_header(0));
     // A JPT-stream of the whole image: its main header and tile data-bins, put end to end, are a
@@ -147,14 +154,7 @@ void check(const std::string& path) {
     auto ir = image_index::build(head, o);
     ASSERT_TRUE(ir) << "JPT reassembly: " << ir.error().to_string();
     databin_source rsrc(head, *ir);
-    for (std::uint32_t t = 0; t < cs.tiles.size(); ++t)
-      for (std::uint32_t s = 0; s < cs.tiles[t].num_slots; ++s) {
-        const std::uint64_t id = src.precinct_id(0, t, s);
-        std::vector<std::uint8_t> a, b;
-        psrc.copy(bin_id{bin_kind::precinct, 0, id}, 0, ~0ull, a);
-        rsrc.copy(bin_id{bin_kind::precinct, 0, id}, 0, ~0ull, b);
-        ASSERT_EQ(a, b) << "JPT reassembly, precinct bin " << id;
-      }
+    expect_same_precinct_bins(psrc, rsrc, cs, "JPT reassembly, ");
   }
 }
 
