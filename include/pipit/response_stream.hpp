@@ -8,9 +8,15 @@
 //   1. metadata-bin 0: the whole bin, or only the byte ranges of the boxes `metareq` asked for;
 //   2. for each codestream of the plan: the main header bin and the tile header bins of the
 //      window's tiles (JPP), then
-//   3. JPP: precinct data layer by layer (for each layer: resolutions low to high, components,
-//      tiles, precincts, as window_precincts orders them, filter margin included), one message
-//      per packet; JPT: the tile data-bins of the window's tiles, one message per tile-part.
+//   3. JPP: precinct data, in one of two orders (the precincts as window_precincts orders them:
+//      resolutions low to high, components, tiles, precincts, filter margin included):
+//      - when all the codestream's window still needs fits in what is left of `len` (always, for
+//        a request without `len`), precinct by precinct, all its missing layers in one message:
+//        resolution-progressive, and a third of the messages of (2) on a three-layer image;
+//      - otherwise layer by layer, one message per packet (for each layer, every precinct), so a
+//        response cut by `len` leaves the whole window at an even quality.
+//      The client ends up with the same bytes either way; only the order within a response
+//      differs. JPT: the tile data-bins of the window's tiles, one message per tile-part.
 // Every byte the model holds is skipped and every byte written is added to the model. The plan's
 // `len` bounds the message bytes of the whole response (the EOR excluded); when the next message
 // does not fit, as much of it as fits is sent (unless `align`: messages then end only at packet,
@@ -123,6 +129,10 @@ class response_stream {
   void emit(const segment& s, std::uint64_t from, std::uint64_t n, const std::uint8_t* head, std::size_t head_size);
   void add_body(const segment& s, std::uint64_t from, std::uint64_t to);
   void enter_codestream();
+  // Layers of window precinct k the request asks for.
+  unsigned wanted_layers(std::size_t k) const;
+  // True when everything the current codestream's window still needs fits in the budget left.
+  bool window_fits_budget() const;
 
   const databin_source& src_;
   stream_model& model_;
@@ -148,6 +158,7 @@ class response_stream {
   std::vector<std::uint64_t> ids_;
   std::vector<std::uint64_t> tile_lengths_;  // JPT: bin length per entry of tiles_
   unsigned layer_ = 0, max_layers_ = 0;
+  bool per_precinct_ = false;  // this codestream's data goes precinct by precinct (see above)
   std::size_t k_ = 0, part_k_ = 0;
 
   bool done_ = false;

@@ -1,8 +1,12 @@
 // response_stream: the gathered output (views of the file and header bins) is byte for byte the
-// copied output, whatever the chunk size, window, len or layers; window_precincts comes out in
-// its documented order. gather_buffer merges and copies pieces as documented.
+// copied output, whatever the chunk size, window, len or layers; precinct data goes precinct by
+// precinct when the window fits the budget and layer by layer when `len` cuts it;
+// window_precincts comes out in its documented order. gather_buffer merges and copies pieces as
+// documented.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <random>
 #include <tuple>
 
@@ -53,7 +57,105 @@ void expect_bodies_match_bins(const databin_source& src, const std::vector<std::
   }
 }
 
+// The precinct messages of a stream, bodies copied.
+struct precinct_message {
+  std::uint64_t id = 0, offset = 0;
+  std::vector<std::uint8_t> body;
+};
+std::vector<precinct_message> precinct_messages(const std::vector<std::uint8_t>& stream) {
+  std::vector<precinct_message> out;
+  jpp_reader r;
+  r.feed(stream);
+  for (;;) {
+    auto ev = r.next();
+    if (!ev) ADD_FAILURE() << ev.error().message;
+    const auto* m = ev ? std::get_if<jpp_message>(&*ev) : nullptr;
+    if (m == nullptr) break;
+    if (m->bin().kind == bin_kind::precinct)
+      out.push_back(precinct_message{m->in_class_id, m->msg_offset, std::vector<std::uint8_t>(m->body.begin(), m->body.end())});
+  }
+  return out;
+}
+
+std::vector<std::uint8_t> one_response(const databin_source& src, stream_model& model, const stream_plan& plan,
+                                       eor_reason* reason = nullptr) {
+  response_stream rs(src, model, plan);
+  std::vector<std::uint8_t> out;
+  while (rs.next(out, std::size_t{1} << 30)) {
+  }
+  if (reason) *reason = rs.reason();
+  return out;
+}
+
+// Appends messages to per-bin buffers, checking each continues its bin.
+void assemble(std::map<std::uint64_t, std::vector<std::uint8_t>>& bins, const std::vector<precinct_message>& ms,
+              const std::string& what) {
+  for (const auto& m : ms) {
+    auto& b = bins[m.id];
+    ASSERT_EQ(b.size(), m.offset) << what << ": precinct " << m.id;
+    b.insert(b.end(), m.body.begin(), m.body.end());
+  }
+}
+
 }  // namespace
+
+TEST(ResponseStream, PrecinctByPrecinctWhenTheWindowFitsLayerByLayerWhenLenCutsIt) {
+  int multi_layer = 0;
+  for (const auto& path : corpus_files()) {
+    const auto file = read_file(path);
+    auto ix = image_index::build(file);
+    if (!ix) continue;
+    const databin_source src(file, *ix);
+    const auto& cs = ix->codestreams[0];
+    stream_plan plan;
+    stream_codestream sc;
+    sc.window.region = grid_rect{0, 0, cs.siz.Xsiz, cs.siz.Ysiz};
+    plan.codestreams.push_back(sc);
+
+    // No len: one message per precinct bin, from its first byte.
+    stream_model fresh(*ix);
+    const auto whole = precinct_messages(one_response(src, fresh, plan));
+    std::map<std::uint64_t, std::vector<std::uint8_t>> bins;
+    std::uint64_t body_bytes = 0;
+    for (const auto& m : whole) {
+      ASSERT_EQ(m.offset, 0u) << path;
+      ASSERT_TRUE(bins.emplace(m.id, m.body).second) << path << ": precinct " << m.id << " sent twice";
+      body_bytes += m.body.size();
+    }
+    if (body_bytes < 2) continue;
+
+    // len of half the data: layer by layer (the layer a message starts in never decreases); the
+    // same request without len then completes exactly the same bins.
+    stream_model model(*ix);
+    stream_plan cut = plan;
+    cut.len = body_bytes / 2;
+    eor_reason reason{};
+    const auto first = precinct_messages(one_response(src, model, cut, &reason));
+    EXPECT_EQ(reason, eor_reason::byte_limit) << path;
+    unsigned last_layer = 0;
+    std::map<std::uint64_t, int> count;
+    bool several = false;
+    for (const auto& m : first) {
+      std::uint32_t tile = 0, slot = 0;
+      ASSERT_TRUE(src.precinct_slot(0, m.id, tile, slot)) << path;
+      const auto layout = src.precinct(0, tile, slot);
+      const auto layer = static_cast<unsigned>(
+          std::upper_bound(layout.layer_end.begin(), layout.layer_end.end(), m.offset) - layout.layer_end.begin());
+      ASSERT_GE(layer, last_layer) << path << ": precinct " << m.id << " at " << m.offset;
+      last_layer = layer;
+      several = several || ++count[m.id] > 1;
+    }
+    std::map<std::uint64_t, std::vector<std::uint8_t>> got;
+    assemble(got, first, path);
+    assemble(got, precinct_messages(one_response(src, model, plan)), path);
+    std::erase_if(got, [](const auto& kv) { return kv.second.empty(); });
+    std::erase_if(bins, [](const auto& kv) { return kv.second.empty(); });
+    EXPECT_EQ(got, bins) << path;
+    if (several) ++multi_layer;
+  }
+  EXPECT_GT(multi_layer, 3) << "too few corpus files sent a precinct in several layer messages";
+}
+
 
 TEST(GatherBuffer, MergesOwnedAndContiguousViewsAndCopiesSmallOnes) {
   std::vector<std::uint8_t> file(4096);

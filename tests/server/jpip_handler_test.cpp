@@ -165,10 +165,13 @@ TEST_F(handler_test, subtractive_model_resends_in_a_session) {
   const std::string cid = cid_of(a);
   (void)drain(a);
   auto b = parse(drain(get("/jpip?cid=" + cid + "&fsiz=256,256&model=-P5,-Hm")));
-  ASSERT_EQ(b.messages.size(), 3u);  // main header, both packets of precinct 5
+  // The main header, then precinct 5 whole: both packets in one message (no `len`, so the
+  // response carries all the window needs, precinct by precinct).
+  ASSERT_EQ(b.messages.size(), 2u);
   EXPECT_EQ(b.messages[0].msg_class, 6u);
   EXPECT_EQ(b.messages[1].in_class_id, 5u);
-  EXPECT_EQ(b.messages[2].in_class_id, 5u);
+  EXPECT_EQ(b.messages[1].msg_offset, 0u);
+  EXPECT_TRUE(b.messages[1].is_last);
 }
 
 TEST_F(handler_test, second_channel_shares_the_session_model) {

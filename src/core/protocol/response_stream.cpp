@@ -174,6 +174,27 @@ bool response_stream::next(std::vector<std::uint8_t>& out, std::size_t target) {
   return more;
 }
 
+unsigned response_stream::wanted_layers(std::size_t k) const {
+  return std::min<unsigned>(layer_begin_[k + 1] - layer_begin_[k], max_layers_);
+}
+
+bool response_stream::window_fits_budget() const {
+  if (plan_.len == std::numeric_limits<std::uint64_t>::max()) return true;
+  const std::uint64_t left = plan_.len - std::min(plan_.len, bytes_);
+  const std::uint32_t csn = plan_.codestreams[cs_k_].csn;
+  std::uint64_t need = 0;
+  for (std::size_t k = 0; k < precincts_.size(); ++k) {
+    const unsigned n = wanted_layers(k);
+    if (n == 0) continue;
+    const bin_id id{bin_kind::precinct, csn, ids_[k]};
+    const std::uint64_t end = layer_end_[layer_begin_[k] + n - 1], held = model_.held(id);
+    if (held < end) need += end - held + jpp_writer::max_header_bytes;
+    else if (end == 0 && !model_.known(id)) need += jpp_writer::max_header_bytes;
+    if (need > left) return false;
+  }
+  return true;
+}
+
 bool response_stream::next(gather_buffer& out, std::size_t target) {
   if (done_) return false;
   out_ = &out;
@@ -203,6 +224,7 @@ bool response_stream::next(gather_buffer& out, std::size_t target) {
     if (phase_ == 1) {
       if (!sc.headers || (plan_.jpt && hdr_k_ > 0) || hdr_k_ > tiles_.size()) {
         phase_ = 2;
+        per_precinct_ = !plan_.jpt && window_fits_budget();
         continue;
       }
       const auto& h = hdr_k_ == 0 ? src_.main_header(csn, plan_.jpt) : src_.tile_header(csn, tiles_[hdr_k_ - 1]);
@@ -229,6 +251,16 @@ bool response_stream::next(gather_buffer& out, std::size_t target) {
         const tile_part& tp = cs.tile_parts[parts[part_k_]];
         if (send(segment{4, bin_id{bin_kind::tile, csn, tiles_[k_]}, a, a + (tp.end - tp.sot_offset), tile_lengths_[k_]}))
           ++part_k_;
+      }
+    } else if (per_precinct_) {
+      if (k_ >= precincts_.size()) {
+        finished = true;
+      } else {
+        const std::uint32_t l0 = layer_begin_[k_], nl = layer_begin_[k_ + 1] - l0;
+        const unsigned n = wanted_layers(k_);
+        if (n == 0 || send(segment{0, bin_id{bin_kind::precinct, csn, ids_[k_]}, 0, layer_end_[l0 + n - 1],
+                                   layer_end_[l0 + nl - 1]}))
+          ++k_;
       }
     } else if (layer_ >= max_layers_) {
       finished = true;
