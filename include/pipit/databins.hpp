@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "pipit/databin_id.hpp"
@@ -56,10 +57,11 @@ struct bin_piece {
   std::uint64_t length = 0;
 };
 
-// A precinct bin: its pieces in order, and where each layer's packet ends within the bin.
+// A precinct bin: its pieces in order, and where each layer's packet ends within the bin. Views
+// into the source's precinct table, valid while the source lives.
 struct precinct_layout {
-  std::vector<bin_piece> pieces;
-  std::vector<std::uint64_t> layer_end;  // layer_end[l]: bin length once packets 0..l are in
+  std::span<const bin_piece> pieces;
+  std::span<const std::uint64_t> layer_end;  // layer_end[l]: bin length once packets 0..l are in
   std::uint64_t length() const { return layer_end.empty() ? 0 : layer_end.back(); }
 };
 
@@ -80,15 +82,22 @@ class databin_source {
   }
   const std::vector<std::uint8_t>& metadata_bin0() const { return metadata0_; }
 
-  // The precinct bin of (tile, slot) of codestream csn.
-  precinct_layout precinct(std::uint32_t csn, std::uint32_t tile, std::uint32_t slot) const;
-  // The same, appended to flat arrays a caller reuses across precincts (no allocation once they
-  // have grown): pieces go to `pieces`, one layer end per packet to `layer_end`.
-  void append_precinct(std::uint32_t csn, std::uint32_t tile, std::uint32_t slot,
-                       std::vector<bin_piece>& pieces, std::vector<std::uint64_t>& layer_end) const;
+  // The precinct bin of (tile, slot) of codestream csn. REQUIRES: slot < the tile's num_slots.
+  // O(1): the layouts of all precincts are laid out once, when the source is made, in flat
+  // arrays ordered by tile and slot (a window's precincts are neighbours there).
+  precinct_layout precinct(std::uint32_t csn, std::uint32_t tile, std::uint32_t slot) const {
+    const precinct_table& pt = cs_[csn].precincts;
+    const std::size_t e = pt.tile_base[tile] + slot;
+    const std::uint64_t p0 = pt.piece_begin[e], l0 = pt.layer_begin[e];
+    return {std::span<const bin_piece>(pt.pieces).subspan(p0, pt.piece_begin[e + 1] - p0),
+            std::span<const std::uint64_t>(pt.layer_end).subspan(l0, pt.layer_begin[e + 1] - l0)};
+  }
 
   // Length of any bin (0 for bins that do not exist).
   std::uint64_t bin_length(const bin_id& id) const;
+
+  // Bytes held by the precinct tables (for memory accounting).
+  std::uint64_t precinct_table_bytes() const;
 
   // Appends bytes [from, to) of a bin to `out`; `to` is clipped to the bin's length.
   void copy(const bin_id& id, std::uint64_t from, std::uint64_t to, std::vector<std::uint8_t>& out) const;
@@ -98,7 +107,17 @@ class databin_source {
   bool precinct_slot(std::uint32_t csn, std::uint64_t id, std::uint32_t& tile, std::uint32_t& slot) const;
 
  private:
+  // Precinct (tile t, slot s) is entry tile_base[t] + s: its pieces are
+  // pieces[piece_begin[e], piece_begin[e + 1]), its layer ends layer_end[layer_begin[e], ...).
+  struct precinct_table {
+    std::vector<std::uint64_t> tile_base;
+    std::vector<std::uint64_t> piece_begin, layer_begin;  // one per entry, plus the end
+    std::vector<bin_piece> pieces;
+    std::vector<std::uint64_t> layer_end;
+  };
+  static precinct_table make_precinct_table(const codestream_index& cs);
   struct codestream_bins {
+    precinct_table precincts;
     std::vector<std::uint8_t> main_header;
     std::vector<std::uint8_t> main_header_jpt;  // empty unless the main header has PPM
     std::vector<std::vector<std::uint8_t>> tile_headers;

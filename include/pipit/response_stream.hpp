@@ -149,12 +149,7 @@ class response_stream {
   std::size_t hdr_k_ = 0;  // 0 main header, 1.. tile headers
   std::vector<std::uint32_t> tiles_;
   std::vector<window_precinct> precincts_;
-  // The precincts' bins, flat: precinct k has pieces_[piece_begin_[k], piece_begin_[k + 1]) and
-  // layer ends layer_end_[layer_begin_[k], layer_begin_[k + 1]).
-  std::vector<bin_piece> pieces_;
-  std::vector<std::uint32_t> piece_begin_;
-  std::vector<std::uint64_t> layer_end_;
-  std::vector<std::uint32_t> layer_begin_;
+  std::vector<precinct_layout> layouts_;  // of precincts_[k], views of the source's table
   std::vector<std::uint64_t> ids_;
   std::vector<std::uint64_t> tile_lengths_;  // JPT: bin length per entry of tiles_
   unsigned layer_ = 0, max_layers_ = 0;

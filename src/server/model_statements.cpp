@@ -1,6 +1,7 @@
 #include "server/model_statements.hpp"
 
 #include <algorithm>
+#include <span>
 
 namespace pipit::server {
 namespace {
@@ -12,7 +13,7 @@ struct applier {
   const model_item* item = nullptr;
 
   // Records the item's statement for a bin of `length` bytes, `layer_end` for precincts.
-  void apply(const bin_id& id, std::uint64_t length, const std::vector<std::uint64_t>* layer_end) {
+  void apply(const bin_id& id, std::uint64_t length, const std::span<const std::uint64_t>* layer_end) {
     std::uint64_t bytes = length;
     if (item->limit_kind == model_limit_kind::bytes) {
       bytes = std::min<std::uint64_t>(item->limit, length);

@@ -84,7 +84,7 @@ std::uint64_t estimate_target_memory(const target& t) {
     }
   }
   if (t.source) {
-    n += t.source->metadata_bin0().size();
+    n += t.source->metadata_bin0().size() + t.source->precinct_table_bytes();
     for (std::uint32_t c = 0; c < t.source->num_codestreams(); ++c) {
       n += t.source->main_header(c).size() + t.source->main_header(c, true).size();
       for (std::uint32_t k = 0; k < t.index.codestreams[c].tiles.size(); ++k) n += t.source->tile_header(c, k).size() + 24;

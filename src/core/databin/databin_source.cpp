@@ -41,6 +41,7 @@ databin_source::databin_source(bytes_view file, const image_index& index)
     : file_(file), index_(&index) {
   for (const auto& cs : index.codestreams) {
     codestream_bins b;
+    b.precincts = make_precinct_table(cs);
     // SOC, then every main-header segment but TLM/PLM/PPM, in file order.
     append(b.main_header, file, cs.range.offset, 2);
     bool ppm = false;
@@ -72,48 +73,71 @@ databin_source::databin_source(bytes_view file, const image_index& index)
   }
 }
 
-void databin_source::append_precinct(std::uint32_t csn, std::uint32_t tile, std::uint32_t slot,
-                                     std::vector<bin_piece>& pieces, std::vector<std::uint64_t>& layer_end) const {
-  const codestream_index& cs = index_->codestreams[csn];
-  const tile_entry& t = cs.tiles[tile];
-  const std::size_t first = pieces.size();
-  std::uint64_t total = 0;
-  auto add = [&](std::uint64_t off, std::uint64_t len) {
-    if (len == 0) return;
-    if (pieces.size() > first && pieces.back().file_offset + pieces.back().length == off)
-      pieces.back().length += len;
-    else
-      pieces.push_back(bin_piece{off, len});
-    total += len;
-  };
-  for (unsigned l = 0; l < t.coding.layers; ++l) {
-    const packet_entry* p = cs.packet(tile, slot, l);
-    if (!p) break;
-    if (p->packed_header_length == 0) {
-      add(p->offset, p->length);
-    } else {
-      // SOP (if any) from the body, the header from PPM/PPT, then the body.
-      const std::uint64_t sop = p->header_length;
-      add(p->offset, sop);
-      std::uint64_t pos = p->packed_header_offset, left = p->packed_header_length;
-      for (const auto& r : t.packed_headers) {
-        if (left == 0) break;
-        if (pos >= r.length) { pos -= r.length; continue; }
-        std::uint64_t k = std::min(left, r.length - pos);
-        add(r.offset + pos, k);
-        left -= k;
-        pos = 0;
-      }
-      add(p->offset + sop, p->length - sop);
-    }
-    layer_end.push_back(total);
+databin_source::precinct_table databin_source::make_precinct_table(const codestream_index& cs) {
+  precinct_table pt;
+  std::uint64_t entries = 0;
+  pt.tile_base.reserve(cs.tiles.size());
+  for (const auto& t : cs.tiles) {
+    pt.tile_base.push_back(entries);
+    entries += t.num_slots;
   }
+  pt.piece_begin.reserve(static_cast<std::size_t>(entries) + 1);
+  pt.layer_begin.reserve(static_cast<std::size_t>(entries) + 1);
+  pt.layer_end.reserve(cs.packets.size());
+  pt.pieces.reserve(cs.packets.size());
+  for (std::uint32_t tile = 0; tile < cs.tiles.size(); ++tile) {
+    const tile_entry& t = cs.tiles[tile];
+    for (std::uint32_t slot = 0; slot < t.num_slots; ++slot) {
+      pt.piece_begin.push_back(pt.pieces.size());
+      pt.layer_begin.push_back(pt.layer_end.size());
+      const std::size_t first = pt.pieces.size();
+      std::uint64_t total = 0;
+      auto add = [&](std::uint64_t off, std::uint64_t len) {
+        if (len == 0) return;
+        if (pt.pieces.size() > first && pt.pieces.back().file_offset + pt.pieces.back().length == off)
+          pt.pieces.back().length += len;
+        else
+          pt.pieces.push_back(bin_piece{off, len});
+        total += len;
+      };
+      for (unsigned l = 0; l < t.coding.layers; ++l) {
+        const packet_entry* p = cs.packet(tile, slot, l);
+        if (!p) break;
+        if (p->packed_header_length == 0) {
+          add(p->offset, p->length);
+        } else {
+          // SOP (if any) from the body, the header from PPM/PPT, then the body.
+          const std::uint64_t sop = p->header_length;
+          add(p->offset, sop);
+          std::uint64_t pos = p->packed_header_offset, left = p->packed_header_length;
+          for (const auto& r : t.packed_headers) {
+            if (left == 0) break;
+            if (pos >= r.length) { pos -= r.length; continue; }
+            std::uint64_t k = std::min(left, r.length - pos);
+            add(r.offset + pos, k);
+            left -= k;
+            pos = 0;
+          }
+          add(p->offset + sop, p->length - sop);
+        }
+        pt.layer_end.push_back(total);
+      }
+    }
+  }
+  pt.piece_begin.push_back(pt.pieces.size());
+  pt.layer_begin.push_back(pt.layer_end.size());
+  pt.pieces.shrink_to_fit();
+  return pt;
 }
 
-precinct_layout databin_source::precinct(std::uint32_t csn, std::uint32_t tile, std::uint32_t slot) const {
-  precinct_layout out;
-  append_precinct(csn, tile, slot, out.pieces, out.layer_end);
-  return out;
+std::uint64_t databin_source::precinct_table_bytes() const {
+  std::uint64_t n = 0;
+  for (const auto& b : cs_) {
+    const precinct_table& pt = b.precincts;
+    n += 8 * (pt.tile_base.capacity() + pt.piece_begin.capacity() + pt.layer_begin.capacity() + pt.layer_end.capacity()) +
+         sizeof(bin_piece) * pt.pieces.capacity();
+  }
+  return n;
 }
 
 std::uint64_t precinct_id_of(const codestream_index& cs, std::uint32_t tile, std::uint32_t slot) {
@@ -172,7 +196,7 @@ void databin_source::copy(const bin_id& id, std::uint64_t from, std::uint64_t to
   if (id.kind != bin_kind::precinct) return;
   std::uint32_t t, s;
   if (!precinct_slot(static_cast<std::uint32_t>(id.csn), id.id, t, s)) return;
-  precinct_layout pl = precinct(static_cast<std::uint32_t>(id.csn), t, s);
+  const precinct_layout pl = precinct(static_cast<std::uint32_t>(id.csn), t, s);
   std::uint64_t pos = 0;
   for (const auto& p : pl.pieces) {
     const std::uint64_t a = std::max(from, pos), e = std::min(to, pos + p.length);

@@ -59,8 +59,8 @@ void response_stream::add_body(const segment& s, std::uint64_t from, std::uint64
   const bytes_view file = src_.file();
   if (s.id.kind == bin_kind::precinct) {
     std::uint64_t pos = 0;
-    for (std::uint32_t i = piece_begin_[k_]; i < piece_begin_[k_ + 1] && pos < to; ++i) {
-      const bin_piece& p = pieces_[i];
+    for (const bin_piece& p : layouts_[k_].pieces) {
+      if (pos >= to) break;
       const std::uint64_t a = std::max(from, pos), e = std::min(to, pos + p.length);
       if (a < e) out_->add_view(file.subspan(static_cast<std::size_t>(p.file_offset + (a - pos)), static_cast<std::size_t>(e - a)));
       pos += p.length;
@@ -134,10 +134,7 @@ void response_stream::enter_codestream() {
   const codestream_index& cs = src_.index().codestreams[sc.csn];
   tiles_ = window_tiles(cs, sc.window);
   precincts_.clear();
-  pieces_.clear();
-  piece_begin_.assign(1, 0);
-  layer_end_.clear();
-  layer_begin_.assign(1, 0);
+  layouts_.clear();
   ids_.clear();
   tile_lengths_.clear();
   layer_ = max_layers_ = 0;
@@ -152,16 +149,13 @@ void response_stream::enter_codestream() {
   }
   if (sc.window.no_precinct_data) return;
   precincts_ = window_precincts(cs, sc.window);
-  piece_begin_.reserve(precincts_.size() + 1);
-  layer_begin_.reserve(precincts_.size() + 1);
+  layouts_.reserve(precincts_.size());
   ids_.reserve(precincts_.size());
   for (const auto& p : precincts_) {
-    src_.append_precinct(sc.csn, p.tile, p.slot, pieces_, layer_end_);
-    piece_begin_.push_back(static_cast<std::uint32_t>(pieces_.size()));
-    layer_begin_.push_back(static_cast<std::uint32_t>(layer_end_.size()));
+    layouts_.push_back(src_.precinct(sc.csn, p.tile, p.slot));
     ids_.push_back(precinct_bin_id(p.tile, p.component, p.slot - cs.tiles[p.tile].comp_slot_base(p.component),
                                    cs.num_components(), cs.tiles.size()));
-    max_layers_ = std::max<unsigned>(max_layers_, layer_begin_.back() - layer_begin_[layer_begin_.size() - 2]);
+    max_layers_ = std::max<unsigned>(max_layers_, static_cast<unsigned>(layouts_.back().layer_end.size()));
   }
   if (sc.window.layers != 0) max_layers_ = std::min<unsigned>(max_layers_, sc.window.layers);
 }
@@ -175,7 +169,7 @@ bool response_stream::next(std::vector<std::uint8_t>& out, std::size_t target) {
 }
 
 unsigned response_stream::wanted_layers(std::size_t k) const {
-  return std::min<unsigned>(layer_begin_[k + 1] - layer_begin_[k], max_layers_);
+  return std::min<unsigned>(static_cast<unsigned>(layouts_[k].layer_end.size()), max_layers_);
 }
 
 bool response_stream::window_fits_budget() const {
@@ -187,7 +181,7 @@ bool response_stream::window_fits_budget() const {
     const unsigned n = wanted_layers(k);
     if (n == 0) continue;
     const bin_id id{bin_kind::precinct, csn, ids_[k]};
-    const std::uint64_t end = layer_end_[layer_begin_[k] + n - 1], held = model_.held(id);
+    const std::uint64_t end = layouts_[k].layer_end[n - 1], held = model_.held(id);
     if (held < end) need += end - held + jpp_writer::max_header_bytes;
     else if (end == 0 && !model_.known(id)) need += jpp_writer::max_header_bytes;
     if (need > left) return false;
@@ -256,11 +250,9 @@ bool response_stream::next(gather_buffer& out, std::size_t target) {
       if (k_ >= precincts_.size()) {
         finished = true;
       } else {
-        const std::uint32_t l0 = layer_begin_[k_], nl = layer_begin_[k_ + 1] - l0;
+        const auto& ends = layouts_[k_].layer_end;
         const unsigned n = wanted_layers(k_);
-        if (n == 0 || send(segment{0, bin_id{bin_kind::precinct, csn, ids_[k_]}, 0, layer_end_[l0 + n - 1],
-                                   layer_end_[l0 + nl - 1]}))
-          ++k_;
+        if (n == 0 || send(segment{0, bin_id{bin_kind::precinct, csn, ids_[k_]}, 0, ends[n - 1], ends.back()})) ++k_;
       }
     } else if (layer_ >= max_layers_) {
       finished = true;
@@ -268,12 +260,12 @@ bool response_stream::next(gather_buffer& out, std::size_t target) {
       ++layer_;
       k_ = 0;
     } else {
-      const std::uint32_t l0 = layer_begin_[k_], nl = layer_begin_[k_ + 1] - l0;
-      if (layer_ >= nl) {
+      const auto& ends = layouts_[k_].layer_end;
+      if (layer_ >= ends.size()) {
         ++k_;
       } else {
-        const std::uint64_t a = layer_ == 0 ? 0 : layer_end_[l0 + layer_ - 1], b = layer_end_[l0 + layer_];
-        if (send(segment{0, bin_id{bin_kind::precinct, csn, ids_[k_]}, a, b, layer_end_[l0 + nl - 1]})) ++k_;
+        const std::uint64_t a = layer_ == 0 ? 0 : ends[layer_ - 1], b = ends[layer_];
+        if (send(segment{0, bin_id{bin_kind::precinct, csn, ids_[k_]}, a, b, ends.back()})) ++k_;
       }
     }
     if (finished) {
