@@ -27,6 +27,11 @@ class cache_model {
   std::uint64_t held(const bin_id& id) const;
   // True once anything of the bin, even an empty bin's completion, has reached the client.
   bool known(const bin_id& id) const;
+  // Asks the CPU to fetch the bin's count ahead of held()/hold() (a composer lists a window's
+  // precincts before it sends them; their counts are scattered over the pages).
+  void prefetch(const bin_id& id) const {
+    if (const std::uint32_t* s = find(id)) __builtin_prefetch(s, 1);
+  }
   // Records that the client holds at least `bytes` leading bytes.
   void hold(const bin_id& id, std::uint64_t bytes);
   // Records that the client holds at most `bytes` leading bytes (subtractive model items).

@@ -87,10 +87,9 @@ class databin_source {
   // arrays ordered by tile and slot (a window's precincts are neighbours there).
   precinct_layout precinct(std::uint32_t csn, std::uint32_t tile, std::uint32_t slot) const {
     const precinct_table& pt = cs_[csn].precincts;
-    const std::size_t e = pt.tile_base[tile] + slot;
-    const std::uint64_t p0 = pt.piece_begin[e], l0 = pt.layer_begin[e];
-    return {std::span<const bin_piece>(pt.pieces).subspan(p0, pt.piece_begin[e + 1] - p0),
-            std::span<const std::uint64_t>(pt.layer_end).subspan(l0, pt.layer_begin[e + 1] - l0)};
+    const precinct_table::entry* e = &pt.begin[pt.tile_base[tile] + slot];
+    return {std::span<const bin_piece>(pt.pieces).subspan(e[0].piece, e[1].piece - e[0].piece),
+            std::span<const std::uint64_t>(pt.layer_end).subspan(e[0].layer, e[1].layer - e[0].layer)};
   }
 
   // Length of any bin (0 for bins that do not exist).
@@ -107,11 +106,14 @@ class databin_source {
   bool precinct_slot(std::uint32_t csn, std::uint64_t id, std::uint32_t& tile, std::uint32_t& slot) const;
 
  private:
-  // Precinct (tile t, slot s) is entry tile_base[t] + s: its pieces are
-  // pieces[piece_begin[e], piece_begin[e + 1]), its layer ends layer_end[layer_begin[e], ...).
+  // Precinct (tile t, slot s) is entry e = tile_base[t] + s: its pieces are
+  // pieces[begin[e].piece, begin[e + 1].piece), its layer ends layer_end[begin[e].layer, ...).
   struct precinct_table {
+    struct entry {
+      std::uint64_t piece = 0, layer = 0;
+    };
     std::vector<std::uint64_t> tile_base;
-    std::vector<std::uint64_t> piece_begin, layer_begin;  // one per entry, plus the end
+    std::vector<entry> begin;  // one per entry, plus the end
     std::vector<bin_piece> pieces;
     std::vector<std::uint64_t> layer_end;
   };

@@ -52,6 +52,9 @@ class stream_model {
 
   std::uint64_t held(const bin_id& id) const;
   bool known(const bin_id& id) const;
+  void prefetch(const bin_id& id) const {
+    if (id.kind != bin_kind::tile) base_.prefetch(id);
+  }
   void hold(const bin_id& id, std::uint64_t bytes);
   void forget(const bin_id& id, std::uint64_t bytes = 0);
   void clear();

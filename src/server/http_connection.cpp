@@ -219,9 +219,12 @@ void http_connection<Stream>::send_gathered(bool more) {
   static constexpr char crlf[] = "\r\n", last[] = "\r\n0\r\n\r\n";
   if (more) gather_.add(crlf, 2);
   else gather_.add(last, 7);
-  beast::error_code ec;
-  tcp().socket().non_blocking(true, ec);
-  if (ec) return on_done(ec, 0);
+  if (!non_blocking_) {
+    beast::error_code ec;
+    tcp().socket().non_blocking(true, ec);
+    if (ec) return on_done(ec, 0);
+    non_blocking_ = true;
+  }
   on_writable(more, {});
 }
 

@@ -91,6 +91,7 @@ class http_connection final : public connection_base {
   bool keep_alive_ = false;
   bool reading_ = false;  // waiting for a request (drain closes at once)
   bool closed_ = false;
+  bool non_blocking_ = false;  // the socket was switched to non-blocking (once: it is a syscall)
   // The request in flight, for metrics and the access log.
   std::chrono::steady_clock::time_point started_;
   std::string method_, target_;

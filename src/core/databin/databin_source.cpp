@@ -81,15 +81,13 @@ databin_source::precinct_table databin_source::make_precinct_table(const codestr
     pt.tile_base.push_back(entries);
     entries += t.num_slots;
   }
-  pt.piece_begin.reserve(static_cast<std::size_t>(entries) + 1);
-  pt.layer_begin.reserve(static_cast<std::size_t>(entries) + 1);
+  pt.begin.reserve(static_cast<std::size_t>(entries) + 1);
   pt.layer_end.reserve(cs.packets.size());
   pt.pieces.reserve(cs.packets.size());
   for (std::uint32_t tile = 0; tile < cs.tiles.size(); ++tile) {
     const tile_entry& t = cs.tiles[tile];
     for (std::uint32_t slot = 0; slot < t.num_slots; ++slot) {
-      pt.piece_begin.push_back(pt.pieces.size());
-      pt.layer_begin.push_back(pt.layer_end.size());
+      pt.begin.push_back(precinct_table::entry{pt.pieces.size(), pt.layer_end.size()});
       const std::size_t first = pt.pieces.size();
       std::uint64_t total = 0;
       auto add = [&](std::uint64_t off, std::uint64_t len) {
@@ -124,8 +122,7 @@ databin_source::precinct_table databin_source::make_precinct_table(const codestr
       }
     }
   }
-  pt.piece_begin.push_back(pt.pieces.size());
-  pt.layer_begin.push_back(pt.layer_end.size());
+  pt.begin.push_back(precinct_table::entry{pt.pieces.size(), pt.layer_end.size()});
   pt.pieces.shrink_to_fit();
   return pt;
 }
@@ -134,7 +131,7 @@ std::uint64_t databin_source::precinct_table_bytes() const {
   std::uint64_t n = 0;
   for (const auto& b : cs_) {
     const precinct_table& pt = b.precincts;
-    n += 8 * (pt.tile_base.capacity() + pt.piece_begin.capacity() + pt.layer_begin.capacity() + pt.layer_end.capacity()) +
+    n += 8 * (pt.tile_base.capacity() + pt.layer_end.capacity()) + sizeof(precinct_table::entry) * pt.begin.capacity() +
          sizeof(bin_piece) * pt.pieces.capacity();
   }
   return n;

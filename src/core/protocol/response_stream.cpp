@@ -155,6 +155,7 @@ void response_stream::enter_codestream() {
     layouts_.push_back(src_.precinct(sc.csn, p.tile, p.slot));
     ids_.push_back(precinct_bin_id(p.tile, p.component, p.slot - cs.tiles[p.tile].comp_slot_base(p.component),
                                    cs.num_components(), cs.tiles.size()));
+    model_.prefetch(bin_id{bin_kind::precinct, sc.csn, ids_.back()});
     max_layers_ = std::max<unsigned>(max_layers_, static_cast<unsigned>(layouts_.back().layer_end.size()));
   }
   if (sc.window.layers != 0) max_layers_ = std::min<unsigned>(max_layers_, sc.window.layers);
