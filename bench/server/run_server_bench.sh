@@ -6,7 +6,8 @@
 #   CI=true bench/server/run_server_bench.sh    # short: 3 s per row, 2048x2048 (also PIPIT_BENCH_SMALL=1)
 #
 # Environment: PIPIT_BIN (default: a Release build in build-bench-server/), PIPIT_BENCH_DATA
-# (codestream cache, default build-bench/data), BENCH_SECONDS (per row).
+# (codestream cache, default build-bench/data), BENCH_SECONDS (per row and server),
+# BENCH_ROUNDS (pipit and nginx alternate in this many rounds per row: 4, or 1 in the short mode).
 #
 # Workload (jpip_load.cpp): sessions of 20 requests, each a random 512x512 window at one of four
 # scales, new sessions throughout, with 1 and 8 concurrent clients. The sizes of the JPIP
@@ -18,9 +19,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
 if [[ "${CI:-false}" == true || "${PIPIT_BENCH_SMALL:-0}" == 1 ]]; then
-  size=2048 seconds=${BENCH_SECONDS:-3}
+  size=2048 seconds=${BENCH_SECONDS:-3} rounds=${BENCH_ROUNDS:-1}
 else
-  size=6656 seconds=${BENCH_SECONDS:-20}
+  size=6656 seconds=${BENCH_SECONDS:-20} rounds=${BENCH_ROUNDS:-4}
 fi
 data=${PIPIT_BENCH_DATA:-$repo/build-bench/data}
 work=$(mktemp -d /tmp/pipit-server-bench.XXXXXX)
@@ -97,15 +98,31 @@ EOF
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 echo "pipit serve vs nginx static files, 127.0.0.1, $(nproc) cores; image ${width}x${height} ($(du -Lh "$image" | cut -f1)), $seconds s per row"
 printf '%-8s %-7s %10s %9s %9s %9s %8s %7s\n' server clients "req/s" "MB/s" "p50 ms" "p99 ms" "RSS MB" errors
+# Each row alternates pipit and nginx in $rounds rounds of $seconds/$rounds s, so a change in the
+# machine's speed during the run (other load, frequency) affects both sides alike. A row gives
+# the mean requests/s and MB/s of its rounds, the median p50 and the worst p99.
+round_seconds=$(awk -v s="$seconds" -v r="$rounds" 'BEGIN { printf "%.3f", s / r }')
+combine() {  # jpip_load output lines on stdin -> "rps mbps p50 p99 errors"
+  /usr/bin/python3 -c '
+import statistics, sys
+rows = [dict(kv.split("=", 1) for kv in line.split()) for line in sys.stdin if line.strip()]
+f = lambda k: [float(r[k]) for r in rows]
+print("%.1f %.2f %.3f %.3f %d" % (statistics.mean(f("rps")), statistics.mean(f("mbps")),
+      statistics.median(f("p50_ms")), max(f("p99_ms")), sum(f("errors"))))'
+}
 for clients in 1 8; do
-  j=$("$work/jpip_load" browse --port "$pport" --target "$target" --width "$width" --height "$height" \
-        --clients "$clients" --seconds "$seconds" --sizes-out "$work/sizes.txt")
-  # Static files of the recorded sizes (at most 400, spread over the run).
-  /usr/bin/python3 - "$work/sizes.txt" "$work/www" <<'EOF'
-import os, sys
-sizes = [int(x) for x in open(sys.argv[1]) if x.strip()]
-step = max(1, len(sizes) // 400)
-pick = sizes[::step][:400]
+  plines="" nlines="" ratios=""
+  for ((round = 1; round <= rounds; round++)); do
+    j=$("$work/jpip_load" browse --port "$pport" --target "$target" --width "$width" --height "$height" \
+          --clients "$clients" --seconds "$round_seconds" --sizes-out "$work/sizes.txt")
+    if ((round == 1)); then
+      # Static files of the recorded sizes: 400 evenly spaced quantiles of them (so their mean is
+      # the responses' mean), in a fixed shuffled order.
+      /usr/bin/python3 - "$work/sizes.txt" "$work/www" <<'EOF'
+import os, random, sys
+sizes = sorted(int(x) for x in open(sys.argv[1]) if x.strip())
+pick = [sizes[int((i + 0.5) * len(sizes) / 400)] for i in range(400)] if len(sizes) >= 400 else sizes
+random.Random(5).shuffle(pick)
 for f in os.listdir(sys.argv[2]):
     os.remove(os.path.join(sys.argv[2], f))
 for k, n in enumerate(pick):
@@ -113,16 +130,20 @@ for k, n in enumerate(pick):
         f.write(os.urandom(n))
 print(len(pick), file=open(os.path.join(sys.argv[2], "..", "nfiles"), "w"))
 EOF
-  chmod -R a+rX "$work/www"
-  n=$(<"$work/nfiles")
-  s=$("$work/jpip_load" static --port "$nport" --files "$n" --clients "$clients" --seconds "$seconds")
+      chmod -R a+rX "$work/www"
+      n=$(<"$work/nfiles")
+    fi
+    s=$("$work/jpip_load" static --port "$nport" --files "$n" --clients "$clients" --seconds "$round_seconds")
+    plines+="$j"$'\n' nlines+="$s"$'\n'
+    ratios+=$(awk -v a="$(field rps "$j")" -v b="$(field rps "$s")" 'BEGIN { printf " %.2f", a / b }')
+  done
+  read -r prps pmbps pp50 pp99 perr < <(printf '%s' "$plines" | combine)
+  read -r nrps nmbps np50 np99 nerr < <(printf '%s' "$nlines" | combine)
   prss=$(rss_mb "$pipit_pid")
-  printf '%-8s %-7s %10s %9s %9s %9s %8s %7s\n' pipit "$clients" "$(field rps "$j")" "$(field mbps "$j")" \
-    "$(field p50_ms "$j")" "$(field p99_ms "$j")" "$prss" "$(field errors "$j")"
-  printf '%-8s %-7s %10s %9s %9s %9s %8s %7s\n' nginx "$clients" "$(field rps "$s")" "$(field mbps "$s")" \
-    "$(field p50_ms "$s")" "$(field p99_ms "$s")" "-" "$(field errors "$s")"
-  awk -v a="$(field rps "$j")" -v b="$(field rps "$s")" -v c="$clients" \
-    'BEGIN { printf "  ratio pipit/nginx with %s clients: %.2fx requests/s (target >= 0.70)\n", c, a / b }'
+  printf '%-8s %-7s %10s %9s %9s %9s %8s %7s\n' pipit "$clients" "$prps" "$pmbps" "$pp50" "$pp99" "$prss" "$perr"
+  printf '%-8s %-7s %10s %9s %9s %9s %8s %7s\n' nginx "$clients" "$nrps" "$nmbps" "$np50" "$np99" "-" "$nerr"
+  awk -v a="$prps" -v b="$nrps" -v c="$clients" -v r="$ratios" \
+    'BEGIN { printf "  ratio pipit/nginx with %s clients: %.2fx requests/s (target >= 0.70); by round:%s\n", c, a / b, r }'
 done
 
 # 5. 1,000 idle sessions.
