@@ -151,10 +151,16 @@ void response_stream::enter_codestream() {
   precincts_ = window_precincts(cs, sc.window);
   layouts_.reserve(precincts_.size());
   ids_.reserve(precincts_.size());
+  // Consecutive precincts mostly share tile and component: their slot base is looked up once.
+  std::uint32_t base_tile = ~0u, base_comp = ~0u, base = 0;
   for (const auto& p : precincts_) {
     layouts_.push_back(src_.precinct(sc.csn, p.tile, p.slot));
-    ids_.push_back(precinct_bin_id(p.tile, p.component, p.slot - cs.tiles[p.tile].comp_slot_base(p.component),
-                                   cs.num_components(), cs.tiles.size()));
+    if (p.tile != base_tile || p.component != base_comp) {
+      base_tile = p.tile;
+      base_comp = p.component;
+      base = cs.tiles[p.tile].comp_slot_base(p.component);
+    }
+    ids_.push_back(precinct_bin_id(p.tile, p.component, p.slot - base, cs.num_components(), cs.tiles.size()));
     model_.prefetch(bin_id{bin_kind::precinct, sc.csn, ids_.back()});
     max_layers_ = std::max<unsigned>(max_layers_, static_cast<unsigned>(layouts_.back().layer_end.size()));
   }

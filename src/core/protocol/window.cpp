@@ -97,17 +97,24 @@ std::vector<window_precinct> window_precincts(const codestream_index& cs, const 
       }
     }
   }
-  // Blocks are in (tile, component, resolution descending) order; a stable sort by (resolution,
-  // component) keeps tiles ascending, and slots ascend within a block (row-major).
-  std::stable_sort(blocks.begin(), blocks.end(), [](const block& a, const block& b) {
-    return std::tie(a.resolution, a.component) < std::tie(b.resolution, b.component);
-  });
+  // Blocks are in (tile, component, resolution descending) order; a stable counting sort by
+  // (resolution, component) keeps tiles ascending, and slots ascend within a block (row-major).
+  const std::size_t nc = cs.num_components();
+  std::size_t keys = 0;
+  for (const block& b : blocks) keys = std::max<std::size_t>(keys, (b.resolution + 1u) * nc);
+  std::vector<std::uint32_t> first(keys + 1, 0);
+  for (const block& b : blocks) ++first[b.resolution * nc + b.component + 1];
+  for (std::size_t k = 1; k <= keys; ++k) first[k] += first[k - 1];
+  std::vector<std::uint32_t> order(blocks.size());
+  for (std::uint32_t i = 0; i < blocks.size(); ++i) order[first[blocks[i].resolution * nc + blocks[i].component]++] = i;
   std::vector<window_precinct> out;
   out.reserve(count);
-  for (const block& b : blocks)
+  for (std::uint32_t k : order) {
+    const block& b = blocks[k];
     for (std::int64_t j = b.j0; j < b.j1; ++j)
       for (std::int64_t i = b.i0; i < b.i1; ++i)
         out.push_back(window_precinct{b.tile, b.slot_base + static_cast<std::uint32_t>(j * b.nx + i), b.component, b.resolution});
+  }
   return out;
 }
 
