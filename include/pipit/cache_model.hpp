@@ -9,7 +9,9 @@
 // Thread-safety: none; a model belongs to one session, guarded by the session.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -76,6 +78,13 @@ inline const std::uint32_t* cache_model::find(const bin_id& id) const {
 inline std::uint64_t cache_model::held(const bin_id& id) const {
   const std::uint32_t* s = find(id);
   return s && *s ? *s - 1u : 0;
+}
+
+inline void cache_model::hold(const bin_id& id, std::uint64_t bytes) {
+  auto* s = const_cast<std::uint32_t*>(find(id));
+  if (!s && !(s = make(id))) return;
+  const std::uint64_t v = std::min<std::uint64_t>(bytes + 1, std::numeric_limits<std::uint32_t>::max());
+  *s = std::max<std::uint32_t>(*s, static_cast<std::uint32_t>(v));
 }
 
 inline bool cache_model::known(const bin_id& id) const {

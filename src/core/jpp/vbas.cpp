@@ -1,6 +1,8 @@
 // VBAS integers and the Bin-ID field (ISO/IEC 15444-9 A.2.1, A.2.2).
 #include "pipit/jpp.hpp"
 
+#include <bit>
+
 namespace pipit {
 
 namespace {
@@ -26,9 +28,8 @@ vbas_status continue_vbas(bytes_view in, std::size_t start, std::size_t used,
 }  // namespace
 
 std::size_t vbas_size(std::uint64_t v) {
-  std::size_t n = 1;
-  while (v >>= 7) ++n;
-  return n;
+  // 7 bits per byte, at least one byte.
+  return v == 0 ? 1 : (static_cast<std::size_t>(std::bit_width(v)) + 6) / 7;
 }
 
 std::uint8_t* vbas_put_long(std::uint8_t* p, std::uint64_t v) {
@@ -71,9 +72,8 @@ result<std::uint64_t> vbas_read(byte_reader& r, const char* what) {
 
 std::size_t bin_id_field_size(std::uint64_t in_class_id) {
   // A k-byte field carries 4 + 7(k-1) bits.
-  std::size_t n = 1;
-  for (std::uint64_t rest = in_class_id >> 4; rest != 0; rest >>= 7) ++n;
-  return n;
+  const auto bits = static_cast<std::size_t>(std::bit_width(in_class_id));
+  return bits <= 4 ? 1 : 1 + (bits - 4 + 6) / 7;
 }
 
 std::uint8_t* bin_id_field_put_long(std::uint8_t* p, const bin_id_field& f) {

@@ -30,13 +30,6 @@ std::uint32_t* cache_model::make(const bin_id& id) {
   return const_cast<std::uint32_t*>(find(id));
 }
 
-void cache_model::hold(const bin_id& id, std::uint64_t bytes) {
-  std::uint32_t* s = make(id);
-  if (!s) return;
-  const std::uint64_t v = std::min<std::uint64_t>(bytes + 1, std::numeric_limits<std::uint32_t>::max());
-  *s = std::max<std::uint32_t>(*s, static_cast<std::uint32_t>(v));
-}
-
 void cache_model::forget(const bin_id& id, std::uint64_t bytes) {
   auto* s = const_cast<std::uint32_t*>(find(id));
   if (!s) return;

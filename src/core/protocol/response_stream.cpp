@@ -57,16 +57,7 @@ void response_stream::append_eor(std::vector<std::uint8_t>& out, eor_reason reas
 
 void response_stream::add_body(const segment& s, std::uint64_t from, std::uint64_t to) {
   const bytes_view file = src_.file();
-  if (s.id.kind == bin_kind::precinct) {
-    std::uint64_t pos = 0;
-    for (const bin_piece& p : layouts_[k_].pieces) {
-      if (pos >= to) break;
-      const std::uint64_t a = std::max(from, pos), e = std::min(to, pos + p.length);
-      if (a < e) out_->add_view(file.subspan(static_cast<std::size_t>(p.file_offset + (a - pos)), static_cast<std::size_t>(e - a)));
-      pos += p.length;
-    }
-    return;
-  }
+  if (s.id.kind == bin_kind::precinct) return add_precinct_body(from, to);
   if (s.id.kind == bin_kind::tile) {
     const codestream_index& cs = src_.index().codestreams[s.id.csn];
     std::uint64_t pos = 0;
@@ -90,10 +81,40 @@ void response_stream::add_body(const segment& s, std::uint64_t from, std::uint64
   if (from < to) out_->add_view(bytes_view(*bin).subspan(static_cast<std::size_t>(from), static_cast<std::size_t>(to - from)));
 }
 
+void response_stream::add_precinct_body(std::uint64_t from, std::uint64_t to) {
+  const bytes_view file = src_.file();
+  std::uint64_t pos = 0;
+  for (const bin_piece& p : layouts_[k_].pieces) {
+    if (pos >= to) break;
+    const std::uint64_t a = std::max(from, pos), e = std::min(to, pos + p.length);
+    if (a < e) out_->add_view(file.subspan(static_cast<std::size_t>(p.file_offset + (a - pos)), static_cast<std::size_t>(e - a)));
+    pos += p.length;
+  }
+}
+
+void response_stream::send_whole_precinct(std::uint32_t csn) {
+  const unsigned n = wanted_layers(k_);
+  if (n == 0) return;
+  const auto& ends = layouts_[k_].layer_end;
+  const bin_id id{bin_kind::precinct, csn, ids_[k_]};
+  const std::uint64_t to = ends[n - 1], length = ends.back(), from = model_.held(id);
+  // An empty bin is still announced once (a zero-length message with the completion bit).
+  if (from >= to && !(length == 0 && !model_.known(id))) return;
+  const std::uint64_t body = to > from ? to - from : 0;
+  std::uint8_t head[jpp_writer::max_header_bytes];
+  const std::size_t h = writer_.encode_header(0, csn, id.id, from, body, to == length, head);
+  out_->add_copy(bytes_view(head, h));
+  writer_.note_written(0, csn);
+  bytes_ += h + body;
+  ++messages_;
+  add_precinct_body(from, to);
+  model_.hold(id, to);
+}
+
 void response_stream::emit(const segment& s, std::uint64_t from, std::uint64_t n, const std::uint8_t* head,
                            std::size_t head_size) {
   // Owned header bytes; a small body view is copied after them by gather_buffer::add_view.
-  std::memcpy(out_->append_owned(head_size), head, head_size);
+  out_->add_copy(bytes_view(head, head_size));
   writer_.note_written(s.msg_class, s.id.csn);
   bytes_ += head_size + n;
   add_body(s, from, from + n);
@@ -257,9 +278,8 @@ bool response_stream::next(gather_buffer& out, std::size_t target) {
       if (k_ >= precincts_.size()) {
         finished = true;
       } else {
-        const auto& ends = layouts_[k_].layer_end;
-        const unsigned n = wanted_layers(k_);
-        if (n == 0 || send(segment{0, bin_id{bin_kind::precinct, csn, ids_[k_]}, 0, ends[n - 1], ends.back()})) ++k_;
+        send_whole_precinct(csn);  // fits: window_fits_budget said so
+        ++k_;
       }
     } else if (layer_ >= max_layers_) {
       finished = true;
