@@ -132,8 +132,8 @@ class response_stream {
   void emit(const segment& s, std::uint64_t from, std::uint64_t n, const std::uint8_t* head, std::size_t head_size);
   void add_body(const segment& s, std::uint64_t from, std::uint64_t to);
   void add_precinct_body(std::uint64_t from, std::uint64_t to);  // of window precinct k_
-  // Window precinct k_'s missing wanted layers as one message; no budget check (the caller
-  // knows the whole window fits).
+  // Window precinct k_'s missing wanted layers as one message, for a response without `len`
+  // (no budget to check).
   void send_whole_precinct(std::uint32_t csn);
   void enter_codestream();
   // Layers of window precinct k the request asks for.

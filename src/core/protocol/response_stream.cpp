@@ -277,9 +277,15 @@ bool response_stream::next(gather_buffer& out, std::size_t target) {
     } else if (per_precinct_) {
       if (k_ >= precincts_.size()) {
         finished = true;
-      } else {
-        send_whole_precinct(csn);  // fits: window_fits_budget said so
+      } else if (plan_.len == std::numeric_limits<std::uint64_t>::max()) {
+        send_whole_precinct(csn);
         ++k_;
+      } else {
+        // The window fitted when this codestream began; the general path still checks the
+        // budget, since another channel of the session may have changed the model since.
+        const auto& ends = layouts_[k_].layer_end;
+        const unsigned n = wanted_layers(k_);
+        if (n == 0 || send(segment{0, bin_id{bin_kind::precinct, csn, ids_[k_]}, 0, ends[n - 1], ends.back()})) ++k_;
       }
     } else if (layer_ >= max_layers_) {
       finished = true;
