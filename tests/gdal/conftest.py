@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 HERE = Path(__file__).resolve().parent
@@ -79,7 +80,6 @@ def gdal():
 
 
 def make_images(out: Path) -> None:
-    import numpy as np
     from osgeo import gdal as g, osr
     g.UseExceptions()
     rng = np.random.default_rng(1234)
@@ -207,3 +207,15 @@ def gdal_env() -> dict:
     env = dict(os.environ)
     env["GDAL_DRIVER_PATH"] = str(DRIVER_PATH)
     return env
+
+
+def assert_translate_matches(g, local_path, url, args, tmp_path, tag) -> None:
+    """gdal_translate with `args` from the local file and from the JPIP URL gives the same
+    pixels (JP2OpenJPEG reads the local file, the JPIP driver the URL)."""
+    a, b = tmp_path / f"l{tag}.tif", tmp_path / f"j{tag}.tif"
+    for src, dst in ((str(local_path), a), (url, b)):
+        p = subprocess.run(["gdal_translate", "-q", "-of", "GTiff", *args, src, str(dst)],
+                           capture_output=True, text=True, env=gdal_env(), timeout=120)
+        assert p.returncode == 0, p.stderr
+    la, lb = g.Open(str(a)).ReadAsArray(), g.Open(str(b)).ReadAsArray()
+    assert la.shape == lb.shape and np.array_equal(la, lb), f"{url} {args}"

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import IMAGES, Server, free_port, gdal, gdal_env
+from conftest import IMAGES, Server, assert_translate_matches, free_port, gdal, gdal_env
 
 
 def open_local(g, path):
@@ -85,13 +85,7 @@ def test_gdal_translate_region_and_overview(server, image_dir, tmp_path, name):
     for i, args in enumerate(cases):
         if "-ovr" in args and int(args[args.index("-ovr") + 1]) >= nov:
             continue
-        a, b = tmp_path / f"l{i}.tif", tmp_path / f"j{i}.tif"
-        for src, dst in ((str(image_dir / name), a), (server.url(name), b)):
-            p = subprocess.run(["gdal_translate", "-q", "-of", "GTiff", *args, src, str(dst)],
-                               capture_output=True, text=True, env=gdal_env(), timeout=120)
-            assert p.returncode == 0, p.stderr
-        la, lb = g.Open(str(a)).ReadAsArray(), g.Open(str(b)).ReadAsArray()
-        assert la.shape == lb.shape and np.array_equal(la, lb), f"{name} {args}"
+        assert_translate_matches(g, image_dir / name, server.url(name), args, tmp_path, i)
 
 
 @pytest.mark.parametrize("name", sorted(IMAGES))
