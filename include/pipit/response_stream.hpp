@@ -133,7 +133,8 @@ class response_stream {
   void add_body(const segment& s, std::uint64_t from, std::uint64_t to);
   void add_precinct_body(std::uint64_t from, std::uint64_t to);  // of window precinct k_
   // Window precinct k_'s missing wanted layers as one message, for a response without `len`
-  // (no budget to check).
+  // (no budget to check). It does emit's steps itself: going through send/emit costs ~10 % more
+  // composer instructions on an overview view (callgrind), most of the messages of a browse.
   void send_whole_precinct(std::uint32_t csn);
   void enter_codestream();
   // Layers of window precinct k the request asks for.
