@@ -190,12 +190,14 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  std::printf("index_bench: best of >= %d interleaved rounds (>= %.1f s per file); MB = 10^6 bytes;"
-              " warm page cache\n", runs, min_seconds);
+  std::printf(
+      "index_bench: best of >= %d interleaved rounds (>= %.1f s per file); MB = 10^6 bytes;"
+      " warm page cache\n",
+      runs, min_seconds);
   std::printf("reference: read = read() of the whole file into a pre-touched buffer\n");
   std::printf("index = mapped_file::open + image_index::build + unmap (page faults included)\n\n");
-  std::printf("%-28s %8s %9s %9s  %-6s %9s %6s %6s %7s %-5s %9s\n", "file", "size MB",
-              "read MB/s", "mmap MB/s", "index", "MB/s", "/read", "/mmap", "target", "", "packets");
+  std::printf("%-28s %8s %9s %9s  %-6s %9s %6s %6s %7s %-5s %9s\n", "file", "size MB", "read MB/s",
+              "mmap MB/s", "index", "MB/s", "/read", "/mmap", "target", "", "packets");
 
   bool missed = false;
   for (const auto& path : files) {
@@ -230,8 +232,7 @@ int main(int argc, char** argv) {
       missed = missed || !pass;
       std::printf("%-28s %8.1f %9.0f %9.0f  %-6s %9.0f %6.2f %6.2f %6.1fx %-5s %9" PRIu64 "%s\n",
                   base_name(path).c_str(), mb, read_rate, mb / t_mmap, mode, rate, ratio,
-                  rate / (mb / t_mmap), target,
-                  pass ? "PASS" : "MISS", s.packets,
+                  rate / (mb / t_mmap), target, pass ? "PASS" : "MISS", s.packets,
                   (std::string(mode) == "PLT" && s.headers_parsed) ? "  (headers parsed!)" : "");
     };
     if (has_plt) row("PLT", t_plt, plt_target, plt_sum);

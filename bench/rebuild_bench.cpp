@@ -48,6 +48,7 @@
 #include <variant>
 #include <vector>
 
+#include "opj_memory_stream.hpp"  // src/client
 #include "pipit/cache_model.hpp"
 #include "pipit/databin_cache.hpp"
 #include "pipit/databins.hpp"
@@ -56,7 +57,6 @@
 #include "pipit/rebuild.hpp"
 #include "pipit/response.hpp"
 #include "pipit/window.hpp"
-#include "opj_memory_stream.hpp"  // src/client
 
 namespace {
 
@@ -93,7 +93,8 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
   return buf;
 }
 
-// ---- OpenJPEG, in process, from memory -----------------------------------------------------------
+// ---- OpenJPEG, in process, from memory
+// -----------------------------------------------------------
 
 // The client's in-memory stream, so both decodes read the same way.
 using namespace pipit::client::opj;
@@ -156,14 +157,15 @@ std::string compare(const opj_image_t& a, const opj_image_t& b) {
     if (std::memcmp(ca.data, cb.data, n * sizeof(OPJ_INT32)) != 0) {
       std::size_t i = 0;
       while (ca.data[i] == cb.data[i]) ++i;
-      return k + "sample (" + std::to_string(i % ca.w) + ", " + std::to_string(i / ca.w) +
-             ") is " + std::to_string(ca.data[i]) + " vs " + std::to_string(cb.data[i]);
+      return k + "sample (" + std::to_string(i % ca.w) + ", " + std::to_string(i / ca.w) + ") is " +
+             std::to_string(ca.data[i]) + " vs " + std::to_string(cb.data[i]);
     }
   }
   return {};
 }
 
-// ---- The full cache ------------------------------------------------------------------------------
+// ---- The full cache
+// ------------------------------------------------------------------------------
 
 struct setup_info {
   std::uint64_t jpp_bytes = 0;
@@ -216,11 +218,12 @@ pipit::databin_cache make_full_cache(pipit::bytes_view file, const pipit::image_
   return cache;
 }
 
-// ---- Windows -------------------------------------------------------------------------------------
+// ---- Windows
+// -------------------------------------------------------------------------------------
 
 struct window_case {
-  std::string name;      // e.g. "r0 1024x1024+512+512"
-  std::string where;     // "origin", "aligned", "crossing", "corner"
+  std::string name;   // e.g. "r0 1024x1024+512+512"
+  std::string where;  // "origin", "aligned", "crossing", "corner"
   decode_area area;
   std::uint32_t tiles = 0;  // tiles the window meets
   // best times, seconds
@@ -279,8 +282,7 @@ std::vector<window_case> make_windows(const pipit::image_size& siz,
       if (dup) continue;
       for (std::uint32_t t = 0; t < siz.num_tiles(); ++t) {
         const auto r = siz.tile_rect(t);
-        if (r.x0 < w.area.X1 && w.area.X0 < r.x1 && r.y0 < w.area.Y1 && w.area.Y0 < r.y1)
-          ++w.tiles;
+        if (r.x0 < w.area.X1 && w.area.X0 < r.x1 && r.y0 < w.area.Y1 && w.area.Y0 < r.y1) ++w.tiles;
       }
       char name[96];  // snprintf: GCC 12 warns falsely (-Wrestrict) on "r" + std::to_string
       std::snprintf(name, sizeof name, "r%u %" PRIu64 "x%" PRIu64 "+%" PRIu64 "+%" PRIu64, d, ww,
@@ -292,7 +294,8 @@ std::vector<window_case> make_windows(const pipit::image_size& siz,
   return out;
 }
 
-// ---- The two sides -------------------------------------------------------------------------------
+// ---- The two sides
+// -------------------------------------------------------------------------------
 
 // The rebuild a client makes for a view: only the precincts the window needs (all of them when
 // `area` is null).
@@ -304,7 +307,8 @@ std::vector<std::uint8_t> rebuild(const pipit::databin_cache& cache, bool jp2,
     pipit::window_spec w;
     w.discard_levels = area->d;
     const std::uint64_t s = std::uint64_t{1} << area->d;
-    w.region = pipit::grid_rect{area->X0 / s, area->Y0 / s, (area->X1 + s - 1) / s, (area->Y1 + s - 1) / s};
+    w.region = pipit::grid_rect{area->X0 / s, area->Y0 / s, (area->X1 + s - 1) / s,
+                                (area->Y1 + s - 1) / s};
     o.window = w;
   }
   auto r = jp2 ? pipit::rebuild_jp2(cache, o) : pipit::rebuild_codestream(cache, o, stats);
@@ -423,13 +427,16 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  std::printf("rebuild_bench: best of >= %d interleaved rounds (>= %.1f s per file); OpenJPEG %s,"
-              " %d thread%s on both sides\n",
-              runs, min_seconds, opj_version(), threads, threads == 1 ? "" : "s");
-  std::printf("pipit = rebuild_codestream(full cache, window) + in-process decode of the window from the "
-              "rebuilt bytes\n");
-  std::printf("ref   = the same in-process decode of the same window from the original file's "
-              "bytes in memory\n");
+  std::printf(
+      "rebuild_bench: best of >= %d interleaved rounds (>= %.1f s per file); OpenJPEG %s,"
+      " %d thread%s on both sides\n",
+      runs, min_seconds, opj_version(), threads, threads == 1 ? "" : "s");
+  std::printf(
+      "pipit = rebuild_codestream(full cache, window) + in-process decode of the window from the "
+      "rebuilt bytes\n");
+  std::printf(
+      "ref   = the same in-process decode of the same window from the original file's "
+      "bytes in memory\n");
 
   bool missed = false;
   for (const auto& path : files) {
@@ -452,7 +459,8 @@ int main(int argc, char** argv) {
                 base_name(path).c_str(), jp2 ? "JP2" : "J2K", file.size() / 1e6, siz.width(),
                 siz.height(), static_cast<unsigned>(siz.components.size()), siz.num_tiles(),
                 siz.XTsiz, siz.YTsiz);
-    std::printf("full cache (setup, untimed): JPP-stream %.1f MB in %" PRIu64 " messages -> %zu bins,"
+    std::printf("full cache (setup, untimed): JPP-stream %.1f MB in %" PRIu64
+                " messages -> %zu bins,"
                 " %.1f MB held, %.2f s; rebuilt codestream %.1f MB, %" PRIu64 " packets\n",
                 si.jpp_bytes / 1e6, si.messages, si.bins, si.cache_bytes / 1e6, si.seconds,
                 rebuilt.size() / 1e6, rs.packets);
@@ -491,9 +499,10 @@ int main(int argc, char** argv) {
 
     double best_rebuild = std::numeric_limits<double>::infinity();
     for (const auto& w : windows) best_rebuild = std::min(best_rebuild, w.rebuild);
-    std::printf("%d rounds; rebuild alone (best over all windows) %.1f ms; floor of a whole-image"
-                " rebuild (new buffer + memcpy of %.1f MB) %.1f ms\n\n",
-                rounds, best_rebuild * 1e3, file.size() / 1e6, copy_floor * 1e3);
+    std::printf(
+        "%d rounds; rebuild alone (best over all windows) %.1f ms; floor of a whole-image"
+        " rebuild (new buffer + memcpy of %.1f MB) %.1f ms\n\n",
+        rounds, best_rebuild * 1e3, file.size() / 1e6, copy_floor * 1e3);
     std::printf("%-24s %-8s %5s %9s %9s %9s %8s %9s %6s %-5s %9s  %s\n", "window (reduced grid)",
                 "where", "tiles", "pipit ms", "rebuild", "decode", "rebuild%", "ref ms", "ratio",
                 "<=1.2", "dec-pre", "read MB A/B");

@@ -65,7 +65,8 @@ class connection {
   // Sends a GET; returns the status (0 on failure); fills the body and the JPIP-cnew value.
   int get(const std::string& url, std::string& body, std::string* cnew = nullptr) {
     const std::string req = "GET " + url + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    if (::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) return 0;
+    if (::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))
+      return 0;
     std::string head;
     if (!read_until("\r\n\r\n", head)) return 0;
     const int status = std::atoi(head.c_str() + 9);
@@ -87,7 +88,8 @@ class connection {
       }
     } else {
       const auto p = lower.find("content-length:");
-      const std::size_t n = p == std::string::npos ? 0 : std::strtoul(lower.c_str() + p + 15, nullptr, 10);
+      const std::size_t n =
+          p == std::string::npos ? 0 : std::strtoul(lower.c_str() + p + 15, nullptr, 10);
       if (!read_n(n, body)) return 0;
     }
     return status;
@@ -135,7 +137,8 @@ struct totals {
 std::string cid_of(const std::string& cnew) {
   const auto p = cnew.find("cid=");
   if (p == std::string::npos) return {};
-  return cnew.substr(p + 4, cnew.find(',', p) == std::string::npos ? std::string::npos : cnew.find(',', p) - p - 4);
+  return cnew.substr(p + 4, cnew.find(',', p) == std::string::npos ? std::string::npos
+                                                                   : cnew.find(',', p) - p - 4);
 }
 
 void browse_worker(const options& o, unsigned k, steady::time_point end, totals& t) {
@@ -157,9 +160,11 @@ void browse_worker(const options& o, unsigned k, steady::time_point end, totals&
       const unsigned w = std::min(512u, fw), h = std::min(512u, fh);
       const unsigned x = std::uniform_int_distribution<unsigned>(0, fw - w)(rng);
       const unsigned y = std::uniform_int_distribution<unsigned>(0, fh - h)(rng);
-      std::string url = cid.empty() ? "/" + o.target + "?cnew=http&type=jpp-stream&" : "/jpip?cid=" + cid + "&";
-      url += "fsiz=" + std::to_string(fw) + "," + std::to_string(fh) + "&roff=" + std::to_string(x) + "," +
-             std::to_string(y) + "&rsiz=" + std::to_string(w) + "," + std::to_string(h);
+      std::string url =
+          cid.empty() ? "/" + o.target + "?cnew=http&type=jpp-stream&" : "/jpip?cid=" + cid + "&";
+      url += "fsiz=" + std::to_string(fw) + "," + std::to_string(fh) +
+             "&roff=" + std::to_string(x) + "," + std::to_string(y) + "&rsiz=" + std::to_string(w) +
+             "," + std::to_string(h);
       std::string cnew;
       const auto t0 = steady::now();
       const int st = c.get(url, body, cid.empty() ? &cnew : nullptr);
@@ -225,17 +230,28 @@ int main(int argc, char** argv) {
   o.mode = argv[1];
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--port") o.port = std::atoi(v.c_str());
-    else if (k == "--target") o.target = v;
-    else if (k == "--width") o.width = static_cast<unsigned>(std::atoi(v.c_str()));
-    else if (k == "--height") o.height = static_cast<unsigned>(std::atoi(v.c_str()));
-    else if (k == "--clients") o.clients = static_cast<unsigned>(std::max(1, std::atoi(v.c_str())));
-    else if (k == "--per-session") o.per_session = static_cast<unsigned>(std::max(1, std::atoi(v.c_str())));
-    else if (k == "--files") o.files = static_cast<unsigned>(std::max(1, std::atoi(v.c_str())));
-    else if (k == "--sessions") o.sessions = static_cast<unsigned>(std::max(1, std::atoi(v.c_str())));
-    else if (k == "--seconds") o.seconds = std::atof(v.c_str());
-    else if (k == "--sizes-out") o.sizes_out = v;
-    else return usage();
+    if (k == "--port")
+      o.port = std::atoi(v.c_str());
+    else if (k == "--target")
+      o.target = v;
+    else if (k == "--width")
+      o.width = static_cast<unsigned>(std::atoi(v.c_str()));
+    else if (k == "--height")
+      o.height = static_cast<unsigned>(std::atoi(v.c_str()));
+    else if (k == "--clients")
+      o.clients = static_cast<unsigned>(std::max(1, std::atoi(v.c_str())));
+    else if (k == "--per-session")
+      o.per_session = static_cast<unsigned>(std::max(1, std::atoi(v.c_str())));
+    else if (k == "--files")
+      o.files = static_cast<unsigned>(std::max(1, std::atoi(v.c_str())));
+    else if (k == "--sessions")
+      o.sessions = static_cast<unsigned>(std::max(1, std::atoi(v.c_str())));
+    else if (k == "--seconds")
+      o.seconds = std::atof(v.c_str());
+    else if (k == "--sizes-out")
+      o.sizes_out = v;
+    else
+      return usage();
   }
   if (o.port <= 0) return usage();
 
@@ -254,17 +270,22 @@ int main(int argc, char** argv) {
   if (o.mode != "browse" && o.mode != "static") return usage();
   totals t;
   const auto start = steady::now();
-  const auto end = start + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(o.seconds));
+  const auto end = start + std::chrono::duration_cast<steady::duration>(
+                               std::chrono::duration<double>(o.seconds));
   std::vector<std::thread> threads;
   for (unsigned k = 0; k < o.clients; ++k)
-    threads.emplace_back([&, k] { o.mode == "browse" ? browse_worker(o, k, end, t) : static_worker(o, k, end, t); });
+    threads.emplace_back(
+        [&, k] { o.mode == "browse" ? browse_worker(o, k, end, t) : static_worker(o, k, end, t); });
   for (auto& th : threads) th.join();
   const double secs = std::chrono::duration<double>(steady::now() - start).count();
   auto& l = t.latency_ms;
   std::sort(l.begin(), l.end());
-  const auto pct = [&](double p) { return l.empty() ? 0.0 : l[std::min(l.size() - 1, static_cast<std::size_t>(p * l.size()))]; };
-  std::printf("requests=%zu seconds=%.2f rps=%.1f mbps=%.2f p50_ms=%.3f p99_ms=%.3f errors=%llu\n", l.size(), secs,
-              static_cast<double>(l.size()) / secs, static_cast<double>(t.bytes) / secs / 1e6, pct(0.5), pct(0.99),
+  const auto pct = [&](double p) {
+    return l.empty() ? 0.0 : l[std::min(l.size() - 1, static_cast<std::size_t>(p * l.size()))];
+  };
+  std::printf("requests=%zu seconds=%.2f rps=%.1f mbps=%.2f p50_ms=%.3f p99_ms=%.3f errors=%llu\n",
+              l.size(), secs, static_cast<double>(l.size()) / secs,
+              static_cast<double>(t.bytes) / secs / 1e6, pct(0.5), pct(0.99),
               static_cast<unsigned long long>(t.errors));
   if (!o.sizes_out.empty()) {
     std::ofstream f(o.sizes_out);

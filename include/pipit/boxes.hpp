@@ -45,15 +45,15 @@ result<std::vector<box>> read_boxes(bytes_view file, byte_range range, unsigned 
 bool has_jp2_signature(bytes_view file);
 
 struct jp2_description {
-  std::uint32_t brand = 0;         // ftyp BR
+  std::uint32_t brand = 0;              // ftyp BR
   std::uint32_t height = 0, width = 0;  // ihdr
   std::uint16_t num_components = 0;
   std::uint8_t bpc = 0;            // ihdr BPC (255: see bpcc)
   std::uint8_t colour_method = 0;  // colr METH
   std::uint32_t enum_cs = 0;       // colr EnumCS when METH = 1
   bool has_bpcc = false, has_pclr = false, has_cmap = false, has_cdef = false, has_res = false;
-  bool geojp2 = false;             // uuid B14BF8BD-083D-4B43-A5AE-8CD7D5A6CE03
-  bool gmljp2 = false;             // asoc with a 'gml.data' label, or an xml box holding GML
+  bool geojp2 = false;                  // uuid B14BF8BD-083D-4B43-A5AE-8CD7D5A6CE03
+  bool gmljp2 = false;                  // asoc with a 'gml.data' label, or an xml box holding GML
   std::vector<byte_range> codestreams;  // contents of each jp2c box, in file order
 };
 

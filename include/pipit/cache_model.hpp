@@ -51,7 +51,7 @@ class cache_model {
   struct per_codestream {
     std::uint32_t main = 0;
     std::vector<std::uint32_t> tile_headers;
-    std::uint64_t precincts = 0;  // in-class ids 0 .. precincts - 1
+    std::uint64_t precincts = 0;                          // in-class ids 0 .. precincts - 1
     std::vector<std::unique_ptr<std::uint32_t[]>> pages;  // page k: ids k << page_bits ...
   };
   std::vector<per_codestream> cs_;
@@ -65,7 +65,8 @@ inline const std::uint32_t* cache_model::find(const bin_id& id) const {
   const auto& p = cs_[id.csn];
   switch (id.kind) {
     case bin_kind::main_header: return id.id == 0 ? &p.main : nullptr;
-    case bin_kind::tile_header: return id.id < p.tile_headers.size() ? &p.tile_headers[id.id] : nullptr;
+    case bin_kind::tile_header:
+      return id.id < p.tile_headers.size() ? &p.tile_headers[id.id] : nullptr;
     case bin_kind::precinct: {
       if (id.id >= p.precincts) return nullptr;
       const auto& page = p.pages[static_cast<std::size_t>(id.id >> page_bits)];
@@ -83,7 +84,8 @@ inline std::uint64_t cache_model::held(const bin_id& id) const {
 inline void cache_model::hold(const bin_id& id, std::uint64_t bytes) {
   auto* s = const_cast<std::uint32_t*>(find(id));
   if (!s && !(s = make(id))) return;
-  const std::uint64_t v = std::min<std::uint64_t>(bytes + 1, std::numeric_limits<std::uint32_t>::max());
+  const std::uint64_t v =
+      std::min<std::uint64_t>(bytes + 1, std::numeric_limits<std::uint32_t>::max());
   *s = std::max<std::uint32_t>(*s, static_cast<std::uint32_t>(v));
 }
 

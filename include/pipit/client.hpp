@@ -41,10 +41,10 @@
 namespace pipit::client {
 
 struct transport_options {
-  bool verify_tls = true;       // verify the server's certificate and host name (https)
-  std::string ca_file;          // PEM bundle to verify with instead of the system's
-  std::string proxy;            // "host:port" or a URL; empty: libcurl's default (environment)
-  std::string proxy_auth;       // "user:password"
+  bool verify_tls = true;  // verify the server's certificate and host name (https)
+  std::string ca_file;     // PEM bundle to verify with instead of the system's
+  std::string proxy;       // "host:port" or a URL; empty: libcurl's default (environment)
+  std::string proxy_auth;  // "user:password"
   long connect_timeout_ms = 30000;
   long timeout_ms = 0;          // per request; 0 = none
   long low_speed_seconds = 60;  // abort a request that receives nothing for this long
@@ -58,10 +58,10 @@ struct client_options {
   std::uint64_t window_len = 16384;  // first `len` of a window's requests
   std::uint64_t max_len = std::uint64_t{8} << 20;
   double target_response_seconds = 0.3;  // len follows throughput * this
-  std::uint64_t memory_limit = 0;    // bytes of data-bins held; 0 = no limit
-  bool use_session = true;           // false: stateless requests only
-  double reconnect_seconds = 30;     // give up after failing for this long
-  int decode_threads = 1;            // tiles decoded in parallel
+  std::uint64_t memory_limit = 0;        // bytes of data-bins held; 0 = no limit
+  bool use_session = true;               // false: stateless requests only
+  double reconnect_seconds = 30;         // give up after failing for this long
+  int decode_threads = 1;                // tiles decoded in parallel
   std::uint64_t decoded_cache_bytes = std::uint64_t{128} << 20;  // decoded tiles kept; 0 = none
 };
 
@@ -126,7 +126,8 @@ class window_handle {
   virtual ~window_handle() = default;
   virtual window_status status() const = 0;
   // Blocks until the generation exceeds `seen_generation`, the state is final, or the timeout.
-  virtual window_status wait(std::uint64_t seen_generation, std::chrono::milliseconds timeout) const = 0;
+  virtual window_status wait(std::uint64_t seen_generation,
+                             std::chrono::milliseconds timeout) const = 0;
   // Stops serving the window (a request under way finishes first).
   virtual void cancel() = 0;
   virtual const window& view() const = 0;
@@ -134,11 +135,11 @@ class window_handle {
 
 struct transfer_stats {
   std::uint64_t requests = 0;
-  std::uint64_t body_bytes = 0;     // HTTP body bytes received
-  std::uint64_t sessions = 0;       // sessions opened (1 + reconnections)
+  std::uint64_t body_bytes = 0;  // HTTP body bytes received
+  std::uint64_t sessions = 0;    // sessions opened (1 + reconnections)
   std::uint64_t reconnects = 0;
-  std::uint64_t cached_bytes = 0;   // bytes held in the data-bin cache
-  bool loaded_from_disk = false;    // the persistent cache was reused
+  std::uint64_t cached_bytes = 0;  // bytes held in the data-bin cache
+  bool loaded_from_disk = false;   // the persistent cache was reused
   bool stateless = false;
   std::uint64_t cells_decoded = 0;  // tile components decoded (tiles, or blocks of one big tile)
   std::uint64_t cells_reused = 0;   // tile components taken from the decoded-tile cache

@@ -50,10 +50,10 @@ struct image_size {
 
 // The effective coding style of one tile-component (COD/COC, A.6.1-A.6.2).
 struct component_coding {
-  std::uint8_t levels = 5;       // NL, decomposition levels
+  std::uint8_t levels = 5;        // NL, decomposition levels
   std::uint8_t xcb = 6, ycb = 6;  // code-block size exponents (SPcod value + 2)
   std::uint8_t cblk_style = 0;
-  std::uint8_t transform = 0;     // 0: 9-7 irreversible, 1: 5-3 reversible
+  std::uint8_t transform = 0;  // 0: 9-7 irreversible, 1: 5-3 reversible
   bool user_precincts = false;
   std::array<std::uint8_t, 33> PPx{}, PPy{};  // per resolution 0..levels (15 by default)
 };
@@ -89,11 +89,11 @@ struct marker_segment {
 struct tile_part {
   std::uint16_t tile = 0;
   std::uint8_t TPsot = 0, TNsot = 0;
-  std::uint64_t sot_offset = 0;   // of the SOT marker
-  std::uint64_t sod_offset = 0;   // of the SOD marker
-  std::uint64_t body_offset = 0;  // first byte after SOD
-  std::uint64_t end = 0;          // one past the last byte of the tile-part
-  std::vector<marker_segment> markers;  // header segments between SOT and SOD
+  std::uint64_t sot_offset = 0;                      // of the SOT marker
+  std::uint64_t sod_offset = 0;                      // of the SOD marker
+  std::uint64_t body_offset = 0;                     // first byte after SOD
+  std::uint64_t end = 0;                             // one past the last byte of the tile-part
+  std::vector<marker_segment> markers;               // header segments between SOT and SOD
   std::uint32_t first_packet = 0, packet_count = 0;  // packets whose bodies lie in this part
   std::uint64_t packed_length = 0;  // bytes of its packet headers in PPM/PPT, if used
 };
@@ -111,7 +111,7 @@ struct packet_entry {
   std::uint16_t layer = 0;
   std::uint16_t component = 0;
   std::uint8_t resolution = 0;
-  std::uint8_t has_sop = 0;   // 1 when an SOP marker segment starts the packet
+  std::uint8_t has_sop = 0;    // 1 when an SOP marker segment starts the packet
   std::uint32_t precinct = 0;  // raster index within the tile-component resolution
   std::uint64_t offset = 0;    // first byte in the tile-part body (its SOP, if any)
   std::uint32_t length = 0;    // bytes in the tile-part body: SOP + in-body header + body
@@ -125,15 +125,15 @@ struct packet_entry {
 
 struct tile_entry {
   tile_coding coding;
-  rect area;                       // tile rectangle on the reference grid
+  rect area;                         // tile rectangle on the reference grid
   std::vector<std::uint32_t> parts;  // indices into codestream_index::tile_parts, in order
   std::uint32_t first_packet = 0, packet_count = 0;
   // Per component c and resolution r (0..levels of c): resolutions[comp_res_base[c] + r].
   // Precinct p of (c, r) has slot `slot_base + p`; slot - comp_slot_base(c) is the JPIP precinct
   // sequence number s (15444-9 A.3.2.1).
   struct resolution_info {
-    rect area;            // the resolution's sample rectangle (B-14)
-    precinct_grid grid;   // its precinct partition
+    rect area;           // the resolution's sample rectangle (B-14)
+    precinct_grid grid;  // its precinct partition
     std::uint32_t slot_base = 0;
   };
   std::vector<std::uint32_t> comp_res_base;  // size Csiz + 1
@@ -173,16 +173,16 @@ class codestream_index {
                                         const index_options& options = {});
 
   image_size siz;
-  tile_coding defaults;                 // main-header COD/COC/POC
-  byte_range range;                     // SOC .. end of EOC (or of the data)
-  std::uint64_t main_header_end = 0;    // offset of the first SOT
+  tile_coding defaults;                      // main-header COD/COC/POC
+  byte_range range;                          // SOC .. end of EOC (or of the data)
+  std::uint64_t main_header_end = 0;         // offset of the first SOT
   std::vector<marker_segment> main_markers;  // main header segments after SOC
-  std::vector<tile_part> tile_parts;    // in codestream order
-  std::vector<tile_entry> tiles;        // by tile index
-  std::vector<packet_entry> packets;    // per tile in progression order, tiles in index order
+  std::vector<tile_part> tile_parts;         // in codestream order
+  std::vector<tile_entry> tiles;             // by tile index
+  std::vector<packet_entry> packets;         // per tile in progression order, tiles in index order
   bool has_eoc = false;
-  bool ht = false;                      // HTJ2K code-blocks (Part 15) in some component
-  bool headers_parsed = false;          // packet headers were decoded (lengths not all from PLT)
+  bool ht = false;              // HTJ2K code-blocks (Part 15) in some component
+  bool headers_parsed = false;  // packet headers were decoded (lengths not all from PLT)
 
   bool has_marker(std::uint16_t code) const;  // anywhere in main or tile-part headers
   const packet_entry* packet(std::uint32_t tile, std::uint32_t slot, unsigned layer) const;

@@ -42,7 +42,8 @@ struct precinct_address {
   std::uint32_t component = 0;
   std::uint64_t s = 0;
 };
-inline precinct_address split_precinct_bin_id(std::uint64_t id, std::uint64_t nc, std::uint64_t nt) {
+inline precinct_address split_precinct_bin_id(std::uint64_t id, std::uint64_t nc,
+                                              std::uint64_t nt) {
   precinct_address a;
   a.tile = static_cast<std::uint32_t>(id % nt);
   std::uint64_t rest = id / nt;
@@ -71,7 +72,9 @@ class databin_source {
 
   const image_index& index() const { return *index_; }
   bytes_view file() const { return file_; }
-  std::uint32_t num_codestreams() const { return static_cast<std::uint32_t>(index_->codestreams.size()); }
+  std::uint32_t num_codestreams() const {
+    return static_cast<std::uint32_t>(index_->codestreams.size());
+  }
 
   const std::vector<std::uint8_t>& main_header(std::uint32_t csn, bool jpt = false) const {
     const codestream_bins& b = cs_[csn];
@@ -88,8 +91,9 @@ class databin_source {
   precinct_layout precinct(std::uint32_t csn, std::uint32_t tile, std::uint32_t slot) const {
     const precinct_table& pt = cs_[csn].precincts;
     const precinct_table::entry* e = &pt.begin[pt.tile_base[tile] + slot];
-    return {std::span<const bin_piece>(pt.pieces).subspan(e[0].piece, e[1].piece - e[0].piece),
-            std::span<const std::uint64_t>(pt.layer_end).subspan(e[0].layer, e[1].layer - e[0].layer)};
+    return {
+        std::span<const bin_piece>(pt.pieces).subspan(e[0].piece, e[1].piece - e[0].piece),
+        std::span<const std::uint64_t>(pt.layer_end).subspan(e[0].layer, e[1].layer - e[0].layer)};
   }
 
   // Length of any bin (0 for bins that do not exist).
@@ -99,11 +103,13 @@ class databin_source {
   std::uint64_t precinct_table_bytes() const;
 
   // Appends bytes [from, to) of a bin to `out`; `to` is clipped to the bin's length.
-  void copy(const bin_id& id, std::uint64_t from, std::uint64_t to, std::vector<std::uint8_t>& out) const;
+  void copy(const bin_id& id, std::uint64_t from, std::uint64_t to,
+            std::vector<std::uint8_t>& out) const;
 
   // The precinct bin id of (tile, slot) of codestream csn, and back.
   std::uint64_t precinct_id(std::uint32_t csn, std::uint32_t tile, std::uint32_t slot) const;
-  bool precinct_slot(std::uint32_t csn, std::uint64_t id, std::uint32_t& tile, std::uint32_t& slot) const;
+  bool precinct_slot(std::uint32_t csn, std::uint64_t id, std::uint32_t& tile,
+                     std::uint32_t& slot) const;
 
  private:
   // Precinct (tile t, slot s) is entry e = tile_base[t] + s: its pieces are
@@ -131,6 +137,7 @@ class databin_source {
 };
 
 // The placeholder box that stands for codestream `csn` whose original box header is `orig_bh`.
-void append_codestream_placeholder(std::vector<std::uint8_t>& out, bytes_view orig_bh, std::uint64_t csn);
+void append_codestream_placeholder(std::vector<std::uint8_t>& out, bytes_view orig_bh,
+                                   std::uint64_t csn);
 
 }  // namespace pipit

@@ -53,14 +53,14 @@ inline tl::unexpected<error> fail(error e) { return tl::unexpected<error>(std::m
 }  // namespace pipit
 
 // Propagates the error of a result<T> expression; binds the value to `var` otherwise.
-#define PIPIT_TRY_ASSIGN(var, expr)                          \
-  auto var##_result_ = (expr);                               \
+#define PIPIT_TRY_ASSIGN(var, expr)                                           \
+  auto var##_result_ = (expr);                                                \
   if (!var##_result_) return ::pipit::fail(std::move(var##_result_.error())); \
   auto var = std::move(*var##_result_)
 
 // Propagates the error of a result<void>-like expression.
-#define PIPIT_TRY(expr)                                      \
-  do {                                                       \
-    auto pipit_try_result_ = (expr);                         \
+#define PIPIT_TRY(expr)                                                                 \
+  do {                                                                                  \
+    auto pipit_try_result_ = (expr);                                                    \
     if (!pipit_try_result_) return ::pipit::fail(std::move(pipit_try_result_.error())); \
   } while (0)

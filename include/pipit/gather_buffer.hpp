@@ -72,7 +72,8 @@ inline void gather_buffer::take_owned(std::size_t from) {
   if (from >= owned_.size()) return;
   const std::size_t n = owned_.size() - from;
   size_ += n;
-  if (!pieces_.empty() && pieces_.back().view == nullptr && pieces_.back().offset + pieces_.back().size == from) {
+  if (!pieces_.empty() && pieces_.back().view == nullptr &&
+      pieces_.back().offset + pieces_.back().size == from) {
     pieces_.back().size += n;
     return;
   }
@@ -97,7 +98,8 @@ inline void gather_buffer::add_view(bytes_view b) {
   if (b.empty()) return;
   if (b.size() < small_copy) return add_copy(b);
   size_ += b.size();
-  if (!pieces_.empty() && pieces_.back().view != nullptr && pieces_.back().view + pieces_.back().size == b.data()) {
+  if (!pieces_.empty() && pieces_.back().view != nullptr &&
+      pieces_.back().view + pieces_.back().size == b.data()) {
     pieces_.back().size += b.size();
     return;
   }

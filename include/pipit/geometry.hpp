@@ -25,8 +25,12 @@ rect intersect(const rect& a, const rect& b);
 // ceil(a / b) and floor(a / b) for b > 0, correct for negative a.
 std::int64_t ceil_div(std::int64_t a, std::int64_t b);
 std::int64_t floor_div(std::int64_t a, std::int64_t b);
-inline std::int64_t ceil_div_pow2(std::int64_t a, unsigned e) { return ceil_div(a, std::int64_t{1} << e); }
-inline std::int64_t floor_div_pow2(std::int64_t a, unsigned e) { return floor_div(a, std::int64_t{1} << e); }
+inline std::int64_t ceil_div_pow2(std::int64_t a, unsigned e) {
+  return ceil_div(a, std::int64_t{1} << e);
+}
+inline std::int64_t floor_div_pow2(std::int64_t a, unsigned e) {
+  return floor_div(a, std::int64_t{1} << e);
+}
 
 // A resolution level's precinct partition: `nx` x `ny` precincts of 2^PPx x 2^PPy samples,
 // the first one at absolute precinct index (`ix0`, `iy0`), i.e. anchored at sample ix0 << PPx.

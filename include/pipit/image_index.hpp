@@ -35,7 +35,7 @@ class mapped_file {
 
 struct image_index {
   bool is_jp2 = false;
-  std::vector<box> boxes;               // top-level boxes (empty for a raw codestream)
+  std::vector<box> boxes;  // top-level boxes (empty for a raw codestream)
   std::optional<jp2_description> jp2;
   std::vector<codestream_index> codestreams;
 

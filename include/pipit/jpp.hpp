@@ -75,8 +75,8 @@ result<std::uint64_t> vbas_read(byte_reader& r, const char* what);
 // ---- Bin-ID field (A.2.2) ----------------------------------------------------------------------
 
 struct bin_id_field {
-  std::uint8_t bb = 1;           // bin-id indicator, 1..3
-  bool is_last = false;          // the `c` bit
+  std::uint8_t bb = 1;   // bin-id indicator, 1..3
+  bool is_last = false;  // the `c` bit
   std::uint64_t in_class_id = 0;
 };
 
@@ -121,13 +121,13 @@ bool is_defined_msg_class(std::uint64_t msg_class);
 // One data-bin message. `body` does not own its bytes: from a jpp_reader it points into the
 // reader's buffer (see jpp_reader::next); for a writer it is whatever the caller supplies.
 struct jpp_message {
-  unsigned msg_class = 0;                 // Class (0 precinct, 1 extended precinct, 2, 4, 5, 6, 8)
-  std::uint64_t csn = 0;                  // CSn, the codestream number
-  std::uint64_t in_class_id = 0;          // from the Bin-ID field
-  std::uint64_t msg_offset = 0;           // Msg-Offset: where `body` starts in the data-bin
-  bool is_last = false;                   // `c`: body ends with the data-bin's last byte
-  std::optional<std::uint64_t> aux;       // Aux; present exactly when msg_class is odd
-  bytes_view body;                        // Msg-Length == body.size()
+  unsigned msg_class = 0;            // Class (0 precinct, 1 extended precinct, 2, 4, 5, 6, 8)
+  std::uint64_t csn = 0;             // CSn, the codestream number
+  std::uint64_t in_class_id = 0;     // from the Bin-ID field
+  std::uint64_t msg_offset = 0;      // Msg-Offset: where `body` starts in the data-bin
+  bool is_last = false;              // `c`: body ends with the data-bin's last byte
+  std::optional<std::uint64_t> aux;  // Aux; present exactly when msg_class is odd
+  bytes_view body;                   // Msg-Length == body.size()
 
   std::uint64_t msg_length() const { return body.size(); }
 
@@ -210,8 +210,9 @@ inline std::uint8_t jpp_writer::indicator(unsigned msg_class, std::uint64_t csn)
   return 1;
 }
 
-inline std::size_t jpp_writer::encode_header(unsigned msg_class, std::uint64_t csn, std::uint64_t in_class_id,
-                                             std::uint64_t msg_offset, std::uint64_t msg_length, bool is_last,
+inline std::size_t jpp_writer::encode_header(unsigned msg_class, std::uint64_t csn,
+                                             std::uint64_t in_class_id, std::uint64_t msg_offset,
+                                             std::uint64_t msg_length, bool is_last,
                                              std::uint8_t* buf) const {
   std::uint8_t* e = buf;
   const std::uint8_t bb = indicator(msg_class, csn);
@@ -290,13 +291,13 @@ class jpp_reader {
 
   jpp_reader_options options_;
   std::vector<std::uint8_t> buffer_;
-  std::size_t pos_ = 0;               // first unconsumed byte of buffer_
-  std::uint64_t base_offset_ = 0;     // absolute offset of buffer_[0]
+  std::size_t pos_ = 0;            // first unconsumed byte of buffer_
+  std::uint64_t base_offset_ = 0;  // absolute offset of buffer_[0]
   std::uint64_t last_event_offset_ = 0;
   unsigned prev_class_ = 0;
   std::uint64_t prev_csn_ = 0;
   bool after_eor_ = false;
-  std::optional<error> error_;        // sticky
+  std::optional<error> error_;  // sticky
 };
 
 }  // namespace pipit

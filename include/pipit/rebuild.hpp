@@ -37,11 +37,9 @@ struct rebuild_options {
   std::optional<window_spec> window;
 };
 
-
-
 struct rebuild_stats {
-  std::uint64_t packets = 0;           // packets in the rebuilt codestream
-  std::uint64_t packets_present = 0;   // of which copied from the cache
+  std::uint64_t packets = 0;          // packets in the rebuilt codestream
+  std::uint64_t packets_present = 0;  // of which copied from the cache
   std::uint64_t bytes = 0;
 };
 
@@ -69,9 +67,9 @@ class codestream_skeleton {
 
  private:
   std::uint32_t csn_ = 0;
-  std::vector<std::uint8_t> head_;                      // SOC .. the last main header segment
-  std::vector<std::vector<std::uint8_t>> tile_heads_;   // rewritten tile header bins
-  std::shared_ptr<const codestream_index> index_;       // headers-only index of the skeleton
+  std::vector<std::uint8_t> head_;                     // SOC .. the last main header segment
+  std::vector<std::vector<std::uint8_t>> tile_heads_;  // rewritten tile header bins
+  std::shared_ptr<const codestream_index> index_;      // headers-only index of the skeleton
 };
 
 // One-shot: the skeleton's codestream. Fails as codestream_skeleton::build.

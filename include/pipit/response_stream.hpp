@@ -90,9 +90,9 @@ struct stream_codestream {
 };
 
 struct stream_plan {
-  bool jpt = false;              // JPT-stream: tile data-bins instead of precincts
-  bool align = false;            // messages end at natural boundaries only
-  bool whole_metadata = true;    // all of metadata-bin 0 (JP2/JPX targets)
+  bool jpt = false;                        // JPT-stream: tile data-bins instead of precincts
+  bool align = false;                      // messages end at natural boundaries only
+  bool whole_metadata = true;              // all of metadata-bin 0 (JP2/JPX targets)
   std::vector<bin_range> metadata_ranges;  // else these ranges of metadata-bin 0, in order
   std::vector<stream_codestream> codestreams;
   std::uint64_t len = std::numeric_limits<std::uint64_t>::max();  // message bytes, EOR excluded
@@ -129,7 +129,8 @@ class response_stream {
     std::uint64_t from = 0, to = 0, length = 0;
   };
   bool send(const segment& s);
-  void emit(const segment& s, std::uint64_t from, std::uint64_t n, const std::uint8_t* head, std::size_t head_size);
+  void emit(const segment& s, std::uint64_t from, std::uint64_t n, const std::uint8_t* head,
+            std::size_t head_size);
   void add_body(const segment& s, std::uint64_t from, std::uint64_t to);
   void add_precinct_body(std::uint64_t from, std::uint64_t to);  // of window precinct k_
   // Window precinct k_'s missing wanted layers as one message, for a response without `len`
@@ -145,8 +146,8 @@ class response_stream {
   const databin_source& src_;
   stream_model& model_;
   stream_plan plan_;
-  gather_buffer* out_ = nullptr;   // during next()
-  gather_buffer copy_out_;         // next(std::vector&)'s gather
+  gather_buffer* out_ = nullptr;         // during next()
+  gather_buffer copy_out_;               // next(std::vector&)'s gather
   std::vector<std::uint8_t> no_output_;  // the writer only encodes headers (encode_header)
   jpp_writer writer_;
 

@@ -30,13 +30,15 @@ using clock = std::chrono::steady_clock;
 
 class window_job final : public window_handle {
  public:
-  window_job(window w, int priority, std::uint64_t seq) : view_(std::move(w)), priority_(priority), seq_(seq) {}
+  window_job(window w, int priority, std::uint64_t seq)
+      : view_(std::move(w)), priority_(priority), seq_(seq) {}
 
   window_status status() const override {
     std::lock_guard lock(mutex_);
     return status_;
   }
-  window_status wait(std::uint64_t seen_generation, std::chrono::milliseconds timeout) const override {
+  window_status wait(std::uint64_t seen_generation,
+                     std::chrono::milliseconds timeout) const override {
     std::unique_lock lock(mutex_);
     cv_.wait_for(lock, timeout, [&] {
       return status_.generation > seen_generation || status_.state != window_state::pending;
@@ -112,7 +114,8 @@ class client_impl final : public jpip_client {
       std::lock_guard lock(queue_mutex_);
       job = std::make_shared<window_job>(with_mct_components(w), priority, next_seq_++);
       if (closed_) {
-        job->finish(window_state::failed, error{errc::invalid_argument, no_offset, "the client is closed"});
+        job->finish(window_state::failed,
+                    error{errc::invalid_argument, no_offset, "the client is closed"});
         return job;
       }
       if (auto e = check_window(w); !e) {
@@ -128,9 +131,11 @@ class client_impl final : public jpip_client {
   result<void> fetch(const window& w, int priority) override {
     auto h = request(w, priority);
     window_status st = h->status();
-    while (st.state == window_state::pending) st = h->wait(st.generation, std::chrono::milliseconds(1000));
+    while (st.state == window_state::pending)
+      st = h->wait(st.generation, std::chrono::milliseconds(1000));
     if (st.state == window_state::failed) return fail(st.failure);
-    if (st.state == window_state::cancelled) return fail(errc::io, no_offset, "window request cancelled");
+    if (st.state == window_state::cancelled)
+      return fail(errc::io, no_offset, "window request cancelled");
     return {};
   }
 
@@ -177,7 +182,8 @@ class client_impl final : public jpip_client {
   // of any of them needs the data of all three.
   window with_mct_components(window w) const {
     if (!info_.mct || w.comps.empty() || info_.components.size() < 3) return w;
-    if (std::none_of(w.comps.begin(), w.comps.end(), [](std::uint32_t c) { return c < 3; })) return w;
+    if (std::none_of(w.comps.begin(), w.comps.end(), [](std::uint32_t c) { return c < 3; }))
+      return w;
     for (std::uint32_t c = 0; c < 3; ++c) w.comps.push_back(c);
     std::sort(w.comps.begin(), w.comps.end());
     w.comps.erase(std::unique(w.comps.begin(), w.comps.end()), w.comps.end());
@@ -188,13 +194,16 @@ class client_impl final : public jpip_client {
   result<void> check_window(const window& w) const {
     if (info_.Xsiz == 0) return {};  // before the headers are known
     if (w.discard_levels > info_.levels)
-      return fail(errc::invalid_argument, no_offset, "level " + std::to_string(w.discard_levels) +
-                                                         " beyond the " + std::to_string(info_.levels) + " available");
-    const std::uint64_t fw = info_.width_at(w.discard_levels), fh = info_.height_at(w.discard_levels);
+      return fail(errc::invalid_argument, no_offset,
+                  "level " + std::to_string(w.discard_levels) + " beyond the " +
+                      std::to_string(info_.levels) + " available");
+    const std::uint64_t fw = info_.width_at(w.discard_levels),
+                        fh = info_.height_at(w.discard_levels);
     if (w.w == 0 || w.h == 0 || std::uint64_t{w.x} + w.w > fw || std::uint64_t{w.y} + w.h > fh)
       return fail(errc::invalid_argument, no_offset, "window outside the frame");
     for (auto c : w.comps)
-      if (c >= info_.components.size()) return fail(errc::invalid_argument, no_offset, "no component " + std::to_string(c));
+      if (c >= info_.components.size())
+        return fail(errc::invalid_argument, no_offset, "no component " + std::to_string(c));
     return {};
   }
 
@@ -249,8 +258,10 @@ class client_impl final : public jpip_client {
     window_bins all;
     std::lock_guard lock(cache_.mutex);
     for (const auto& b : cache_.cache.bins()) {
-      if (b.id.kind == bin_kind::precinct || b.id.kind == bin_kind::tile) all.precincts.push_back(b.id);
-      else all.headers.push_back(b.id);
+      if (b.id.kind == bin_kind::precinct || b.id.kind == bin_kind::tile)
+        all.precincts.push_back(b.id);
+      else
+        all.headers.push_back(b.id);
     }
     declared_.clear();
     return model_for(cache_.cache, all, &declared_, {});
@@ -270,10 +281,12 @@ class client_impl final : public jpip_client {
       std::lock_guard lock(cache_.mutex);
       tid_before = cache_.cache.target_id();
     }
-    exchange_result x = session_.open(options_.initial_len, held_model(), [this] { return stopping_.load(); });
+    exchange_result x =
+        session_.open(options_.initial_len, held_model(), [this] { return stopping_.load(); });
     {
       std::lock_guard lock(cache_.mutex);
-      if (cache_.cache.target_id() != tid_before) declared_.clear();  // the server ignored the model
+      if (cache_.cache.target_id() != tid_before)
+        declared_.clear();  // the server ignored the model
     }
     if (x.result == exchange_result::outcome::ok) {
       std::lock_guard lock(stats_mutex_);
@@ -289,14 +302,16 @@ class client_impl final : public jpip_client {
     for (int attempt = 0;; ++attempt) {
       x = open_session();
       if (x.result == exchange_result::outcome::ok) break;
-      const bool retry = x.result == exchange_result::outcome::retry && x.failure.message.rfind("cannot connect", 0) != 0;
+      const bool retry = x.result == exchange_result::outcome::retry &&
+                         x.failure.message.rfind("cannot connect", 0) != 0;
       if (!retry || attempt >= 2) return fail(x.failure);
       std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
     }
     std::uint64_t len = options_.initial_len;
     for (int rounds = 0; !headers_ready(); ++rounds) {
       if (x.eor == eor_reason::window_done || x.eor == eor_reason::image_done || rounds > 1000)
-        return fail(errc::corrupt, no_offset, url_.base() + ": the server sent no complete main header");
+        return fail(errc::corrupt, no_offset,
+                    url_.base() + ": the server sent no complete main header");
       jpip_request r;
       if (session_.stateless()) r.model = full_model();
       len = std::min(options_.max_len, len * 2);
@@ -317,7 +332,9 @@ class client_impl final : public jpip_client {
     {
       std::lock_guard lock(cache_.mutex);
       auto r = rebuild_codestream(cache_.cache);
-      if (!r) return fail(r.error().code, r.error().offset, "cannot rebuild the codestream headers: " + r.error().message);
+      if (!r)
+        return fail(r.error().code, r.error().offset,
+                    "cannot rebuild the codestream headers: " + r.error().message);
       cs = std::move(*r);
       const bin_id md{bin_kind::metadata, 0, 0};
       info_.is_jp2 = cache_.cache.is_complete(md) && cache_.cache.contiguous_prefix(md).size() > 0;
@@ -329,11 +346,20 @@ class client_impl final : public jpip_client {
     }
     index_options io;
     io.headers_only = true;
-    auto ix = codestream_index::build(bytes_view(cs.data(), cs.size()), byte_range{0, cs.size()}, io);
-    if (!ix) return fail(errc::corrupt, ix.error().offset, "bad codestream headers: " + ix.error().message);
+    auto ix =
+        codestream_index::build(bytes_view(cs.data(), cs.size()), byte_range{0, cs.size()}, io);
+    if (!ix)
+      return fail(errc::corrupt, ix.error().offset,
+                  "bad codestream headers: " + ix.error().message);
     const image_size& s = ix->siz;
-    info_.Xsiz = s.Xsiz; info_.Ysiz = s.Ysiz; info_.XOsiz = s.XOsiz; info_.YOsiz = s.YOsiz;
-    info_.XTsiz = s.XTsiz; info_.YTsiz = s.YTsiz; info_.XTOsiz = s.XTOsiz; info_.YTOsiz = s.YTOsiz;
+    info_.Xsiz = s.Xsiz;
+    info_.Ysiz = s.Ysiz;
+    info_.XOsiz = s.XOsiz;
+    info_.YOsiz = s.YOsiz;
+    info_.XTsiz = s.XTsiz;
+    info_.YTsiz = s.YTsiz;
+    info_.XTOsiz = s.XTOsiz;
+    info_.YTOsiz = s.YTOsiz;
     for (const auto& c : s.components)
       info_.components.push_back(component_info{c.precision, c.is_signed, c.XRsiz, c.YRsiz});
     std::uint32_t levels = 32, layers = 0;
@@ -356,8 +382,9 @@ class client_impl final : public jpip_client {
     std::unique_lock lock(queue_mutex_);
     for (;;) {
       if (stopping_) return nullptr;
-      queue_.erase(std::remove_if(queue_.begin(), queue_.end(), [](const auto& j) { return j->is_final(); }),
-                   queue_.end());
+      queue_.erase(
+          std::remove_if(queue_.begin(), queue_.end(), [](const auto& j) { return j->is_final(); }),
+          queue_.end());
       if (!queue_.empty()) {
         return *std::min_element(queue_.begin(), queue_.end(), [](const auto& a, const auto& b) {
           if (a->priority() != b->priority()) return a->priority() > b->priority();
@@ -422,8 +449,9 @@ class client_impl final : public jpip_client {
 
     const window& w = job.view();
     jpip_request r;
-    const resolution_choice fr = frame_at(image_geometry{info_.Xsiz, info_.Ysiz, info_.XOsiz, info_.YOsiz, info_.levels},
-                                          w.discard_levels);
+    const resolution_choice fr =
+        frame_at(image_geometry{info_.Xsiz, info_.Ysiz, info_.XOsiz, info_.YOsiz, info_.levels},
+                 w.discard_levels);
     r.fsiz = frame_size{fr.fx, fr.fy, round_direction::round_down};
     r.roff = point{w.x, w.y};
     r.rsiz = point{w.w, w.h};
@@ -443,8 +471,7 @@ class client_impl final : public jpip_client {
     exchange_result x = session_.send(r, len_, [this] { return stopping_.load(); });
     update_stats();
     switch (x.result) {
-      case exchange_result::outcome::ok:
-        break;
+      case exchange_result::outcome::ok: break;
       case exchange_result::outcome::retry:
         session_.forget();
         if (x.new_bytes > 0) job.progress(x.new_bytes);
@@ -454,9 +481,7 @@ class client_impl final : public jpip_client {
         session_.forget();
         if (lost_in_a_row_++ > 0) back_off(job, x.failure);
         return;
-      case exchange_result::outcome::fatal:
-        job.finish(window_state::failed, x.failure);
-        return;
+      case exchange_result::outcome::fatal: job.finish(window_state::failed, x.failure); return;
     }
     failing_since_.reset();
     lost_in_a_row_ = 0;
@@ -466,7 +491,8 @@ class client_impl final : public jpip_client {
       const double rate = static_cast<double>(x.body_bytes) / std::max(x.seconds, 1e-3);
       auto target = static_cast<std::uint64_t>(rate * options_.target_response_seconds);
       target = std::clamp<std::uint64_t>(target, len_ / 2, len_ * 4);
-      len_ = std::clamp<std::uint64_t>(target, std::min<std::uint64_t>(2000, options_.max_len), options_.max_len);
+      len_ = std::clamp<std::uint64_t>(target, std::min<std::uint64_t>(2000, options_.max_len),
+                                       options_.max_len);
     }
     if (x.new_bytes > 0) job.progress(x.new_bytes);
     switch (x.eor.value_or(eor_reason::non_specified)) {
@@ -476,9 +502,7 @@ class client_impl final : public jpip_client {
         job.finish(window_state::complete);
         if (clock::now() - last_save_ > std::chrono::seconds(5)) save_cache();
         return;
-      case eor_reason::session_limit:
-        session_.forget();
-        return;
+      case eor_reason::session_limit: session_.forget(); return;
       default:  // byte limit, window change, response limit: ask again
         return;
     }
@@ -516,7 +540,8 @@ class client_impl final : public jpip_client {
 
 }  // namespace
 
-result<std::unique_ptr<jpip_client>> jpip_client::open(std::string_view url, const client_options& options) {
+result<std::unique_ptr<jpip_client>> jpip_client::open(std::string_view url,
+                                                       const client_options& options) {
   PIPIT_TRY_ASSIGN(u, parse_url(url));
   auto c = std::make_unique<client_impl>(std::move(u), options);
   PIPIT_TRY(c->start());

@@ -22,7 +22,8 @@ struct transfer {
 
 std::string trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
     s.remove_suffix(1);
   return std::string(s);
 }
@@ -34,7 +35,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
     // A new status line (after 100 Continue or a redirect): forget earlier headers.
     t->response->headers.clear();
     const auto sp = line.find(' ');
-    if (sp != std::string_view::npos) t->response->status = std::atol(std::string(line.substr(sp + 1, 3)).c_str());
+    if (sp != std::string_view::npos)
+      t->response->status = std::atol(std::string(line.substr(sp + 1, 3)).c_str());
     return size * n;
   }
   const auto colon = line.find(':');
@@ -63,7 +65,8 @@ std::size_t on_write(char* data, std::size_t size, std::size_t n, void* user) {
     if (e.size() < 4096) e.append(data, std::min<std::size_t>(bytes, 4096 - e.size()));
     return bytes;
   }
-  if (*t->on_body && !(*t->on_body)(bytes_view(reinterpret_cast<const std::uint8_t*>(data), bytes))) {
+  if (*t->on_body &&
+      !(*t->on_body)(bytes_view(reinterpret_cast<const std::uint8_t*>(data), bytes))) {
     t->consumer_refused = true;
     return 0;  // CURLE_WRITE_ERROR
   }
@@ -80,14 +83,12 @@ transfer_failure classify(CURLcode c) {
     case CURLE_OK: return transfer_failure::none;
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_CONNECT:
-      return transfer_failure::connect;
+    case CURLE_COULDNT_CONNECT: return transfer_failure::connect;
     case CURLE_PARTIAL_FILE:
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_GOT_NOTHING:
-    case CURLE_OPERATION_TIMEDOUT:
-      return transfer_failure::dropped;
+    case CURLE_OPERATION_TIMEDOUT: return transfer_failure::dropped;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
@@ -95,13 +96,10 @@ transfer_failure classify(CURLcode c) {
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-      return transfer_failure::tls;
+    case CURLE_SSL_INVALIDCERTSTATUS: return transfer_failure::tls;
     case CURLE_WRITE_ERROR:
-    case CURLE_ABORTED_BY_CALLBACK:
-      return transfer_failure::aborted;
-    default:
-      return transfer_failure::other;
+    case CURLE_ABORTED_BY_CALLBACK: return transfer_failure::aborted;
+    default: return transfer_failure::other;
   }
 }
 
@@ -114,7 +112,8 @@ std::string http_response::header(std::string_view name) const {
 }
 
 bool http_response::has_header(std::string_view name) const {
-  return std::any_of(headers.begin(), headers.end(), [&](const auto& h) { return h.first == name; });
+  return std::any_of(headers.begin(), headers.end(),
+                     [&](const auto& h) { return h.first == name; });
 }
 
 http_transport::http_transport(transport_options options) : options_(std::move(options)) {
@@ -192,7 +191,8 @@ http_response http_transport::get(const std::string& url,
   if (rc != CURLE_OK) {
     response.failure = classify(rc);
     if (t.consumer_refused) response.failure = transfer_failure::aborted;
-    response.failure_text = errbuf[0] != 0 ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
+    response.failure_text =
+        errbuf[0] != 0 ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
     while (!response.failure_text.empty() && response.failure_text.back() == '\n')
       response.failure_text.pop_back();
     fresh_connect_ = true;

@@ -22,11 +22,11 @@ namespace pipit::client {
 
 enum class transfer_failure : std::uint8_t {
   none,
-  connect,   // could not resolve or connect; retryable
-  dropped,   // the connection broke or timed out mid-response; retryable
-  tls,       // TLS handshake or certificate verification failed; not retryable
-  aborted,   // the body consumer refused the data (corrupt stream) or the caller stopped
-  other,     // anything else libcurl reports
+  connect,  // could not resolve or connect; retryable
+  dropped,  // the connection broke or timed out mid-response; retryable
+  tls,      // TLS handshake or certificate verification failed; not retryable
+  aborted,  // the body consumer refused the data (corrupt stream) or the caller stopped
+  other,    // anything else libcurl reports
 };
 
 struct http_response {
@@ -34,7 +34,7 @@ struct http_response {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in order
   std::string error_body;                                    // non-2xx bodies (truncated)
   std::uint64_t body_bytes = 0;
-  double seconds = 0;                                        // total transfer time
+  double seconds = 0;  // total transfer time
   transfer_failure failure = transfer_failure::none;
   std::string failure_text;  // libcurl's message when failure != none
 

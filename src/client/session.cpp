@@ -31,20 +31,25 @@ std::string describe_status(const http_response& r) {
 
 }  // namespace
 
-session::session(jpip_url url, const transport_options& transport, bool use_session, shared_cache& cache)
+session::session(jpip_url url, const transport_options& transport, bool use_session,
+                 shared_cache& cache)
     : url_(std::move(url)), transport_(transport), use_session_(use_session), cache_(cache) {}
 
 void session::take_cnew(const std::string& value) {
   std::string host = url_.host, path = url_.path;
   std::uint16_t port = url_.port;
   for (const auto& [k, v] : split_cnew(value)) {
-    if (k == "cid") cid_ = v;
-    else if (k == "path") path = absolute_path(v);
-    else if (k == "host") host = v;
+    if (k == "cid")
+      cid_ = v;
+    else if (k == "path")
+      path = absolute_path(v);
+    else if (k == "host")
+      host = v;
     else if (k == "port") {
       unsigned p = 0;
       auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), p);
-      if (ec == std::errc() && ptr == v.data() + v.size() && p > 0 && p < 65536) port = static_cast<std::uint16_t>(p);
+      if (ec == std::errc() && ptr == v.data() + v.size() && p > 0 && p < 65536)
+        port = static_cast<std::uint16_t>(p);
     }
   }
   jpip_url u = url_;
@@ -78,7 +83,8 @@ exchange_result session::open(std::uint64_t len, const std::optional<cache_model
   return x;
 }
 
-exchange_result session::send(jpip_request view, std::uint64_t len, const std::function<bool()>& should_stop) {
+exchange_result session::send(jpip_request view, std::uint64_t len,
+                              const std::function<bool()>& should_stop) {
   view.stream = std::vector<sampled_range>{sampled_range{0, 0, 1}};
   view.len = len;
   std::string url;
@@ -184,20 +190,23 @@ exchange_result session::exchange(const std::string& url, bool is_session_reques
   }
   where += url_.path;
   switch (resp.failure) {
-    case transfer_failure::none:
-      break;
+    case transfer_failure::none: break;
     case transfer_failure::tls:
       x.result = exchange_result::outcome::fatal;
-      x.failure = error{errc::io, no_offset, "TLS failure with " + url_.host + ": " + resp.failure_text +
-                                             " (check the certificate, give a CA file, or turn TLS verification off)"};
+      x.failure =
+          error{errc::io, no_offset,
+                "TLS failure with " + url_.host + ": " + resp.failure_text +
+                    " (check the certificate, give a CA file, or turn TLS verification off)"};
       return x;
     case transfer_failure::connect:
       x.result = exchange_result::outcome::retry;
-      x.failure = error{errc::io, no_offset, "cannot connect to " + url_.origin() + ": " + resp.failure_text};
+      x.failure = error{errc::io, no_offset,
+                        "cannot connect to " + url_.origin() + ": " + resp.failure_text};
       return x;
     case transfer_failure::dropped:
       x.result = exchange_result::outcome::retry;
-      x.failure = error{errc::io, no_offset, "connection to " + url_.origin() + " lost: " + resp.failure_text};
+      x.failure = error{errc::io, no_offset,
+                        "connection to " + url_.origin() + " lost: " + resp.failure_text};
       return x;
     case transfer_failure::aborted:
       if (stream_error) {
@@ -211,7 +220,8 @@ exchange_result session::exchange(const std::string& url, bool is_session_reques
       return x;
     case transfer_failure::other:
       x.result = exchange_result::outcome::retry;
-      x.failure = error{errc::io, no_offset, "request to " + where + " failed: " + resp.failure_text};
+      x.failure =
+          error{errc::io, no_offset, "request to " + where + " failed: " + resp.failure_text};
       return x;
   }
   if (resp.status < 200 || resp.status >= 300) {
@@ -220,17 +230,20 @@ exchange_result session::exchange(const std::string& url, bool is_session_reques
       x.failure = error{errc::io, no_offset, "session lost: " + describe_status(resp)};
       return x;
     }
-    x.result = resp.status >= 500 ? exchange_result::outcome::retry : exchange_result::outcome::fatal;
-    x.failure = error{resp.status == 404 ? errc::not_found : errc::io, no_offset,
-                      (resp.status == 404 ? "target not found: " : "server refused the request for ") + where +
-                          " (" + describe_status(resp) + ")"};
+    x.result =
+        resp.status >= 500 ? exchange_result::outcome::retry : exchange_result::outcome::fatal;
+    x.failure =
+        error{resp.status == 404 ? errc::not_found : errc::io, no_offset,
+              (resp.status == 404 ? "target not found: " : "server refused the request for ") +
+                  where + " (" + describe_status(resp) + ")"};
     return x;
   }
   if (resp.has_header("jpip-cnew")) take_cnew(resp.header("jpip-cnew"));
   const std::string ctype = resp.header("content-type");
   if (!ctype.empty() && ctype.find("jpp-stream") == std::string::npos && resp.body_bytes > 0) {
     x.result = exchange_result::outcome::fatal;
-    x.failure = error{errc::corrupt, no_offset, where + ": the server answered with " + ctype + ", not a JPP-stream"};
+    x.failure = error{errc::corrupt, no_offset,
+                      where + ": the server answered with " + ctype + ", not a JPP-stream"};
     return x;
   }
   if (!x.eor) {

@@ -40,12 +40,12 @@ struct exchange_result {
   };
   outcome result = outcome::ok;
   std::optional<eor_reason> eor;
-  std::uint64_t new_bytes = 0;   // bytes the cache did not hold
+  std::uint64_t new_bytes = 0;  // bytes the cache did not hold
   std::uint64_t body_bytes = 0;
   double seconds = 0;
-  error failure;                 // when result != ok
-  std::set<bin_id> touched;      // bins that received messages
-  bool target_changed = false;   // JPIP-tid differed: the cache was emptied
+  error failure;                // when result != ok
+  std::set<bin_id> touched;     // bins that received messages
+  bool target_changed = false;  // JPIP-tid differed: the cache was emptied
 };
 
 class session {
@@ -64,7 +64,10 @@ class session {
 
   bool is_open() const { return open_; }
   bool stateless() const { return open_ && cid_.empty(); }
-  void forget() { open_ = false; cid_.clear(); }
+  void forget() {
+    open_ = false;
+    cid_.clear();
+  }
   const std::string& cid() const { return cid_; }
   std::uint64_t requests() const { return requests_; }
   std::uint64_t body_bytes() const { return body_bytes_; }

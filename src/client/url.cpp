@@ -69,7 +69,8 @@ result<jpip_url> parse_url(std::string_view url) {
   }
   const std::size_t slash = rest.find_first_of("/?");
   std::string_view authority = rest.substr(0, slash);
-  std::string_view path_query = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+  std::string_view path_query =
+      slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
   if (const auto at = authority.rfind('@'); at != std::string_view::npos)
     return fail(errc::invalid_argument, no_offset, "user names in JPIP URLs are not supported");
   std::string_view port_text;

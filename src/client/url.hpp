@@ -13,10 +13,10 @@ namespace pipit::client {
 
 struct jpip_url {
   bool tls = false;
-  std::string host;          // as written (an IPv6 literal keeps its brackets)
-  std::uint16_t port = 0;    // 0: the scheme's default
-  std::string path;          // starts with '/'; percent-encoding kept as written
-  std::string query;         // after '?', without it; may be empty
+  std::string host;        // as written (an IPv6 literal keeps its brackets)
+  std::uint16_t port = 0;  // 0: the scheme's default
+  std::string path;        // starts with '/'; percent-encoding kept as written
+  std::string query;       // after '?', without it; may be empty
 
   // "http://host:port" (no path).
   std::string origin() const;

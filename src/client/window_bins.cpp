@@ -22,12 +22,14 @@ window_bins bins_for_window(const codestream_index& cs, bool is_jp2, const windo
   const window_spec spec = spec_for_window(cs.siz.XOsiz, cs.siz.YOsiz, w);
   if (is_jp2) out.headers.push_back(bin_id{bin_kind::metadata, 0, 0});
   out.headers.push_back(bin_id{bin_kind::main_header, 0, 0});
-  for (std::uint32_t t : window_tiles(cs, spec)) out.headers.push_back(bin_id{bin_kind::tile_header, 0, t});
+  for (std::uint32_t t : window_tiles(cs, spec))
+    out.headers.push_back(bin_id{bin_kind::tile_header, 0, t});
   const std::uint64_t nc = cs.num_components(), nt = cs.tiles.size();
   for (const window_precinct& p : window_precincts(cs, spec)) {
     const tile_entry& te = cs.tiles[p.tile];
     const std::uint64_t s = p.slot - te.comp_slot_base(p.component);
-    out.precincts.push_back(bin_id{bin_kind::precinct, 0, precinct_bin_id(p.tile, p.component, s, nc, nt)});
+    out.precincts.push_back(
+        bin_id{bin_kind::precinct, 0, precinct_bin_id(p.tile, p.component, s, nc, nt)});
   }
   return out;
 }
@@ -51,14 +53,16 @@ model_item explicit_item(const bin_id& b, bool subtractive) {
 
 std::size_t item_chars(const model_item& it) {
   const auto& e = std::get<explicit_bins>(it.bins);
-  return 4 + std::to_string(e.id.value_or(0)).size() + (it.limit_kind == model_limit_kind::bytes ? 1 + std::to_string(it.limit).size() : 0);
+  return 4 + std::to_string(e.id.value_or(0)).size() +
+         (it.limit_kind == model_limit_kind::bytes ? 1 + std::to_string(it.limit).size() : 0);
 }
 
 }  // namespace
 
 std::optional<cache_model_spec> model_for(const databin_cache& cache, const window_bins& bins,
                                           std::set<bin_id>* declared,
-                                          const std::vector<bin_id>& evicted, std::size_t max_chars) {
+                                          const std::vector<bin_id>& evicted,
+                                          std::size_t max_chars) {
   cache_model_spec spec;
   std::size_t chars = 0;
   auto consider = [&](const bin_id& b) {

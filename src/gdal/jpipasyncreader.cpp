@@ -27,11 +27,12 @@ class JPIPAsyncReader final : public GDALAsyncReader
     std::vector<int> m_anBandMap{};
 
   public:
-    JPIPAsyncReader(JPIPDataset *poDSIn, int nXOffIn, int nYOffIn,
-                    int nXSizeIn, int nYSizeIn, void *pBufIn, int nBufXSizeIn,
+    JPIPAsyncReader(JPIPDataset *poDSIn, int nXOffIn, int nYOffIn, int nXSizeIn,
+                    int nYSizeIn, void *pBufIn, int nBufXSizeIn,
                     int nBufYSizeIn, GDALDataType eBufTypeIn, int nBandCountIn,
                     const int *panBandMapIn, int nPixelSpaceIn,
-                    int nLineSpaceIn, int nBandSpaceIn, CSLConstList papszOptions);
+                    int nLineSpaceIn, int nBandSpaceIn,
+                    CSLConstList papszOptions);
     ~JPIPAsyncReader() override;
 
     bool Start(CSLConstList papszOptions, int nDatasetLevel);
@@ -41,11 +42,13 @@ class JPIPAsyncReader final : public GDALAsyncReader
                                              int *pnBufYSize) override;
 };
 
-JPIPAsyncReader::JPIPAsyncReader(
-    JPIPDataset *poDSIn, int nXOffIn, int nYOffIn, int nXSizeIn, int nYSizeIn,
-    void *pBufIn, int nBufXSizeIn, int nBufYSizeIn, GDALDataType eBufTypeIn,
-    int nBandCountIn, const int *panBandMapIn, int nPixelSpaceIn,
-    int nLineSpaceIn, int nBandSpaceIn, CSLConstList /* papszOptions */)
+JPIPAsyncReader::JPIPAsyncReader(JPIPDataset *poDSIn, int nXOffIn, int nYOffIn,
+                                 int nXSizeIn, int nYSizeIn, void *pBufIn,
+                                 int nBufXSizeIn, int nBufYSizeIn,
+                                 GDALDataType eBufTypeIn, int nBandCountIn,
+                                 const int *panBandMapIn, int nPixelSpaceIn,
+                                 int nLineSpaceIn, int nBandSpaceIn,
+                                 CSLConstList /* papszOptions */)
 {
     poDS = poDSIn;
     m_poShared = poDSIn->m_poShared;
@@ -59,7 +62,8 @@ JPIPAsyncReader::JPIPAsyncReader(
     eBufType = eBufTypeIn;
     nBandCount = nBandCountIn;
     for (int i = 0; i < nBandCountIn; ++i)
-        m_anBandMap.push_back(panBandMapIn != nullptr ? panBandMapIn[i] : i + 1);
+        m_anBandMap.push_back(panBandMapIn != nullptr ? panBandMapIn[i]
+                                                      : i + 1);
     panBandMap = m_anBandMap.data();
     const int nDTSize = GDALGetDataTypeSizeBytes(eBufTypeIn);
     nPixelSpace = nPixelSpaceIn != 0 ? nPixelSpaceIn : nDTSize;
@@ -98,16 +102,21 @@ bool JPIPAsyncReader::Start(CSLConstList papszOptions, int nDatasetLevel)
     const std::uint64_t nX0 = static_cast<std::uint64_t>(nXOff) / nScale;
     const std::uint64_t nY0 = static_cast<std::uint64_t>(nYOff) / nScale;
     const std::uint64_t nX1 = std::min<std::uint64_t>(
-        nFW, (static_cast<std::uint64_t>(nXOff) + nXSize + nScale - 1) / nScale);
+        nFW,
+        (static_cast<std::uint64_t>(nXOff) + nXSize + nScale - 1) / nScale);
     const std::uint64_t nY1 = std::min<std::uint64_t>(
-        nFH, (static_cast<std::uint64_t>(nYOff) + nYSize + nScale - 1) / nScale);
+        nFH,
+        (static_cast<std::uint64_t>(nYOff) + nYSize + nScale - 1) / nScale);
     m_oWindow.discard_levels = static_cast<std::uint32_t>(nLevel);
     m_oWindow.x = static_cast<std::uint32_t>(nX0);
     m_oWindow.y = static_cast<std::uint32_t>(nY0);
-    m_oWindow.w = static_cast<std::uint32_t>(std::max<std::uint64_t>(1, nX1 - nX0));
-    m_oWindow.h = static_cast<std::uint32_t>(std::max<std::uint64_t>(1, nY1 - nY0));
+    m_oWindow.w =
+        static_cast<std::uint32_t>(std::max<std::uint64_t>(1, nX1 - nX0));
+    m_oWindow.h =
+        static_cast<std::uint32_t>(std::max<std::uint64_t>(1, nY1 - nY0));
     if (const char *pszLayers = CSLFetchNameValue(papszOptions, "LAYERS"))
-        m_oWindow.layers = static_cast<std::uint32_t>(std::max(0, atoi(pszLayers)));
+        m_oWindow.layers =
+            static_cast<std::uint32_t>(std::max(0, atoi(pszLayers)));
     std::vector<std::uint32_t> anComps;
     for (int b : m_anBandMap)
     {
@@ -122,7 +131,8 @@ bool JPIPAsyncReader::Start(CSLConstList papszOptions, int nDatasetLevel)
     anComps.erase(std::unique(anComps.begin(), anComps.end()), anComps.end());
     if (anComps.size() < oInfo.components.size())
         m_oWindow.comps = anComps;
-    const int nPriority = atoi(CSLFetchNameValueDef(papszOptions, "PRIORITY", "0"));
+    const int nPriority =
+        atoi(CSLFetchNameValueDef(papszOptions, "PRIORITY", "0"));
     m_poHandle = m_poShared->poClient->request(m_oWindow, nPriority);
     return true;
 }
@@ -174,8 +184,9 @@ GDALAsyncStatusType JPIPAsyncReader::GetNextUpdatedRegion(double dfTimeout,
         {
             if (oPlane.component == nComp)
             {
-                JPIPCopyPlane(oPlane, static_cast<GByte *>(pBuf) +
-                                          static_cast<GSpacing>(i) * nBandSpace,
+                JPIPCopyPlane(oPlane,
+                              static_cast<GByte *>(pBuf) +
+                                  static_cast<GSpacing>(i) * nBandSpace,
                               eBufType, nBufXSize, nBufYSize, nPixelSpace,
                               nLineSpace);
                 break;

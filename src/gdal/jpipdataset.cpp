@@ -19,9 +19,8 @@ namespace
 
 // A read the direct path can serve: same size as the buffer, and no
 // fractional source window (GDAL resamples those itself).
-bool IsExactWindow(int nXOff, int nYOff, int nXSize, int nYSize,
-                   int nBufXSize, int nBufYSize,
-                   const GDALRasterIOExtraArg *psExtraArg)
+bool IsExactWindow(int nXOff, int nYOff, int nXSize, int nYSize, int nBufXSize,
+                   int nBufYSize, const GDALRasterIOExtraArg *psExtraArg)
 {
     if (nBufXSize != nXSize || nBufYSize != nYSize)
         return false;
@@ -78,15 +77,14 @@ const char *GetOption(GDALOpenInfo *poOpenInfo, const char *pszName,
     return pszDefault;
 }
 
-}  // namespace
+} // namespace
 
 void JPIPReportError(const pipit::error &oError, const char *pszContext)
 {
-    const CPLErrorNum nErr = oError.code == pipit::errc::not_found
-                                 ? CPLE_OpenFailed
-                             : oError.code == pipit::errc::corrupt
-                                 ? CPLE_AppDefined
-                                 : CPLE_HttpResponse;
+    const CPLErrorNum nErr =
+        oError.code == pipit::errc::not_found ? CPLE_OpenFailed
+        : oError.code == pipit::errc::corrupt ? CPLE_AppDefined
+                                              : CPLE_HttpResponse;
     CPLError(CE_Failure, nErr, "JPIP: %s: %s", pszContext,
              oError.message.c_str());
 }
@@ -136,9 +134,9 @@ JPIPRasterBand::JPIPRasterBand(JPIPDataset *poDSIn, int nBandIn,
     nRasterYSize = poDSIn->GetRasterYSize();
     const auto &oInfo = poDSIn->m_poShared->oInfo;
     int nBlock = 512;
-    if (oInfo.XTsiz < oInfo.width() && oInfo.XTsiz >= 64 &&
-        oInfo.XTsiz <= 2048)
-        nBlock = std::max(64, static_cast<int>(oInfo.XTsiz >> poDSIn->m_nLevel));
+    if (oInfo.XTsiz < oInfo.width() && oInfo.XTsiz >= 64 && oInfo.XTsiz <= 2048)
+        nBlock =
+            std::max(64, static_cast<int>(oInfo.XTsiz >> poDSIn->m_nLevel));
     nBlockXSize = std::min(nBlock, nRasterXSize);
     nBlockYSize = std::min(nBlock, nRasterYSize);
     const auto &oComp = oInfo.components[nBandIn - 1];
@@ -149,8 +147,7 @@ JPIPRasterBand::JPIPRasterBand(JPIPDataset *poDSIn, int nBandIn,
         SetMetadataItem("PIXELTYPE", "SIGNEDBYTE", "IMAGE_STRUCTURE");
 }
 
-CPLErr JPIPRasterBand::IReadBlock(int nBlockXOff, int nBlockYOff,
-                                  void *pImage)
+CPLErr JPIPRasterBand::IReadBlock(int nBlockXOff, int nBlockYOff, void *pImage)
 {
     const int nXOff = nBlockXOff * nBlockXSize;
     const int nYOff = nBlockYOff * nBlockYSize;
@@ -162,8 +159,8 @@ CPLErr JPIPRasterBand::IReadBlock(int nBlockXOff, int nBlockYOff,
                static_cast<size_t>(nBlockXSize) * nBlockYSize * nDTSize);
     int nBandNum = nBand;
     return cpl::down_cast<JPIPDataset *>(poDS)->ReadWindow(
-        nXOff, nYOff, nXSize, nYSize, pImage, eDataType, 1, &nBandNum,
-        nDTSize, static_cast<GSpacing>(nDTSize) * nBlockXSize, 0);
+        nXOff, nYOff, nXSize, nYSize, pImage, eDataType, 1, &nBandNum, nDTSize,
+        static_cast<GSpacing>(nDTSize) * nBlockXSize, 0);
 }
 
 CPLErr JPIPRasterBand::IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff,
@@ -242,35 +239,35 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
     oOptions.cache_dir =
         GetOption(poOpenInfo, "CACHE_DIR", "JPIP_CACHE_DIR", "");
     oOptions.transport.verify_tls =
-        CPLTestBool(GetOption(poOpenInfo, "TLS_VERIFY", "JPIP_TLS_VERIFY",
-                              "YES")) &&
+        CPLTestBool(
+            GetOption(poOpenInfo, "TLS_VERIFY", "JPIP_TLS_VERIFY", "YES")) &&
         !CPLTestBool(CPLGetConfigOption("GDAL_HTTP_UNSAFESSL", "NO"));
-    oOptions.transport.ca_file = GetOption(
-        poOpenInfo, "CA_FILE", "JPIP_CA_FILE",
-        CPLGetConfigOption("GDAL_CURL_CA_BUNDLE",
-                           CPLGetConfigOption("CURL_CA_BUNDLE", "")));
+    oOptions.transport.ca_file =
+        GetOption(poOpenInfo, "CA_FILE", "JPIP_CA_FILE",
+                  CPLGetConfigOption("GDAL_CURL_CA_BUNDLE",
+                                     CPLGetConfigOption("CURL_CA_BUNDLE", "")));
     oOptions.transport.proxy = CPLGetConfigOption("GDAL_HTTP_PROXY", "");
     oOptions.transport.proxy_auth =
         CPLGetConfigOption("GDAL_HTTP_PROXYUSERPWD", "");
     if (const char *pszUA = CPLGetConfigOption("GDAL_HTTP_USERAGENT", nullptr))
         oOptions.transport.user_agent = pszUA;
-    if (const char *pszT = CPLGetConfigOption("GDAL_HTTP_CONNECTTIMEOUT", nullptr))
+    if (const char *pszT =
+            CPLGetConfigOption("GDAL_HTTP_CONNECTTIMEOUT", nullptr))
         oOptions.transport.connect_timeout_ms =
             static_cast<long>(CPLAtof(pszT) * 1000);
     if (const char *pszT = CPLGetConfigOption("GDAL_HTTP_TIMEOUT", nullptr))
         oOptions.transport.timeout_ms = static_cast<long>(CPLAtof(pszT) * 1000);
     oOptions.initial_len = static_cast<std::uint64_t>(std::max<GIntBig>(
-        1, CPLAtoGIntBig(GetOption(poOpenInfo, "INITIAL_LEN", "JPIP_INITIAL_LEN",
-                                   "2000"))));
+        1, CPLAtoGIntBig(GetOption(poOpenInfo, "INITIAL_LEN",
+                                   "JPIP_INITIAL_LEN", "2000"))));
     oOptions.max_len = static_cast<std::uint64_t>(std::max<GIntBig>(
-        1, CPLAtoGIntBig(GetOption(poOpenInfo, "MAX_LEN", "JPIP_MAX_LEN",
-                                   "8388608"))));
+        1, CPLAtoGIntBig(
+               GetOption(poOpenInfo, "MAX_LEN", "JPIP_MAX_LEN", "8388608"))));
     oOptions.window_len = std::min(oOptions.window_len, oOptions.max_len);
     oOptions.use_session = CPLTestBool(
         GetOption(poOpenInfo, "USE_SESSION", "JPIP_USE_SESSION", "YES"));
-    oOptions.reconnect_seconds = CPLAtof(
-        GetOption(poOpenInfo, "RECONNECT_TIMEOUT", "JPIP_RECONNECT_TIMEOUT",
-                  "30"));
+    oOptions.reconnect_seconds = CPLAtof(GetOption(
+        poOpenInfo, "RECONNECT_TIMEOUT", "JPIP_RECONNECT_TIMEOUT", "30"));
     oOptions.memory_limit = static_cast<std::uint64_t>(std::max<GIntBig>(
         0, CPLAtoGIntBig(GetOption(poOpenInfo, "CACHE_MEMORY_LIMIT",
                                    "JPIP_CACHE_MEMORY_LIMIT", "0"))));
@@ -279,8 +276,8 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
     oOptions.decode_threads =
         EQUAL(pszThreads, "ALL_CPUS") ? CPLGetNumCPUs() : atoi(pszThreads);
     oOptions.decode_threads = std::clamp(oOptions.decode_threads, 1, 128);
-    oOptions.decoded_cache_bytes = ParseByteSize(GetOption(
-        poOpenInfo, "DECODED_CACHE", "JPIP_DECODED_CACHE", "128MB"));
+    oOptions.decoded_cache_bytes = ParseByteSize(
+        GetOption(poOpenInfo, "DECODED_CACHE", "JPIP_DECODED_CACHE", "128MB"));
 
     auto oClient =
         pipit::client::jpip_client::open(poOpenInfo->pszFilename, oOptions);
@@ -336,8 +333,8 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
         poDS->m_apoOverviewDS.push_back(std::move(poODS));
     }
 
-    poDS->SetMetadataItem("JPIP_NQUALITYLAYERS",
-                          CPLSPrintf("%u", oInfo.layers), "JPIP");
+    poDS->SetMetadataItem("JPIP_NQUALITYLAYERS", CPLSPrintf("%u", oInfo.layers),
+                          "JPIP");
     poDS->SetMetadataItem("JPIP_NRESOLUTIONLEVELS",
                           CPLSPrintf("%u", oInfo.levels + 1), "JPIP");
     poDS->SetMetadataItem("JPIP_NCOMPS", CPLSPrintf("%d", nComps), "JPIP");
@@ -377,7 +374,8 @@ void JPIPDataset::ReadJP2Boxes()
     const auto &oHeader = m_poShared->oInfo.jp2_header;
     if (oHeader.empty())
         return;
-    const CPLString osName(CPLSPrintf("/vsimem/jpip_%p.jp2", static_cast<void *>(this)));
+    const CPLString osName(
+        CPLSPrintf("/vsimem/jpip_%p.jp2", static_cast<void *>(this)));
     VSILFILE *fp = VSIFileFromMemBuffer(
         osName, const_cast<GByte *>(oHeader.data()), oHeader.size(), FALSE);
     if (fp == nullptr)
@@ -431,7 +429,8 @@ void JPIPDataset::SetBandColorInterpretations()
     const auto &oHeader = m_poShared->oInfo.jp2_header;
     if (!oHeader.empty())
     {
-        const CPLString osName(CPLSPrintf("/vsimem/jpip_colr_%p.jp2", static_cast<void *>(this)));
+        const CPLString osName(
+            CPLSPrintf("/vsimem/jpip_colr_%p.jp2", static_cast<void *>(this)));
         VSILFILE *fp = VSIFileFromMemBuffer(
             osName, const_cast<GByte *>(oHeader.data()), oHeader.size(), FALSE);
         if (fp != nullptr)
@@ -498,9 +497,8 @@ void JPIPDataset::SetBandColorInterpretations()
             e = GCI_AlphaBand;
         else
         {
-            const int nChannel = anType[i] == 0 && anAssoc[i] > 0
-                                     ? anAssoc[i] - 1
-                                     : i;
+            const int nChannel =
+                anType[i] == 0 && anAssoc[i] > 0 ? anAssoc[i] - 1 : i;
             // Alpha only when cdef says so (as JP2OpenJPEG does).
             if (bGrey)
                 e = nChannel == 0 ? GCI_GrayIndex : GCI_Undefined;
@@ -509,8 +507,8 @@ void JPIPDataset::SetBandColorInterpretations()
                                                         nChannel)
                          : static_cast<GDALColorInterp>(GCI_RedBand + nChannel);
         }
-        cpl::down_cast<JPIPRasterBand *>(GetRasterBand(i + 1))
-            ->m_eColorInterp = e;
+        cpl::down_cast<JPIPRasterBand *>(GetRasterBand(i + 1))->m_eColorInterp =
+            e;
     }
 }
 
@@ -535,30 +533,38 @@ const char *JPIPDataset::GetMetadataItem(const char *pszName,
                                          const char *pszDomain)
 {
     // Live transfer statistics of the shared client.
-    if (pszName != nullptr && pszDomain != nullptr && EQUAL(pszDomain, "JPIP") &&
-        STARTS_WITH_CI(pszName, "JPIP_STAT_"))
+    if (pszName != nullptr && pszDomain != nullptr &&
+        EQUAL(pszDomain, "JPIP") && STARTS_WITH_CI(pszName, "JPIP_STAT_"))
     {
         const auto oStats = m_poShared->poClient->stats();
         if (EQUAL(pszName, "JPIP_STAT_REQUESTS"))
-            return CPLSPrintf(CPL_FRMT_GUIB, static_cast<GUIntBig>(oStats.requests));
+            return CPLSPrintf(CPL_FRMT_GUIB,
+                              static_cast<GUIntBig>(oStats.requests));
         if (EQUAL(pszName, "JPIP_STAT_BYTES_RECEIVED"))
-            return CPLSPrintf(CPL_FRMT_GUIB, static_cast<GUIntBig>(oStats.body_bytes));
+            return CPLSPrintf(CPL_FRMT_GUIB,
+                              static_cast<GUIntBig>(oStats.body_bytes));
         if (EQUAL(pszName, "JPIP_STAT_SESSIONS"))
-            return CPLSPrintf(CPL_FRMT_GUIB, static_cast<GUIntBig>(oStats.sessions));
+            return CPLSPrintf(CPL_FRMT_GUIB,
+                              static_cast<GUIntBig>(oStats.sessions));
         if (EQUAL(pszName, "JPIP_STAT_RECONNECTS"))
-            return CPLSPrintf(CPL_FRMT_GUIB, static_cast<GUIntBig>(oStats.reconnects));
+            return CPLSPrintf(CPL_FRMT_GUIB,
+                              static_cast<GUIntBig>(oStats.reconnects));
         if (EQUAL(pszName, "JPIP_STAT_CACHED_BYTES"))
-            return CPLSPrintf(CPL_FRMT_GUIB, static_cast<GUIntBig>(oStats.cached_bytes));
+            return CPLSPrintf(CPL_FRMT_GUIB,
+                              static_cast<GUIntBig>(oStats.cached_bytes));
         if (EQUAL(pszName, "JPIP_STAT_CACHE_LOADED"))
             return oStats.loaded_from_disk ? "YES" : "NO";
         if (EQUAL(pszName, "JPIP_STAT_STATELESS"))
             return oStats.stateless ? "YES" : "NO";
         if (EQUAL(pszName, "JPIP_STAT_TILES_DECODED"))
-            return CPLSPrintf(CPL_FRMT_GUIB, static_cast<GUIntBig>(oStats.cells_decoded));
+            return CPLSPrintf(CPL_FRMT_GUIB,
+                              static_cast<GUIntBig>(oStats.cells_decoded));
         if (EQUAL(pszName, "JPIP_STAT_TILES_REUSED"))
-            return CPLSPrintf(CPL_FRMT_GUIB, static_cast<GUIntBig>(oStats.cells_reused));
+            return CPLSPrintf(CPL_FRMT_GUIB,
+                              static_cast<GUIntBig>(oStats.cells_reused));
         if (EQUAL(pszName, "JPIP_STAT_DECODED_CACHE_BYTES"))
-            return CPLSPrintf(CPL_FRMT_GUIB, static_cast<GUIntBig>(oStats.decoded_cache_bytes));
+            return CPLSPrintf(CPL_FRMT_GUIB, static_cast<GUIntBig>(
+                                                 oStats.decoded_cache_bytes));
         return nullptr;
     }
     return GDALPamDataset::GetMetadataItem(pszName, pszDomain);
@@ -676,10 +682,10 @@ CPLErr JPIPDataset::IRasterIO(GDALRWFlag eRWFlag, int nXOff, int nYOff,
                 nBandCount, panBandMap, nPixelSpace, nLineSpace, nBandSpace);
     }
     // Other down-sampled reads: GDAL's overview selection and resampling.
-    return GDALPamDataset::IRasterIO(
-        eRWFlag, nXOff, nYOff, nXSize, nYSize, pData, nBufXSize, nBufYSize,
-        eBufType, nBandCount, panBandMap, nPixelSpace, nLineSpace, nBandSpace,
-        psExtraArg);
+    return GDALPamDataset::IRasterIO(eRWFlag, nXOff, nYOff, nXSize, nYSize,
+                                     pData, nBufXSize, nBufYSize, eBufType,
+                                     nBandCount, panBandMap, nPixelSpace,
+                                     nLineSpace, nBandSpace, psExtraArg);
 }
 
 /************************************************************************/

@@ -1,7 +1,7 @@
 /******************************************************************************
  * Project:  Pipit
- * Purpose:  GDAL driver for JPEG 2000 images served over JPIP (ISO/IEC 15444-9),
- *           built on the Pipit client (libcurl + OpenJPEG).
+ * Purpose:  GDAL driver for JPEG 2000 images served over JPIP (ISO/IEC
+ *15444-9), built on the Pipit client (libcurl + OpenJPEG).
  *
  * A JPIPDataset is a view of the remote image at one resolution level: the
  * full-resolution dataset owns one overview dataset per discardable level,
@@ -31,7 +31,7 @@ class JPIPDataset final : public GDALPamDataset
     friend class JPIPAsyncReader;
 
     std::shared_ptr<JPIPShared> m_poShared{};
-    int m_nLevel = 0;  // discarded resolution levels
+    int m_nLevel = 0; // discarded resolution levels
     std::vector<std::unique_ptr<JPIPDataset>> m_apoOverviewDS{};
 
     bool m_bGeoTransformValid = false;
@@ -81,8 +81,8 @@ class JPIPDataset final : public GDALPamDataset
 
     // Fetches the window (level m_nLevel, in this dataset's pixels) and
     // writes the requested bands into pData, waiting until it is complete.
-    CPLErr ReadWindow(int nXOff, int nYOff, int nXSize, int nYSize,
-                      void *pData, GDALDataType eBufType, int nBandCount,
+    CPLErr ReadWindow(int nXOff, int nYOff, int nXSize, int nYSize, void *pData,
+                      GDALDataType eBufType, int nBandCount,
                       const int *panBandMap, GSpacing nPixelSpace,
                       GSpacing nLineSpace, GSpacing nBandSpace);
 };

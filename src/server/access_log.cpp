@@ -14,8 +14,10 @@ namespace pipit::server {
 namespace {
 
 void append_or_dash(std::string& out, std::string_view v) {
-  if (v.empty()) out += '-';
-  else out += v;
+  if (v.empty())
+    out += '-';
+  else
+    out += v;
 }
 
 void append_escaped(std::string& out, std::string_view v) {
@@ -45,8 +47,10 @@ std::string format_access_line(const access_record& r) {
   out += " bytes=";
   out += std::to_string(r.bytes);
   out += " eor=";
-  if (r.eor < 0) out += '-';
-  else out += eor_reason_name(static_cast<eor_reason>(r.eor));
+  if (r.eor < 0)
+    out += '-';
+  else
+    out += eor_reason_name(static_cast<eor_reason>(r.eor));
   if (r.cut) out += ",cut";
   char dur[32];
   std::snprintf(dur, sizeof dur, " dur_ms=%.3f", r.seconds * 1e3);
@@ -54,8 +58,10 @@ std::string format_access_line(const access_record& r) {
   out += " session=";
   append_or_dash(out, r.session);
   out += " target=";
-  if (r.image.empty()) out += '-';
-  else append_escaped(out, r.image);
+  if (r.image.empty())
+    out += '-';
+  else
+    append_escaped(out, r.image);
   out += " window=";
   append_or_dash(out, r.window);
   out += " \"";
@@ -75,9 +81,11 @@ result<void> access_log::open(const std::string& path) {
     // Loggers are not registered globally: each open makes a fresh one, the old one is dropped.
     const std::string name = "access#" + std::to_string(serial++);
     if (path == "-") {
-      next = std::make_shared<spdlog::logger>(name, std::make_shared<spdlog::sinks::stdout_sink_mt>());
+      next =
+          std::make_shared<spdlog::logger>(name, std::make_shared<spdlog::sinks::stdout_sink_mt>());
     } else if (!path.empty()) {
-      next = std::make_shared<spdlog::logger>(name, std::make_shared<spdlog::sinks::basic_file_sink_mt>(path));
+      next = std::make_shared<spdlog::logger>(
+          name, std::make_shared<spdlog::sinks::basic_file_sink_mt>(path));
     }
   } catch (const spdlog::spdlog_ex& e) {
     return fail(errc::io, no_offset, "access log: " + std::string(e.what()));

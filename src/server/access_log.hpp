@@ -29,17 +29,17 @@ class logger;
 namespace pipit::server {
 
 struct access_record {
-  std::string client;          // "127.0.0.1:50412"
-  std::string_view method;     // "GET"
-  std::string_view target;     // the request-target as received
+  std::string client;       // "127.0.0.1:50412"
+  std::string_view method;  // "GET"
+  std::string_view target;  // the request-target as received
   unsigned status = 0;
-  std::uint64_t bytes = 0;     // body bytes sent
-  int eor = -1;                // EOR reason code, -1: none
-  double seconds = 0;          // request read to last byte written
-  std::string_view session;    // channel id, empty: none
-  std::string_view image;      // served target name, empty: none
-  std::string_view window;     // "fsiz=..;roff=..;rsiz=..;len=..", empty: none
-  bool cut = false;            // the connection failed before the response ended
+  std::uint64_t bytes = 0;   // body bytes sent
+  int eor = -1;              // EOR reason code, -1: none
+  double seconds = 0;        // request read to last byte written
+  std::string_view session;  // channel id, empty: none
+  std::string_view image;    // served target name, empty: none
+  std::string_view window;   // "fsiz=..;roff=..;rsiz=..;len=..", empty: none
+  bool cut = false;          // the connection failed before the response ended
 };
 
 // The line for one request, without time stamp and newline (pure).

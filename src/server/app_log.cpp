@@ -12,8 +12,12 @@ result<void> configure_app_log(const std::string& level, const std::string& file
     return fail(errc::invalid_argument, no_offset, "log-level: unknown level '" + level + "'");
   std::shared_ptr<spdlog::logger> l;
   try {
-    if (file.empty()) l = std::make_shared<spdlog::logger>("pipit", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    else l = std::make_shared<spdlog::logger>("pipit", std::make_shared<spdlog::sinks::basic_file_sink_mt>(file));
+    if (file.empty())
+      l = std::make_shared<spdlog::logger>("pipit",
+                                           std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    else
+      l = std::make_shared<spdlog::logger>(
+          "pipit", std::make_shared<spdlog::sinks::basic_file_sink_mt>(file));
   } catch (const spdlog::spdlog_ex& e) {
     return fail(errc::io, no_offset, "log-file: " + std::string(e.what()));
   }

@@ -50,27 +50,37 @@ const std::vector<config_key>& config_keys() {
       {"root", &C::root, "folder whose .jp2 .j2k .j2c .jpx .jpf .jph files are served", false},
       {"listen", &C::listen, "HOST:PORT to listen on (port 0: any free port)", false},
       {"threads", &C::threads, "I/O threads (0: one per core)", false},
-      {"tls-cert", &C::tls_cert, "PEM certificate chain: with tls-key the port speaks HTTPS (jpips://)", false},
+      {"tls-cert", &C::tls_cert,
+       "PEM certificate chain: with tls-key the port speaks HTTPS (jpips://)", false},
       {"tls-key", &C::tls_key, "PEM private key of tls-cert", false},
       {"plain-http", &C::plain_http, "with TLS, also answer plain HTTP on the same port", false},
-      {"max-connections", &C::max_connections, "open connections; more are answered 503 and closed", true},
+      {"max-connections", &C::max_connections, "open connections; more are answered 503 and closed",
+       true},
       {"max-sessions", &C::max_sessions, "open JPIP sessions; cnew beyond is 503", true},
       {"max-channels", &C::max_channels, "channels per session; cnew beyond is 503", true},
       {"session-idle", &C::session_idle, "seconds after which an idle session ends", true},
-      {"session-max-bytes", &C::session_max_bytes, "bytes one session may receive, then EOR 6 (0: no limit)", true},
-      {"max-len", &C::max_len, "cap on a response's len= in bytes, reported as JPIP-len (0: no cap)", true},
-      {"max-header-bytes", &C::max_header_bytes, "bytes of a request line and headers (431 beyond)", true},
+      {"session-max-bytes", &C::session_max_bytes,
+       "bytes one session may receive, then EOR 6 (0: no limit)", true},
+      {"max-len", &C::max_len,
+       "cap on a response's len= in bytes, reported as JPIP-len (0: no cap)", true},
+      {"max-header-bytes", &C::max_header_bytes, "bytes of a request line and headers (431 beyond)",
+       true},
       {"max-headers", &C::max_headers, "header fields in a request (431 beyond)", true},
       {"max-body-bytes", &C::max_body_bytes, "bytes of a POST body (413 beyond)", true},
-      {"read-timeout", &C::read_timeout, "seconds to receive a whole request; idle keep-alive connections close", true},
+      {"read-timeout", &C::read_timeout,
+       "seconds to receive a whole request; idle keep-alive connections close", true},
       {"write-timeout", &C::write_timeout, "seconds a client may take to accept one chunk", true},
       {"index-cache-files", &C::index_cache_files, "indexed files kept in memory", true},
-      {"index-cache-bytes", &C::index_cache_bytes, "memory of the kept indexes, in bytes (estimated)", true},
+      {"index-cache-bytes", &C::index_cache_bytes,
+       "memory of the kept indexes, in bytes (estimated)", true},
       {"chunk-bytes", &C::chunk_bytes, "target size of one chunk of a response body", true},
-      {"shutdown-grace", &C::shutdown_grace, "seconds in-flight responses get to finish on SIGTERM", true},
-      {"log-level", &C::log_level, "application log level: trace debug info warn error critical off", true},
+      {"shutdown-grace", &C::shutdown_grace, "seconds in-flight responses get to finish on SIGTERM",
+       true},
+      {"log-level", &C::log_level,
+       "application log level: trace debug info warn error critical off", true},
       {"log-file", &C::log_file, "application log file (empty: standard error)", true},
-      {"access-log", &C::access_log, "access log file, one line per request (empty: none; -: standard output)", true},
+      {"access-log", &C::access_log,
+       "access log file, one line per request (empty: none; -: standard output)", true},
       {"metrics", &C::metrics, "serve /metrics (Prometheus) and /healthz", true},
   };
   return keys;
@@ -96,9 +106,12 @@ result<void> set_config_value(serve_config& c, std::string_view name, std::strin
   } else {
     const std::string t = lower(text);
     bool v;
-    if (t == "true" || t == "yes" || t == "on" || t == "1") v = true;
-    else if (t == "false" || t == "no" || t == "off" || t == "0") v = false;
-    else return bad(name, quoted(text) + " is not true or false");
+    if (t == "true" || t == "yes" || t == "on" || t == "1")
+      v = true;
+    else if (t == "false" || t == "no" || t == "off" || t == "0")
+      v = false;
+    else
+      return bad(name, quoted(text) + " is not true or false");
     c.*std::get<bool C::*>(k->field) = v;
   }
   return {};
@@ -116,21 +129,30 @@ result<void> load_config_text(serve_config& c, std::string_view text, std::strin
     tbl = toml::parse(text, origin);
   } catch (const toml::parse_error& e) {
     return fail(errc::invalid_argument, no_offset,
-                std::string(origin) + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+                std::string(origin) + ":" + std::to_string(e.source().begin.line) + ": " +
+                    std::string(e.description()));
   }
   for (auto&& [key, node] : tbl) {
-    const std::string where = std::string(origin) + ":" + std::to_string(node.source().begin.line) + ": ";
+    const std::string where =
+        std::string(origin) + ":" + std::to_string(node.source().begin.line) + ": ";
     const config_key* k = find_config_key(key.str());
-    if (!k) return fail(errc::invalid_argument, no_offset, where + "unknown key '" + std::string(key.str()) + "'");
+    if (!k)
+      return fail(errc::invalid_argument, no_offset,
+                  where + "unknown key '" + std::string(key.str()) + "'");
     if (auto s = std::get_if<std::string C::*>(&k->field)) {
-      if (!node.is_string()) return fail(errc::invalid_argument, no_offset, where + std::string(k->name) + " must be a string");
+      if (!node.is_string())
+        return fail(errc::invalid_argument, no_offset,
+                    where + std::string(k->name) + " must be a string");
       c.*(*s) = node.as_string()->get();
     } else if (auto n = std::get_if<std::uint64_t C::*>(&k->field)) {
       if (!node.is_integer() || node.as_integer()->get() < 0)
-        return fail(errc::invalid_argument, no_offset, where + std::string(k->name) + " must be a whole number >= 0");
+        return fail(errc::invalid_argument, no_offset,
+                    where + std::string(k->name) + " must be a whole number >= 0");
       c.*(*n) = static_cast<std::uint64_t>(node.as_integer()->get());
     } else {
-      if (!node.is_boolean()) return fail(errc::invalid_argument, no_offset, where + std::string(k->name) + " must be true or false");
+      if (!node.is_boolean())
+        return fail(errc::invalid_argument, no_offset,
+                    where + std::string(k->name) + " must be true or false");
       c.*std::get<bool C::*>(k->field) = node.as_boolean()->get();
     }
   }
@@ -140,8 +162,11 @@ result<void> load_config_text(serve_config& c, std::string_view text, std::strin
 result<void> load_config_file(serve_config& c, const std::string& path) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return fail(errc::io, no_offset, "cannot read the configuration file " + path + ": " + ec.message());
-  if (size > (1u << 20)) return fail(errc::invalid_argument, no_offset, path + ": larger than 1 MiB");
+  if (ec)
+    return fail(errc::io, no_offset,
+                "cannot read the configuration file " + path + ": " + ec.message());
+  if (size > (1u << 20))
+    return fail(errc::invalid_argument, no_offset, path + ": larger than 1 MiB");
   std::string text(size, '\0');
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return fail(errc::io, no_offset, "cannot read the configuration file " + path);
@@ -154,26 +179,34 @@ result<void> load_config_file(serve_config& c, const std::string& path) {
 result<void> check_config(const serve_config& c) {
   std::error_code ec;
   if (c.root.empty()) return bad("root", "required (the folder of the images)");
-  if (!std::filesystem::is_directory(c.root, ec)) return bad("root", "'" + c.root + "' is not a folder");
+  if (!std::filesystem::is_directory(c.root, ec))
+    return bad("root", "'" + c.root + "' is not a folder");
   std::string host;
   std::uint16_t port = 0;
-  if (!parse_listen(c.listen, host, port)) return bad("listen", "must be HOST:PORT, e.g. 127.0.0.1:8080");
-  if (c.tls_cert.empty() != c.tls_key.empty()) return bad("tls-cert", "tls-cert and tls-key go together");
+  if (!parse_listen(c.listen, host, port))
+    return bad("listen", "must be HOST:PORT, e.g. 127.0.0.1:8080");
+  if (c.tls_cert.empty() != c.tls_key.empty())
+    return bad("tls-cert", "tls-cert and tls-key go together");
   for (const auto* f : {&c.tls_cert, &c.tls_key})
     if (!f->empty() && ::access(f->c_str(), R_OK) != 0)
       return bad(f == &c.tls_cert ? "tls-cert" : "tls-key", "cannot read '" + *f + "'");
   if (c.threads > 1024) return bad("threads", "at most 1024");
-  const std::vector<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  const std::vector<std::string> levels = {"trace", "debug",    "info", "warn",
+                                           "error", "critical", "off"};
   if (std::find(levels.begin(), levels.end(), lower(c.log_level)) == levels.end())
-    return bad("log-level", "'" + c.log_level + "' is not one of trace debug info warn error critical off");
+    return bad("log-level",
+               "'" + c.log_level + "' is not one of trace debug info warn error critical off");
   if (c.max_connections == 0) return bad("max-connections", "must be at least 1");
   if (c.max_channels == 0) return bad("max-channels", "must be at least 1");
-  if (c.max_header_bytes < 256 || c.max_header_bytes > (1u << 24)) return bad("max-header-bytes", "between 256 and 16777216");
+  if (c.max_header_bytes < 256 || c.max_header_bytes > (1u << 24))
+    return bad("max-header-bytes", "between 256 and 16777216");
   if (c.max_headers == 0) return bad("max-headers", "must be at least 1");
-  if (c.read_timeout == 0 || c.write_timeout == 0) return bad("read-timeout", "timeouts must be at least 1 second");
+  if (c.read_timeout == 0 || c.write_timeout == 0)
+    return bad("read-timeout", "timeouts must be at least 1 second");
   if (c.session_idle == 0) return bad("session-idle", "must be at least 1 second");
   if (c.index_cache_files == 0) return bad("index-cache-files", "must be at least 1");
-  if (c.chunk_bytes == 0 || c.chunk_bytes > (64u << 20)) return bad("chunk-bytes", "between 1 and 67108864");
+  if (c.chunk_bytes == 0 || c.chunk_bytes > (64u << 20))
+    return bad("chunk-bytes", "between 1 and 67108864");
   if (c.shutdown_grace > 3600) return bad("shutdown-grace", "at most 3600 seconds");
   return {};
 }

@@ -32,10 +32,10 @@ struct serve_config {
   // Limits.
   std::uint64_t max_connections = 10000;
   std::uint64_t max_sessions = 10000;
-  std::uint64_t max_channels = 32;        // per session
-  std::uint64_t session_idle = 600;       // seconds
-  std::uint64_t session_max_bytes = 0;    // bytes one session may receive (0: no limit)
-  std::uint64_t max_len = 0;              // cap on a response's `len` (0: no cap)
+  std::uint64_t max_channels = 32;      // per session
+  std::uint64_t session_idle = 600;     // seconds
+  std::uint64_t session_max_bytes = 0;  // bytes one session may receive (0: no limit)
+  std::uint64_t max_len = 0;            // cap on a response's `len` (0: no cap)
   std::uint64_t max_header_bytes = 16384;
   std::uint64_t max_headers = 100;
   std::uint64_t max_body_bytes = 65536;
@@ -53,7 +53,8 @@ struct serve_config {
 };
 
 struct config_key {
-  using member = std::variant<std::string serve_config::*, std::uint64_t serve_config::*, bool serve_config::*>;
+  using member = std::variant<std::string serve_config::*, std::uint64_t serve_config::*,
+                              bool serve_config::*>;
   std::string_view name;  // "max-sessions": the TOML key and the flag --max-sessions
   member field;
   std::string_view help;

@@ -24,8 +24,9 @@ constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 }
 
 template <class Stream>
-http_connection<Stream>::http_connection(Stream&& stream, beast::flat_buffer&& buffer, server_context& ctx,
-                                         std::string peer, refusal refuse, std::shared_ptr<void> keep)
+http_connection<Stream>::http_connection(Stream&& stream, beast::flat_buffer&& buffer,
+                                         server_context& ctx, std::string peer, refusal refuse,
+                                         std::shared_ptr<void> keep)
     : stream_(std::move(stream)),
       buffer_(std::move(buffer)),
       ctx_(ctx),
@@ -47,8 +48,9 @@ void http_connection<Stream>::run() {
   net::dispatch(stream_.get_executor(), [self = self()] {
     if constexpr (is_tls<Stream>) {
       self->tcp().expires_after(self->limits_->read_timeout);
-      self->stream_.async_handshake(ssl::stream_base::server, self->buffer_.data(),
-                                    beast::bind_front_handler(&http_connection::on_handshake, self));
+      self->stream_.async_handshake(
+          ssl::stream_base::server, self->buffer_.data(),
+          beast::bind_front_handler(&http_connection::on_handshake, self));
     } else {
       self->do_read();
     }
@@ -78,15 +80,17 @@ void http_connection<Stream>::do_read() {
   parser_->body_limit(limits_->body_limit);
   tcp().expires_after(limits_->read_timeout);
   reading_ = true;
-  http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_connection::on_read, self()));
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&http_connection::on_read, self()));
 }
 
 template <class Stream>
 void http_connection<Stream>::on_read(beast::error_code ec, std::size_t) {
   reading_ = false;
   if (closed_) return;
-  if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
-      ec == net::error::connection_reset || ec == net::error::eof || ec == ssl::error::stream_truncated) {
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+      ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+      ec == net::error::eof || ec == ssl::error::stream_truncated) {
     return close(false);
   }
   started_ = std::chrono::steady_clock::now();
@@ -98,12 +102,16 @@ void http_connection<Stream>::on_read(beast::error_code ec, std::size_t) {
   log_window_.clear();
   keep_alive_ = false;
   if (ec) {
-    // A malformed or oversized request: answer it, then close (the stream cannot be resynchronised).
+    // A malformed or oversized request: answer it, then close (the stream cannot be
+    // resynchronised).
     unsigned status = 400;
-    if (ec == http::error::header_limit) status = 431;
-    else if (ec == http::error::body_limit) status = 413;
-    return send_text(status, {}, std::to_string(status) + ' ' + std::string(http_reason_phrase(status)) +
-                                     ": " + ec.message() + '\n');
+    if (ec == http::error::header_limit)
+      status = 431;
+    else if (ec == http::error::body_limit)
+      status = 413;
+    return send_text(status, {},
+                     std::to_string(status) + ' ' + std::string(http_reason_phrase(status)) + ": " +
+                         ec.message() + '\n');
   }
   serve(parser_->get());
 }
@@ -115,11 +123,14 @@ void http_connection<Stream>::serve(const http::request<http::string_body>& req)
   std::size_t fields = 0;
   for (auto it = req.begin(); it != req.end(); ++it) ++fields;
   if (fields > limits_->max_headers)
-    return send_text(431, {}, "431 Request Header Fields Too Large: more than " +
-                                  std::to_string(limits_->max_headers) + " header fields\n");
+    return send_text(431, {},
+                     "431 Request Header Fields Too Large: more than " +
+                         std::to_string(limits_->max_headers) + " header fields\n");
   if (refuse_.status != 0)
-    return send_text(refuse_.status, {}, std::to_string(refuse_.status) + ' ' +
-                                             std::string(http_reason_phrase(refuse_.status)) + ": " + refuse_.reason + '\n');
+    return send_text(refuse_.status, {},
+                     std::to_string(refuse_.status) + ' ' +
+                         std::string(http_reason_phrase(refuse_.status)) + ": " + refuse_.reason +
+                         '\n');
   keep_alive_ = req.keep_alive() && !ctx_.draining.load();
   if (req.method() == http::verb::options) {
     http::fields extra;
@@ -131,12 +142,14 @@ void http_connection<Stream>::serve(const http::request<http::string_body>& req)
   if (req.method() != http::verb::get && req.method() != http::verb::post) {
     http::fields extra;
     extra.set(http::field::allow, "GET, POST, OPTIONS");
-    return send_text(405, std::move(extra), "405 Method Not Allowed: JPIP requests use GET or POST\n");
+    return send_text(405, std::move(extra),
+                     "405 Method Not Allowed: JPIP requests use GET or POST\n");
   }
   const std::string_view target(req.target().data(), req.target().size());
   if (req.method() == http::verb::get)
     if (auto a = admin_reply(target, ctx_)) return send_reply(std::move(*a));
-  send_reply(ctx_.handler.handle(req.method() == http::verb::get ? "GET" : "POST", target, req.body()));
+  send_reply(
+      ctx_.handler.handle(req.method() == http::verb::get ? "GET" : "POST", target, req.body()));
 }
 
 template <class Stream>
@@ -144,11 +157,13 @@ void http_connection<Stream>::send_text(unsigned status, http::fields extra, std
                                         std::string content_type) {
   status_ = status;
   bytes_ = text.size();
-  text_ = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
+  text_ =
+      std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
   add_common_headers(*text_);
   for (const auto& f : extra) text_->set(f.name_string(), f.value());
   if (status != 204)
-    text_->set(http::field::content_type, content_type.empty() ? "text/plain; charset=utf-8" : content_type);
+    text_->set(http::field::content_type,
+               content_type.empty() ? "text/plain; charset=utf-8" : content_type);
   text_->body() = std::move(text);
   text_->keep_alive(keep_alive_);
   text_->prepare_payload();
@@ -176,7 +191,8 @@ void http_connection<Stream>::send_reply(reply r) {
   body_ = std::move(r.body);
   serializer_.emplace(head_);
   tcp().expires_after(limits_->write_timeout);
-  http::async_write_header(stream_, *serializer_, beast::bind_front_handler(&http_connection::on_header, self()));
+  http::async_write_header(stream_, *serializer_,
+                           beast::bind_front_handler(&http_connection::on_header, self()));
 }
 
 template <class Stream>
@@ -192,16 +208,19 @@ void http_connection<Stream>::next_chunk() {
   while (more && chunk_.empty()) more = body_->next(chunk_);
   tcp().expires_after(limits_->write_timeout);
   if (chunk_.empty()) {
-    net::async_write(stream_, http::make_chunk_last(), beast::bind_front_handler(&http_connection::on_done, self()));
+    net::async_write(stream_, http::make_chunk_last(),
+                     beast::bind_front_handler(&http_connection::on_done, self()));
     return;
   }
   bytes_ += chunk_.size();
   if constexpr (!is_tls<Stream>) return send_gathered(more);
   chunk_buffers_.clear();
-  chunk_.for_each([this](const std::uint8_t* p, std::size_t n) { chunk_buffers_.emplace_back(p, n); });
+  chunk_.for_each(
+      [this](const std::uint8_t* p, std::size_t n) { chunk_buffers_.emplace_back(p, n); });
   if (!more) {
     // The last chunk and the terminating zero-length chunk in one write.
-    net::async_write(stream_, beast::buffers_cat(http::make_chunk(chunk_buffers_), http::make_chunk_last()),
+    net::async_write(stream_,
+                     beast::buffers_cat(http::make_chunk(chunk_buffers_), http::make_chunk_last()),
                      beast::bind_front_handler(&http_connection::on_done, self()));
     return;
   }
@@ -217,8 +236,10 @@ void http_connection<Stream>::send_gathered(bool more) {
   gather_.add(chunk_size_, static_cast<std::size_t>(n));
   chunk_.for_each([this](const std::uint8_t* p, std::size_t k) { gather_.add(p, k); });
   static constexpr char crlf[] = "\r\n", last[] = "\r\n0\r\n\r\n";
-  if (more) gather_.add(crlf, 2);
-  else gather_.add(last, 7);
+  if (more)
+    gather_.add(crlf, 2);
+  else
+    gather_.add(last, 7);
   if (!non_blocking_) {
     beast::error_code ec;
     tcp().socket().non_blocking(true, ec);
@@ -237,7 +258,8 @@ void http_connection<Stream>::on_writable(bool more, beast::error_code ec) {
     if (more) return on_chunk(true, {}, 0);
     return on_done({}, 0);
   }
-  if (err != EAGAIN && err != EWOULDBLOCK) return on_done(beast::error_code(err, boost::system::system_category()), 0);
+  if (err != EAGAIN && err != EWOULDBLOCK)
+    return on_done(beast::error_code(err, boost::system::system_category()), 0);
   // The socket is full: wait until it drains, at most write_timeout.
   write_timer_.expires_after(limits_->write_timeout);
   write_timer_.async_wait([self = self()](beast::error_code e) {
@@ -274,7 +296,8 @@ void http_connection<Stream>::on_done(beast::error_code ec, std::size_t) {
 
 template <class Stream>
 void http_connection<Stream>::finish_request(bool failed) {
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   const int eor = body_ ? body_->eor() : -1;
   ctx_.metrics.record(status_, bytes_, eor, seconds);
   access_record a;

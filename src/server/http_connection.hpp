@@ -43,8 +43,8 @@ class http_connection final : public connection_base {
  public:
   // `buffer` holds bytes already read (the TLS detection's); `keep` is held for the connection's
   // life (its TLS context).
-  http_connection(Stream&& stream, beast::flat_buffer&& buffer, server_context& ctx, std::string peer,
-                  refusal refuse = {}, std::shared_ptr<void> keep = {});
+  http_connection(Stream&& stream, beast::flat_buffer&& buffer, server_context& ctx,
+                  std::string peer, refusal refuse = {}, std::shared_ptr<void> keep = {});
   ~http_connection() override;
   void run();
   void drain() override;
@@ -58,7 +58,8 @@ class http_connection final : public connection_base {
   void do_read();
   void on_read(beast::error_code ec, std::size_t);
   void serve(const http::request<http::string_body>& req);
-  void send_text(unsigned status, http::fields extra, std::string text, std::string content_type = {});
+  void send_text(unsigned status, http::fields extra, std::string text,
+                 std::string content_type = {});
   void send_reply(reply r);
   void on_header(beast::error_code ec, std::size_t);
   void next_chunk();

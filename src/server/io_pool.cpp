@@ -19,7 +19,8 @@ net::io_context& io_pool::next() {
 
 void io_pool::run() {
   std::vector<std::thread> threads;
-  for (std::size_t i = 1; i < contexts_.size(); ++i) threads.emplace_back([c = contexts_[i].get()] { c->run(); });
+  for (std::size_t i = 1; i < contexts_.size(); ++i)
+    threads.emplace_back([c = contexts_[i].get()] { c->run(); });
   contexts_[0]->run();
   stop();
   for (auto& t : threads) t.join();

@@ -31,7 +31,8 @@ class stream_body final : public body_source {
     if (eor_ >= 0) return false;
     std::unique_lock<std::mutex> lk;
     if (session_) lk = std::unique_lock<std::mutex>(session_->mutex);
-    if (channel_ && channel_->generation.load() != generation_) return finish(out, eor_reason::window_change);
+    if (channel_ && channel_->generation.load() != generation_)
+      return finish(out, eor_reason::window_change);
     if (cut_.load(std::memory_order_relaxed)) return finish(out, eor_reason::session_limit);
     const std::size_t before = out.size();
     const bool more = stream_.next(out, chunk_);
@@ -41,7 +42,8 @@ class stream_body final : public body_source {
     }
     if (!more) {
       const eor_reason why = stream_.reason();
-      return finish(out, why == eor_reason::byte_limit && session_bound_ ? eor_reason::session_limit : why);
+      return finish(
+          out, why == eor_reason::byte_limit && session_bound_ ? eor_reason::session_limit : why);
     }
     return true;
   }
@@ -109,7 +111,9 @@ std::string format_list(const std::vector<std::uint32_t>& v) {
   return s;
 }
 
-std::string point_text(std::uint32_t x, std::uint32_t y) { return std::to_string(x) + ',' + std::to_string(y); }
+std::string point_text(std::uint32_t x, std::uint32_t y) {
+  return std::to_string(x) + ',' + std::to_string(y);
+}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -135,7 +139,8 @@ std::vector<std::uint32_t> requested_codestreams(const jpip_request& rq, std::ui
     if (r.to && *r.to >= nc) changed = true;
     if (r.from >= nc) changed = true;
     for (std::uint64_t v = r.from; v <= last && v < nc && out.size() < cap; v += r.step)
-      if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(static_cast<std::uint32_t>(v));
+      if (std::find(out.begin(), out.end(), v) == out.end())
+        out.push_back(static_cast<std::uint32_t>(v));
   };
   if (rq.stream)
     for (const auto& r : *rq.stream) add(r);
@@ -173,13 +178,15 @@ bool decode_url_path(std::string_view in, std::string& out) {
 reply error_reply(unsigned status, std::string_view message) {
   reply r;
   r.status = status;
-  r.text = std::to_string(status) + ' ' + std::string(http_reason_phrase(status)) + ": " + std::string(message) + '\n';
+  r.text = std::to_string(status) + ' ' + std::string(http_reason_phrase(status)) + ": " +
+           std::string(message) + '\n';
   return r;
 }
 
 reply error_reply(const error& e) { return error_reply(http_status_of(e.code), e.message); }
 
-jpip_handler::jpip_handler(target_registry& targets, session_registry& sessions, handler_options options)
+jpip_handler::jpip_handler(target_registry& targets, session_registry& sessions,
+                           handler_options options)
     : targets_(targets),
       sessions_(sessions),
       options_(std::move(options)),
@@ -193,15 +200,20 @@ void jpip_handler::set_limits(const stream_limits& l) {
   session_max_bytes_ = l.session_max_bytes;
 }
 
-reply jpip_handler::handle(std::string_view method, std::string_view request_target, std::string_view body) {
+reply jpip_handler::handle(std::string_view method, std::string_view request_target,
+                           std::string_view body) {
   if (method != "GET" && method != "POST") return error_reply(405, "JPIP requests use GET or POST");
   const auto qmark = request_target.find('?');
   const std::string_view raw_path = request_target.substr(0, qmark);
-  std::string query(qmark == std::string_view::npos ? std::string_view{} : request_target.substr(qmark + 1));
-  if (method == "POST" && !body.empty()) query = query.empty() ? std::string(body) : query + '&' + std::string(body);
-  if (raw_path.empty() || raw_path.front() != '/') return error_reply(400, "the request-target must be a path");
+  std::string query(qmark == std::string_view::npos ? std::string_view{}
+                                                    : request_target.substr(qmark + 1));
+  if (method == "POST" && !body.empty())
+    query = query.empty() ? std::string(body) : query + '&' + std::string(body);
+  if (raw_path.empty() || raw_path.front() != '/')
+    return error_reply(400, "the request-target must be a path");
   std::string path;
-  if (!decode_url_path(raw_path, path)) return error_reply(400, "malformed percent-encoding in the URL path");
+  if (!decode_url_path(raw_path, path))
+    return error_reply(400, "malformed percent-encoding in the URL path");
 
   auto parsed = parse_request(query);
   if (!parsed) return error_reply(parsed.error());
@@ -212,12 +224,16 @@ reply jpip_handler::handle(std::string_view method, std::string_view request_tar
     r.headers.emplace_back("JPIP-pref", *rq.pref);
     return r;
   }
-  if (rq.cnew && !rq.cnew->has_http()) return error_reply(501, "cnew: Pipit offers the http transport only");
+  if (rq.cnew && !rq.cnew->has_http())
+    return error_reply(501, "cnew: Pipit offers the http transport only");
   bool jpt = false;
   if (rq.type) {
-    if (rq.type->jpp_stream()) jpt = false;
-    else if (rq.type->jpt_stream()) jpt = true;
-    else return error_reply(501, "type: Pipit returns jpp-stream and jpt-stream only");
+    if (rq.type->jpp_stream())
+      jpt = false;
+    else if (rq.type->jpt_stream())
+      jpt = true;
+    else
+      return error_reply(501, "type: Pipit returns jpp-stream and jpt-stream only");
   }
   if (rq.context && rq.context->jpx_layers.empty())
     return error_reply(501, "context: Pipit understands jpxl<...> contexts only");
@@ -234,7 +250,8 @@ reply jpip_handler::handle(std::string_view method, std::string_view request_tar
     tgt = ref.s->tgt;
     if (rq.target) {
       auto n = normalize_target_name(*rq.target);
-      if (!n || *n != tgt->name) return error_reply(400, "target does not match the target of channel's session");
+      if (!n || *n != tgt->name)
+        return error_reply(400, "target does not match the target of channel's session");
     }
     if (rq.cnew) {
       auto n = sessions_.add_channel(ref);
@@ -249,8 +266,10 @@ reply jpip_handler::handle(std::string_view method, std::string_view request_tar
     tgt = ref.s->tgt;
   } else {
     std::string name;
-    if (rq.target) name = *rq.target;
-    else if (!path.empty()) name = path.substr(1);  // request-targets start with '/'
+    if (rq.target)
+      name = *rq.target;
+    else if (!path.empty())
+      name = path.substr(1);  // request-targets start with '/'
     if (name.empty()) return error_reply(400, "no target: name it in the URL path or with target=");
     auto t = targets_.open(name);
     if (!t) return error_reply(t.error());
@@ -262,14 +281,16 @@ reply jpip_handler::handle(std::string_view method, std::string_view request_tar
       new_channel = true;
     }
   }
-  if (ref.ch && !new_channel && !(rq.wait && *rq.wait)) ++ref.ch->generation;  // preempts older responses
+  if (ref.ch && !new_channel && !(rq.wait && *rq.wait))
+    ++ref.ch->generation;  // preempts older responses
   if (ref.ch) generation = ref.ch->generation.load();
   if (ref.s && !rq.type) jpt = ref.s->jpt;
 
   reply r;
   r.content_type = jpt ? "image/jpt-stream" : "image/jpp-stream";
   if (new_channel)
-    r.headers.emplace_back("JPIP-cnew", "cid=" + ref.ch->cid + ",path=" + options_.channel_path + ",transport=http");
+    r.headers.emplace_back(
+        "JPIP-cnew", "cid=" + ref.ch->cid + ",path=" + options_.channel_path + ",transport=http");
   bool tid_ok = true;
   if (rq.tid) {
     if (*rq.tid != tgt->tid) {
@@ -294,7 +315,8 @@ reply jpip_handler::handle(std::string_view method, std::string_view request_tar
   // The view-window of each codestream.
   const auto nc = static_cast<std::uint32_t>(tgt->index.codestreams.size());
   bool stream_changed = false;
-  const std::vector<std::uint32_t> csns = requested_codestreams(rq, nc, options_.max_codestreams, stream_changed);
+  const std::vector<std::uint32_t> csns =
+      requested_codestreams(rq, nc, options_.max_codestreams, stream_changed);
   if (stream_changed) r.headers.emplace_back("JPIP-stream", format_list(csns));
   stream_plan plan;
   plan.jpt = jpt;
@@ -332,7 +354,8 @@ reply jpip_handler::handle(std::string_view method, std::string_view request_tar
       served_window sw;
       sc.window = window_from_request(cs, rq, &sw);
       if (k == 0) {
-        if (sw.fsiz_changed) r.headers.emplace_back("JPIP-fsiz", point_text(sw.resolution.fx, sw.resolution.fy));
+        if (sw.fsiz_changed)
+          r.headers.emplace_back("JPIP-fsiz", point_text(sw.resolution.fx, sw.resolution.fy));
         if (sw.roff_changed) r.headers.emplace_back("JPIP-roff", point_text(sw.roff.x, sw.roff.y));
         if (sw.rsiz_changed) r.headers.emplace_back("JPIP-rsiz", point_text(sw.rsiz.x, sw.rsiz.y));
       }
@@ -344,7 +367,9 @@ reply jpip_handler::handle(std::string_view method, std::string_view request_tar
       r.headers.emplace_back("JPIP-layers", std::to_string(max_layers(cs)));
     if (k == 0 && rq.comps) {
       bool changed = false;
-      for (const auto& c : *rq.comps) changed = changed || c.from >= cs.num_components() || (c.to && *c.to >= cs.num_components());
+      for (const auto& c : *rq.comps)
+        changed =
+            changed || c.from >= cs.num_components() || (c.to && *c.to >= cs.num_components());
       if (changed) {
         std::vector<std::uint32_t> served = sc.window.comps;
         if (served.empty() && !sc.window.region.empty())
@@ -365,8 +390,8 @@ reply jpip_handler::handle(std::string_view method, std::string_view request_tar
     auto a = apply_model(*rq.model, *tgt->source, csns, ref.s ? ref.s->model : *own, plan.jpt);
     if (!a) return error_reply(a.error());
   }
-  r.body = std::make_shared<stream_body>(ref.s, ref.ch, generation, tgt, std::move(own), std::move(plan),
-                                         chunk_bytes_.load(), session_bound, cut_);
+  r.body = std::make_shared<stream_body>(ref.s, ref.ch, generation, tgt, std::move(own),
+                                         std::move(plan), chunk_bytes_.load(), session_bound, cut_);
   return r;
 }
 

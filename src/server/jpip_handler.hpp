@@ -86,7 +86,8 @@ class jpip_handler {
   jpip_handler(target_registry& targets, session_registry& sessions, handler_options options = {});
 
   // method: "GET" or "POST" (the query in a form-encoded body); request_target: "/a.jp2?fsiz=..".
-  reply handle(std::string_view method, std::string_view request_target, std::string_view body = {});
+  reply handle(std::string_view method, std::string_view request_target,
+               std::string_view body = {});
 
   // New limits for later requests.
   void set_limits(const stream_limits& l);

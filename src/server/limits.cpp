@@ -9,7 +9,8 @@ server_limits limits_from_config(const serve_config& c) {
   auto& cn = l.connection;
   cn.read_timeout = std::chrono::seconds(c.read_timeout);
   cn.write_timeout = std::chrono::seconds(c.write_timeout);
-  cn.header_limit = static_cast<std::uint32_t>(std::min<std::uint64_t>(c.max_header_bytes, 1u << 24));
+  cn.header_limit =
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(c.max_header_bytes, 1u << 24));
   cn.max_headers = static_cast<std::uint32_t>(std::min<std::uint64_t>(c.max_headers, 1u << 20));
   cn.body_limit = c.max_body_bytes;
   cn.max_connections = c.max_connections;

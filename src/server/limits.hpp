@@ -58,7 +58,8 @@ server_limits limits_from_config(const serve_config& c);
 // The connection limits in force; swapped on reload.
 class live_limits {
  public:
-  explicit live_limits(const connection_limits& l) : current_(std::make_shared<const connection_limits>(l)) {}
+  explicit live_limits(const connection_limits& l)
+      : current_(std::make_shared<const connection_limits>(l)) {}
   std::shared_ptr<const connection_limits> get() const {
     std::lock_guard lk(mutex_);
     return current_;

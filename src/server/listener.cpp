@@ -19,22 +19,24 @@ refusal over_limit(const server_context& ctx) {
   return {};
 }
 
-void start_plain(beast::tcp_stream&& stream, beast::flat_buffer&& buffer, server_context& ctx, std::string peer,
-                 refusal refuse) {
-  std::make_shared<http_connection<beast::tcp_stream>>(std::move(stream), std::move(buffer), ctx, std::move(peer),
-                                                       std::move(refuse))
+void start_plain(beast::tcp_stream&& stream, beast::flat_buffer&& buffer, server_context& ctx,
+                 std::string peer, refusal refuse) {
+  std::make_shared<http_connection<beast::tcp_stream>>(std::move(stream), std::move(buffer), ctx,
+                                                       std::move(peer), std::move(refuse))
       ->run();
 }
 
 // Reads the first bytes of a connection to tell a TLS handshake from plain HTTP.
 class tls_detector : public std::enable_shared_from_this<tls_detector> {
  public:
-  tls_detector(tcp::socket&& socket, server_context& ctx, std::shared_ptr<ssl::context> tls, std::string peer)
+  tls_detector(tcp::socket&& socket, server_context& ctx, std::shared_ptr<ssl::context> tls,
+               std::string peer)
       : stream_(std::move(socket)), ctx_(ctx), tls_(std::move(tls)), peer_(std::move(peer)) {}
 
   void run() {
     stream_.expires_after(ctx_.limits.get()->read_timeout);
-    beast::async_detect_ssl(stream_, buffer_, beast::bind_front_handler(&tls_detector::on_detect, shared_from_this()));
+    beast::async_detect_ssl(
+        stream_, buffer_, beast::bind_front_handler(&tls_detector::on_detect, shared_from_this()));
   }
 
  private:
@@ -46,8 +48,9 @@ class tls_detector : public std::enable_shared_from_this<tls_detector> {
     refusal refuse = over_limit(ctx_);
     if (is_tls) {
       auto& tls = *tls_;
-      std::make_shared<http_connection<tls_stream>>(tls_stream(std::move(stream_), tls), std::move(buffer_), ctx_,
-                                                    std::move(peer_), std::move(refuse), tls_)
+      std::make_shared<http_connection<tls_stream>>(tls_stream(std::move(stream_), tls),
+                                                    std::move(buffer_), ctx_, std::move(peer_),
+                                                    std::move(refuse), tls_)
           ->run();
       return;
     }
@@ -64,7 +67,8 @@ class tls_detector : public std::enable_shared_from_this<tls_detector> {
 
 }  // namespace
 
-listener::listener(io_pool& pool, const tcp::endpoint& endpoint, server_context& ctx, beast::error_code& ec)
+listener::listener(io_pool& pool, const tcp::endpoint& endpoint, server_context& ctx,
+                   beast::error_code& ec)
     : pool_(pool), acceptor_(net::make_strand(pool.main())), ctx_(ctx) {
   acceptor_.open(endpoint.protocol(), ec);
   if (ec) return;
@@ -90,7 +94,8 @@ void listener::stop() {
 }
 
 void listener::do_accept() {
-  acceptor_.async_accept(net::make_strand(pool_.next()), beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+  acceptor_.async_accept(net::make_strand(pool_.next()),
+                         beast::bind_front_handler(&listener::on_accept, shared_from_this()));
 }
 
 void listener::on_accept(beast::error_code ec, tcp::socket socket) {
@@ -100,9 +105,11 @@ void listener::on_accept(beast::error_code ec, tcp::socket socket) {
     socket.set_option(tcp::no_delay(true), ignored);
     std::string peer = peer_text(socket);
     if (auto tls = ctx_.tls()) {
-      std::make_shared<tls_detector>(std::move(socket), ctx_, std::move(tls), std::move(peer))->run();
+      std::make_shared<tls_detector>(std::move(socket), ctx_, std::move(tls), std::move(peer))
+          ->run();
     } else {
-      start_plain(beast::tcp_stream(std::move(socket)), beast::flat_buffer(), ctx_, std::move(peer), over_limit(ctx_));
+      start_plain(beast::tcp_stream(std::move(socket)), beast::flat_buffer(), ctx_, std::move(peer),
+                  over_limit(ctx_));
     }
   }
   do_accept();

@@ -31,7 +31,8 @@ struct walker {
       if (prop.limit_kind == metareq_limit_kind::whole) return;  // children come with it
     }
     if (b.type == box_type("jp2c")) return;  // a placeholder: no children in bin 0
-    for (const box& c : b.children) visit(c, bin_offset + (c.offset - b.offset), c.length, depth + 1);
+    for (const box& c : b.children)
+      visit(c, bin_offset + (c.offset - b.offset), c.length, depth + 1);
   }
 };
 
@@ -53,12 +54,15 @@ std::vector<bin_range> metareq_ranges(const image_index& index, const metadata_r
       }
     }
   }
-  std::sort(out.begin(), out.end(), [](const bin_range& a, const bin_range& b) { return a.from < b.from; });
+  std::sort(out.begin(), out.end(),
+            [](const bin_range& a, const bin_range& b) { return a.from < b.from; });
   std::vector<bin_range> merged;
   for (const auto& r : out) {
     if (r.to <= r.from) continue;
-    if (!merged.empty() && r.from <= merged.back().to) merged.back().to = std::max(merged.back().to, r.to);
-    else merged.push_back(r);
+    if (!merged.empty() && r.from <= merged.back().to)
+      merged.back().to = std::max(merged.back().to, r.to);
+    else
+      merged.push_back(r);
   }
   return merged;
 }

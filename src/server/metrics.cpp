@@ -68,16 +68,22 @@ std::string server_metrics::render(const metrics_gauges& g) const {
   head(out, "pipit_eor_total", "counter", "JPP/JPT-stream responses by EOR reason.");
   for (std::size_t r = 0; r < by_eor_.size(); ++r)
     if (const auto v = by_eor_[r].load(relaxed))
-      line(out, std::string("pipit_eor_total{reason=\"") + eor_reason_name(static_cast<eor_reason>(r)) + "\"}", v);
-  head(out, "pipit_response_duration_seconds", "histogram", "Time from a request read to its last byte written.");
+      line(out,
+           std::string("pipit_eor_total{reason=\"") + eor_reason_name(static_cast<eor_reason>(r)) +
+               "\"}",
+           v);
+  head(out, "pipit_response_duration_seconds", "histogram",
+       "Time from a request read to its last byte written.");
   std::uint64_t cum = 0;
   for (std::size_t b = 0; b < latency_buckets.size(); ++b) {
     cum += bucket_[b].load(relaxed);
-    line(out, "pipit_response_duration_seconds_bucket{le=\"" + number(latency_buckets[b]) + "\"}", cum);
+    line(out, "pipit_response_duration_seconds_bucket{le=\"" + number(latency_buckets[b]) + "\"}",
+         cum);
   }
   cum += bucket_.back().load(relaxed);
   line(out, "pipit_response_duration_seconds_bucket{le=\"+Inf\"}", cum);
-  out += "pipit_response_duration_seconds_sum " + number(static_cast<double>(duration_us_.load(relaxed)) / 1e6) + '\n';
+  out += "pipit_response_duration_seconds_sum " +
+         number(static_cast<double>(duration_us_.load(relaxed)) / 1e6) + '\n';
   line(out, "pipit_response_duration_seconds_count", cum);
   head(out, "pipit_connections_open", "gauge", "Open client connections.");
   line(out, "pipit_connections_open", g.connections_open);

@@ -32,8 +32,8 @@ struct metrics_gauges {
 
 class server_metrics {
  public:
-  static constexpr std::array<double, 14> latency_buckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                             0.1,    0.25,  0.5,    1.0,   2.5,  5.0,  10.0};
+  static constexpr std::array<double, 14> latency_buckets = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0};
 
   // One answered request: its status, body bytes, EOR reason (-1: none) and duration.
   void record(unsigned status, std::uint64_t bytes, int eor, double seconds);

@@ -13,7 +13,8 @@ struct applier {
   const model_item* item = nullptr;
 
   // Records the item's statement for a bin of `length` bytes, `layer_end` for precincts.
-  void apply(const bin_id& id, std::uint64_t length, const std::span<const std::uint64_t>* layer_end) {
+  void apply(const bin_id& id, std::uint64_t length,
+             const std::span<const std::uint64_t>* layer_end) {
     std::uint64_t bytes = length;
     if (item->limit_kind == model_limit_kind::bytes) {
       bytes = std::min<std::uint64_t>(item->limit, length);
@@ -32,12 +33,14 @@ struct applier {
 
   void precinct(std::uint32_t csn, std::uint32_t tile, std::uint32_t slot) {
     const precinct_layout pl = src.precinct(csn, tile, slot);
-    apply(bin_id{bin_kind::precinct, csn, src.precinct_id(csn, tile, slot)}, pl.length(), &pl.layer_end);
+    apply(bin_id{bin_kind::precinct, csn, src.precinct_id(csn, tile, slot)}, pl.length(),
+          &pl.layer_end);
   }
 
   std::uint64_t tile_length(const codestream_index& cs, std::uint32_t t) const {
     std::uint64_t n = 0;
-    for (std::uint32_t pi : cs.tiles[t].parts) n += cs.tile_parts[pi].end - cs.tile_parts[pi].sot_offset;
+    for (std::uint32_t pi : cs.tiles[t].parts)
+      n += cs.tile_parts[pi].end - cs.tile_parts[pi].sot_offset;
     return n;
   }
 
@@ -50,11 +53,13 @@ struct applier {
         return;
       case bin_kind::tile_header:
         for (std::uint32_t t = 0; t < nt; ++t)
-          if (!e.id || *e.id == t) apply(bin_id{bin_kind::tile_header, csn, t}, src.tile_header(csn, t).size(), nullptr);
+          if (!e.id || *e.id == t)
+            apply(bin_id{bin_kind::tile_header, csn, t}, src.tile_header(csn, t).size(), nullptr);
         return;
       case bin_kind::tile:
         for (std::uint32_t t = 0; t < nt; ++t)
-          if (!e.id || *e.id == t) apply(bin_id{bin_kind::tile, csn, t}, tile_length(cs, t), nullptr);
+          if (!e.id || *e.id == t)
+            apply(bin_id{bin_kind::tile, csn, t}, tile_length(cs, t), nullptr);
         return;
       case bin_kind::precinct:
         if (e.id) {
@@ -66,14 +71,17 @@ struct applier {
         }
         return;
       case bin_kind::metadata:
-        if (!e.id || *e.id == 0) apply(bin_id{bin_kind::metadata, 0, 0}, src.metadata_bin0().size(), nullptr);
+        if (!e.id || *e.id == 0)
+          apply(bin_id{bin_kind::metadata, 0, 0}, src.metadata_bin0().size(), nullptr);
         return;
     }
   }
 
   void implicit_item(const implicit_bins& b, std::uint32_t csn) {
     const codestream_index& cs = src.index().codestreams[csn];
-    auto in = [](const std::optional<uint_range>& r, std::uint64_t v) { return !r || r->contains(static_cast<std::uint32_t>(v)); };
+    auto in = [](const std::optional<uint_range>& r, std::uint64_t v) {
+      return !r || r->contains(static_cast<std::uint32_t>(v));
+    };
     for (std::uint32_t t = 0; t < cs.tiles.size(); ++t) {
       if (!in(b.t, t)) continue;
       const tile_entry& te = cs.tiles[t];
@@ -94,7 +102,8 @@ struct applier {
 }  // namespace
 
 result<void> apply_model(const cache_model_spec& spec, const databin_source& src,
-                         const std::vector<std::uint32_t>& default_csn, stream_model& model, bool jpt) {
+                         const std::vector<std::uint32_t>& default_csn, stream_model& model,
+                         bool jpt) {
   applier a{src, model, jpt};
   const std::vector<sampled_range>* prefix = nullptr;
   for (const model_item& item : spec.items) {
@@ -102,10 +111,12 @@ result<void> apply_model(const cache_model_spec& spec, const databin_source& src
     if (item.limit_kind == model_limit_kind::layers) {
       const bool precinct_item = std::holds_alternative<implicit_bins>(item.bins) ||
                                  std::get<explicit_bins>(item.bins).kind == bin_kind::precinct;
-      if (!precinct_item) return fail(errc::invalid_argument, no_offset, "model: ':L' applies to precinct bins only");
+      if (!precinct_item)
+        return fail(errc::invalid_argument, no_offset, "model: ':L' applies to precinct bins only");
     }
     a.item = &item;
-    if (const auto* e = std::get_if<explicit_bins>(&item.bins); e && e->kind == bin_kind::metadata) {
+    if (const auto* e = std::get_if<explicit_bins>(&item.bins);
+        e && e->kind == bin_kind::metadata) {
       a.explicit_item(*e, 0);
       continue;
     }
@@ -122,8 +133,10 @@ result<void> apply_model(const cache_model_spec& spec, const databin_source& src
     }
     for (std::uint32_t csn : csns) {
       if (csn >= src.num_codestreams()) continue;
-      if (const auto* e = std::get_if<explicit_bins>(&item.bins)) a.explicit_item(*e, csn);
-      else a.implicit_item(std::get<implicit_bins>(item.bins), csn);
+      if (const auto* e = std::get_if<explicit_bins>(&item.bins))
+        a.explicit_item(*e, csn);
+      else
+        a.implicit_item(std::get<implicit_bins>(item.bins), csn);
     }
   }
   return {};

@@ -21,6 +21,7 @@ namespace pipit::server {
 
 // `jpt`: the model is of a JPT-stream (its main header bin keeps PPM).
 result<void> apply_model(const cache_model_spec& spec, const databin_source& src,
-                         const std::vector<std::uint32_t>& default_csn, stream_model& model, bool jpt = false);
+                         const std::vector<std::uint32_t>& default_csn, stream_model& model,
+                         bool jpt = false);
 
 }  // namespace pipit::server

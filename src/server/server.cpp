@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "server/app_log.hpp"
-#include "server/limits.hpp"
 #include "server/io_pool.hpp"
+#include "server/limits.hpp"
 #include "server/listener.hpp"
 #include "server/net.hpp"
 #include "server/server_context.hpp"
@@ -21,7 +21,8 @@ bool parse_listen(const std::string& text, std::string& host, std::uint16_t& por
   std::string p;
   if (!text.empty() && text.front() == '[') {
     const auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return false;
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return false;
     host = text.substr(1, close - 1);
     p = text.substr(close + 2);
   } else {
@@ -52,8 +53,9 @@ class running_server {
         limits_(limits_from_config(c)),
         targets_(c.root, limits_.cache.files, limits_.cache.bytes),
         sessions_(limits_.sessions),
-        handler_(targets_, sessions_, handler_options{limits_.stream.chunk_bytes, "jpip", 4096, limits_.stream.max_len,
-                                                      limits_.stream.session_max_bytes}),
+        handler_(targets_, sessions_,
+                 handler_options{limits_.stream.chunk_bytes, "jpip", 4096, limits_.stream.max_len,
+                                 limits_.stream.session_max_bytes}),
         ctx_(handler_, sessions_, targets_, with_delay(limits_.connection)),
         pool_(threads),
         ioc_(pool_.main()),
@@ -71,7 +73,8 @@ class running_server {
     PIPIT_TRY(ctx_.access.open(config_.access_log));
     beast::error_code ec;
     listener_ = std::make_shared<listener>(pool_, ep, ctx_, ec);
-    if (ec) return fail(errc::io, no_offset, "cannot listen on " + config_.listen + ": " + ec.message());
+    if (ec)
+      return fail(errc::io, no_offset, "cannot listen on " + config_.listen + ": " + ec.message());
     listener_->run();
     signals_ = std::make_unique<signal_watch>(
         ioc_, [this] { begin_stop(); }, [this] { ioc_.stop(); }, [this] { reload(); });
@@ -141,14 +144,16 @@ class running_server {
     }
     auto next = hooks_.reload();
     if (!next) {
-      spdlog::error("SIGHUP: configuration refused, keeping the current one: {}", next.error().message);
+      spdlog::error("SIGHUP: configuration refused, keeping the current one: {}",
+                    next.error().message);
       return;
     }
     const serve_config& n = *next;
     for (const auto& k : config_keys())
       if (!k.reloadable && config_value_text(n, k) != config_value_text(config_, k))
         spdlog::warn("SIGHUP: {} changed; restart the server to apply it", k.name);
-    if (auto r = configure_app_log(n.log_level, n.log_file); !r) spdlog::error("SIGHUP: {}", r.error().message);
+    if (auto r = configure_app_log(n.log_level, n.log_file); !r)
+      spdlog::error("SIGHUP: {}", r.error().message);
     if (auto r = ctx_.access.open(n.access_log); !r) spdlog::error("SIGHUP: {}", r.error().message);
     const server_limits l = limits_from_config(n);
     ctx_.limits.set(with_delay(l.connection));
@@ -158,8 +163,10 @@ class running_server {
     ctx_.metrics_enabled = n.metrics;
     if (ctx_.tls() && !n.tls_cert.empty()) {
       auto t = make_tls_context(n.tls_cert, n.tls_key);
-      if (t) ctx_.set_tls(std::move(*t));
-      else spdlog::error("SIGHUP: keeping the current certificate: {}", t.error().message);
+      if (t)
+        ctx_.set_tls(std::move(*t));
+      else
+        spdlog::error("SIGHUP: keeping the current certificate: {}", t.error().message);
     }
     // Keys that need a restart keep their running values.
     serve_config kept = n;
@@ -195,16 +202,17 @@ result<void> run_server(const serve_config& config, const run_hooks& hooks) {
   parse_listen(config.listen, host, port);
   beast::error_code ec;
   const auto address = net::ip::make_address(host, ec);
-  if (ec) return fail(errc::invalid_argument, no_offset, "listen: '" + host + "' is not an IP address");
+  if (ec)
+    return fail(errc::invalid_argument, no_offset, "listen: '" + host + "' is not an IP address");
   PIPIT_TRY(configure_app_log(config.log_level, config.log_file));
 
-  const unsigned threads =
-      config.threads ? static_cast<unsigned>(config.threads) : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads = config.threads ? static_cast<unsigned>(config.threads)
+                                          : std::max(1u, std::thread::hardware_concurrency());
   running_server s(config, hooks, threads);
   PIPIT_TRY(s.start(tcp::endpoint(address, port)));
   const std::string where = s.bound();
-  spdlog::info("listening on {} ({}), root {}, {} threads", where, config.tls_cert.empty() ? "http" : "https",
-               config.root, threads);
+  spdlog::info("listening on {} ({}), root {}, {} threads", where,
+               config.tls_cert.empty() ? "http" : "https", config.root, threads);
   if (hooks.on_listening) hooks.on_listening(where);
   s.run();
   s.flush();

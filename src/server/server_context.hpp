@@ -58,7 +58,8 @@ class connection_tracker {
 };
 
 struct server_context {
-  server_context(jpip_handler& h, session_registry& s, target_registry& t, const connection_limits& l)
+  server_context(jpip_handler& h, session_registry& s, target_registry& t,
+                 const connection_limits& l)
       : handler(h), sessions(s), targets(t), limits(l) {}
 
   jpip_handler& handler;

@@ -46,7 +46,8 @@ result<channel_ref> session_registry::open_session(std::shared_ptr<const target>
 result<channel_ref> session_registry::add_channel(const channel_ref& existing) {
   std::lock_guard lk(mutex_);
   auto it = session_channels_.find(existing.s.get());
-  if (it == session_channels_.end()) return fail(errc::not_found, no_offset, "the session has ended");
+  if (it == session_channels_.end())
+    return fail(errc::not_found, no_offset, "the session has ended");
   if (it->second.size() >= limits_.max_channels_per_session)
     return fail(errc::limit, no_offset, "too many channels in this session");
   auto ch = std::make_shared<channel>();
@@ -61,7 +62,8 @@ result<channel_ref> session_registry::find(const std::string& cid) {
   std::lock_guard lk(mutex_);
   auto it = channels_.find(cid);
   if (it == channels_.end())
-    return fail(errc::not_found, no_offset, "channel does not exist (closed, expired or never opened)");
+    return fail(errc::not_found, no_offset,
+                "channel does not exist (closed, expired or never opened)");
   it->second.s->touch();
   return it->second;
 }
@@ -83,16 +85,20 @@ result<void> session_registry::close(const std::vector<std::string>& ids, bool a
                                      const std::shared_ptr<session>& owner) {
   std::lock_guard lk(mutex_);
   if (all) {
-    if (!owner) return fail(errc::invalid_argument, no_offset, "cclose=* needs the cid of a channel of the session");
+    if (!owner)
+      return fail(errc::invalid_argument, no_offset,
+                  "cclose=* needs the cid of a channel of the session");
     erase_session_locked(owner);
     return {};
   }
   std::shared_ptr<session> s = owner;
   for (const auto& id : ids) {
     auto it = channels_.find(id);
-    if (it == channels_.end()) return fail(errc::not_found, no_offset, "cclose: channel does not exist");
+    if (it == channels_.end())
+      return fail(errc::not_found, no_offset, "cclose: channel does not exist");
     if (s && it->second.s != s)
-      return fail(errc::invalid_argument, no_offset, "cclose: the channels belong to different sessions");
+      return fail(errc::invalid_argument, no_offset,
+                  "cclose: the channels belong to different sessions");
     s = it->second.s;
   }
   if (!s) return {};
@@ -113,8 +119,7 @@ std::size_t session_registry::reap(clock::time_point now) {
   std::vector<std::shared_ptr<session>> idle;
   const auto limit = (now - limits_.idle_timeout).time_since_epoch().count();
   for (const auto& [cid, ref] : channels_)
-    if (ref.s->last_used.load() < limit &&
-        std::find(idle.begin(), idle.end(), ref.s) == idle.end())
+    if (ref.s->last_used.load() < limit && std::find(idle.begin(), idle.end(), ref.s) == idle.end())
       idle.push_back(ref.s);
   for (const auto& s : idle) erase_session_locked(s);
   return idle.size();

@@ -75,7 +75,8 @@ class session_registry {
   // Closes channels of one session: `ids`, or all of them when `all`. Every id must name an
   // open channel of the same session (and of `owner`'s session when given), else nothing is
   // closed and the error is invalid_argument (or not_found for an unknown id).
-  result<void> close(const std::vector<std::string>& ids, bool all, const std::shared_ptr<session>& owner);
+  result<void> close(const std::vector<std::string>& ids, bool all,
+                     const std::shared_ptr<session>& owner);
   // Ends the sessions idle since before now - idle_timeout; returns how many.
   std::size_t reap(clock::time_point now = clock::now());
 
@@ -91,8 +92,8 @@ class session_registry {
 
   mutable std::mutex mutex_;  // guards everything below
   session_limits limits_;
-  std::map<std::string, channel_ref> channels_;                         // by cid
-  std::map<session*, std::vector<std::string>> session_channels_;       // open cids per session
+  std::map<std::string, channel_ref> channels_;                    // by cid
+  std::map<session*, std::vector<std::string>> session_channels_;  // open cids per session
 };
 
 }  // namespace pipit::server

@@ -4,8 +4,8 @@
 
 namespace pipit::server {
 
-signal_watch::signal_watch(net::io_context& ioc, std::function<void()> on_stop, std::function<void()> on_force_stop,
-                           std::function<void()> on_reload)
+signal_watch::signal_watch(net::io_context& ioc, std::function<void()> on_stop,
+                           std::function<void()> on_force_stop, std::function<void()> on_reload)
     : stop_(ioc, SIGINT, SIGTERM),
       hup_(ioc, SIGHUP),
       on_stop_(std::move(on_stop)),

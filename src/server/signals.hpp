@@ -14,8 +14,8 @@ namespace pipit::server {
 
 class signal_watch {
  public:
-  signal_watch(net::io_context& ioc, std::function<void()> on_stop, std::function<void()> on_force_stop,
-               std::function<void()> on_reload);
+  signal_watch(net::io_context& ioc, std::function<void()> on_stop,
+               std::function<void()> on_force_stop, std::function<void()> on_reload);
   void cancel();
 
  private:

@@ -2,8 +2,8 @@
 
 #include <sys/socket.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 
 namespace pipit::server {

@@ -15,7 +15,8 @@ bool served_extension(std::string_view name) {
   if (dot == std::string_view::npos) return false;
   std::string ext(name.substr(dot + 1));
   for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return ext == "jp2" || ext == "j2k" || ext == "j2c" || ext == "jpx" || ext == "jpf" || ext == "jph";
+  return ext == "jp2" || ext == "j2k" || ext == "j2c" || ext == "jpx" || ext == "jpf" ||
+         ext == "jph";
 }
 
 tl::unexpected<error> no_target(std::string_view name) {
@@ -76,25 +77,32 @@ std::string make_target_id(std::string_view name, std::uint64_t size, std::int64
 std::uint64_t estimate_target_memory(const target& t) {
   std::uint64_t n = sizeof(target) + t.index.boxes.size() * sizeof(box);
   for (const auto& cs : t.index.codestreams) {
-    n += sizeof(cs) + cs.packets.size() * sizeof(packet_entry) + cs.tile_parts.size() * sizeof(tile_part);
+    n += sizeof(cs) + cs.packets.size() * sizeof(packet_entry) +
+         cs.tile_parts.size() * sizeof(tile_part);
     n += cs.main_markers.size() * sizeof(marker_segment);
     for (const auto& te : cs.tiles) {
-      n += sizeof(te) + te.parts.size() * 4 + te.comp_res_base.size() * 4 + te.packet_of_slot.size() * 4;
-      n += te.resolutions.size() * sizeof(tile_entry::resolution_info) + te.packed_headers.size() * sizeof(byte_range);
+      n += sizeof(te) + te.parts.size() * 4 + te.comp_res_base.size() * 4 +
+           te.packet_of_slot.size() * 4;
+      n += te.resolutions.size() * sizeof(tile_entry::resolution_info) +
+           te.packed_headers.size() * sizeof(byte_range);
     }
   }
   if (t.source) {
     n += t.source->metadata_bin0().size() + t.source->precinct_table_bytes();
     for (std::uint32_t c = 0; c < t.source->num_codestreams(); ++c) {
       n += t.source->main_header(c).size() + t.source->main_header(c, true).size();
-      for (std::uint32_t k = 0; k < t.index.codestreams[c].tiles.size(); ++k) n += t.source->tile_header(c, k).size() + 24;
+      for (std::uint32_t k = 0; k < t.index.codestreams[c].tiles.size(); ++k)
+        n += t.source->tile_header(c, k).size() + 24;
     }
   }
   return n;
 }
 
-target_registry::target_registry(const fs::path& root, std::size_t max_cached, std::uint64_t max_bytes)
-    : root_(fs::canonical(root)), max_cached_(std::max<std::size_t>(max_cached, 1)), max_bytes_(max_bytes) {}
+target_registry::target_registry(const fs::path& root, std::size_t max_cached,
+                                 std::uint64_t max_bytes)
+    : root_(fs::canonical(root)),
+      max_cached_(std::max<std::size_t>(max_cached, 1)),
+      max_bytes_(max_bytes) {}
 
 std::size_t target_registry::cached() const {
   std::lock_guard lk(mutex_);
@@ -163,8 +171,9 @@ result<std::shared_ptr<const target>> target_registry::open(std::string_view req
   t->file = std::move(*file);
   auto ix = image_index::build(t->file.bytes());
   if (!ix)
-    return fail(ix.error().code == errc::limit ? errc::limit : errc::corrupt, no_offset,
-                "target '" + name + "' is not a JPEG 2000 file Pipit can serve: " + ix.error().to_string());
+    return fail(
+        ix.error().code == errc::limit ? errc::limit : errc::corrupt, no_offset,
+        "target '" + name + "' is not a JPEG 2000 file Pipit can serve: " + ix.error().to_string());
   if (ix->codestreams.empty())
     return fail(errc::corrupt, no_offset, "target '" + name + "' holds no codestream");
   t->index = std::move(*ix);

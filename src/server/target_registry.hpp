@@ -73,7 +73,7 @@ class target_registry {
     std::uint64_t last_use = 0;
   };
   std::filesystem::path root_;  // canonical
-  mutable std::mutex mutex_;  // guards the limits, cache_, bytes_ and uses_
+  mutable std::mutex mutex_;    // guards the limits, cache_, bytes_ and uses_
   std::size_t max_cached_;
   std::uint64_t max_bytes_;
   std::uint64_t bytes_ = 0;

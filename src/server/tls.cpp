@@ -19,20 +19,27 @@ std::string openssl_reason(const boost::system::error_code& ec) {
 
 }  // namespace
 
-result<std::shared_ptr<ssl::context>> make_tls_context(const std::string& cert_file, const std::string& key_file) {
+result<std::shared_ptr<ssl::context>> make_tls_context(const std::string& cert_file,
+                                                       const std::string& key_file) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   boost::system::error_code ec;
-  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::single_dh_use,
                    ec);
   if (ec) return fail(errc::invalid_argument, no_offset, "TLS: " + openssl_reason(ec));
   ctx->use_certificate_chain_file(cert_file, ec);
-  if (ec) return fail(errc::invalid_argument, no_offset, "tls-cert " + cert_file + ": " + openssl_reason(ec));
+  if (ec)
+    return fail(errc::invalid_argument, no_offset,
+                "tls-cert " + cert_file + ": " + openssl_reason(ec));
   ctx->use_private_key_file(key_file, ssl::context::pem, ec);
-  if (ec) return fail(errc::invalid_argument, no_offset, "tls-key " + key_file + ": " + openssl_reason(ec));
+  if (ec)
+    return fail(errc::invalid_argument, no_offset,
+                "tls-key " + key_file + ": " + openssl_reason(ec));
   if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
     ERR_clear_error();
-    return fail(errc::invalid_argument, no_offset, "tls-key " + key_file + " does not match tls-cert " + cert_file);
+    return fail(errc::invalid_argument, no_offset,
+                "tls-key " + key_file + " does not match tls-cert " + cert_file);
   }
   return ctx;
 }

@@ -24,6 +24,7 @@ namespace ssl = net::ssl;
 using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 // Errors: invalid_argument naming the file that OpenSSL refused, and why.
-result<std::shared_ptr<ssl::context>> make_tls_context(const std::string& cert_file, const std::string& key_file);
+result<std::shared_ptr<ssl::context>> make_tls_context(const std::string& cert_file,
+                                                       const std::string& key_file);
 
 }  // namespace pipit::server

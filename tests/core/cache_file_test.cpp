@@ -100,7 +100,7 @@ TEST(CacheFile, SaveLoadRoundTrip) {
   expect_same(c, *loaded);
   EXPECT_EQ(loaded->stats().messages, 0u);
   EXPECT_EQ(loaded->to_bytes(), c.to_bytes());  // the eviction order survives too
-  auto any = databin_cache::load(path, "");  // an empty expected id takes the file's
+  auto any = databin_cache::load(path, "");     // an empty expected id takes the file's
   ASSERT_TRUE(any);
   EXPECT_EQ(any->target_id(), c.target_id());
   std::filesystem::remove(path);
@@ -218,8 +218,7 @@ std::vector<std::uint8_t> framed(const std::vector<std::uint8_t>& payload) {
 
 TEST(CacheFile, AbsurdCountsAndRangesAreCorruptEvenWithAValidChecksum) {
   // tid "", bin count 2^60.
-  auto r = databin_cache::load_from_bytes(
-      framed({0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0}), "");
+  auto r = databin_cache::load_from_bytes(framed({0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0}), "");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, errc::corrupt);
   EXPECT_NE(r.error().message.find("bin count"), std::string::npos);
@@ -227,8 +226,8 @@ TEST(CacheFile, AbsurdCountsAndRangesAreCorruptEvenWithAValidChecksum) {
   // One precinct bin whose two ranges touch: [0,1) and [1,2).
   std::vector<std::uint8_t> p = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,  // tid "", one bin
                                  0, 0};                               // kind, flags
-  p.insert(p.end(), 24, 0);                                                       // csn, id, len
-  p.insert(p.end(), {0, 0, 0, 2});                                                // 2 ranges
+  p.insert(p.end(), 24, 0);                                           // csn, id, len
+  p.insert(p.end(), {0, 0, 0, 2});                                    // 2 ranges
   for (std::uint8_t at : {0, 1}) {
     p.insert(p.end(), {0, 0, 0, 0, 0, 0, 0, at, 0, 0, 0, 0, 0, 0, 0, 1, 0xEE});
   }

@@ -119,9 +119,10 @@ TEST(JppReader, ReadsPartialVector) {
   const bytes file = read_vector("g_plt_partial.jpp");
   ASSERT_EQ(file.size(), 202u);
   const outcome o = parse_whole(file);
-  check_messages(o, {{6, 0, 117, true, 0}, {2, 0, 0, true, 122}, {0, 0, 32, false, 126},
-                     {0, 1, 34, false, 162}},
-                 4, 199);
+  check_messages(
+      o,
+      {{6, 0, 117, true, 0}, {2, 0, 0, true, 122}, {0, 0, 32, false, 126}, {0, 1, 34, false, 162}},
+      4, 199);
   EXPECT_EQ(o.events[0].body[0], 0xFF);  // SOC
   EXPECT_EQ(o.events[0].body[1], 0x4F);
 }
@@ -130,8 +131,11 @@ TEST(JppReader, ReadsWindowAVector) {
   const bytes file = read_vector("g_plt_winA.jpp");
   ASSERT_EQ(file.size(), 426u);
   check_messages(parse_whole(file),
-                 {{6, 0, 117, true, 0}, {2, 0, 0, true, 122}, {0, 10, 47, true, 126},
-                  {0, 26, 98, true, 177}, {0, 42, 139, true, 279}},
+                 {{6, 0, 117, true, 0},
+                  {2, 0, 0, true, 122},
+                  {0, 10, 47, true, 126},
+                  {0, 26, 98, true, 177},
+                  {0, 42, 139, true, 279}},
                  2, 423);
 }
 

@@ -30,11 +30,11 @@ TEST(JppWriter, ReproducesVector8ByteForByte) {
   bytes out;
   pipit::jpp_writer w(out);
   w.begin_response();
-  ASSERT_TRUE(w.add_message(6, 0, 0, 0, f.subspan(5, 117), true));   // 70 06 00 00 75
-  ASSERT_TRUE(w.add_message(2, 0, 0, 0, {}, true));                  // 50 02 00 00
-  ASSERT_TRUE(w.add_message(0, 0, 0, 0, f.subspan(130, 32), false)); // 40 00 00 20
-  ASSERT_TRUE(w.add_message(0, 0, 1, 0, f.subspan(165, 34), false)); // 21 00 22
-  w.add_eor(pipit::eor_reason::byte_limit);                          // 00 04 00
+  ASSERT_TRUE(w.add_message(6, 0, 0, 0, f.subspan(5, 117), true));    // 70 06 00 00 75
+  ASSERT_TRUE(w.add_message(2, 0, 0, 0, {}, true));                   // 50 02 00 00
+  ASSERT_TRUE(w.add_message(0, 0, 0, 0, f.subspan(130, 32), false));  // 40 00 00 20
+  ASSERT_TRUE(w.add_message(0, 0, 1, 0, f.subspan(165, 34), false));  // 21 00 22
+  w.add_eor(pipit::eor_reason::byte_limit);                           // 00 04 00
   EXPECT_EQ(out, file);
 }
 
@@ -53,7 +53,9 @@ TEST(JppWriter, FollowUpResponseStartsWithBb3) {
   // Built by push_back: GCC 12 at -O3 warns (-Warray-bounds, falsely) on inserts after a
   // brace-initialised vector.
   bytes expect;
-  auto add = [&expect](const bytes& b) { for (auto x : b) expect.push_back(x); };
+  auto add = [&expect](const bytes& b) {
+    for (auto x : b) expect.push_back(x);
+  };
   add({0x70, 0x00, 0x00, 0x20, 0x11});
   add(body17);
   add({0x31, 0x22, 0x12});
@@ -110,8 +112,12 @@ TEST(JppWriter, HeaderSizeMatchesWhatIsWritten) {
     std::uint64_t csn, id, off;
     std::optional<std::uint64_t> aux;
   };
-  const item items[] = {{6, 0, 0, 0, {}},        {2, 0, 0, 0, {}},         {0, 0, 5000, 77, {}},
-                        {0, 0, 5001, 1u << 20, {}}, {1, 3, 1, 0, 9},        {5, 3, 2, 0, 1u << 30},
+  const item items[] = {{6, 0, 0, 0, {}},
+                        {2, 0, 0, 0, {}},
+                        {0, 0, 5000, 77, {}},
+                        {0, 0, 5001, 1u << 20, {}},
+                        {1, 3, 1, 0, 9},
+                        {5, 3, 2, 0, 1u << 30},
                         {8, 3, ~std::uint64_t{0} >> 1, 0, {}}};
   for (const auto& it : items) {
     const std::size_t h = w.header_size(it.cls, it.csn, it.id, it.off, body.size(), it.aux);

@@ -27,7 +27,8 @@ void put32(std::vector<std::uint8_t>& o, std::uint32_t v) {
 }
 
 // Marker segments of `code` carrying `data` after a Z index, split at the 65535-byte limit.
-void packed_segments(std::vector<std::uint8_t>& o, std::uint16_t code, const std::vector<std::uint8_t>& data) {
+void packed_segments(std::vector<std::uint8_t>& o, std::uint16_t code,
+                     const std::vector<std::uint8_t>& data) {
   std::size_t pos = 0;
   unsigned z = 0;
   do {
@@ -35,14 +36,15 @@ void packed_segments(std::vector<std::uint8_t>& o, std::uint16_t code, const std
     put16(o, code);
     put16(o, static_cast<std::uint32_t>(n + 3));
     o.push_back(static_cast<std::uint8_t>(z++));
-    o.insert(o.end(), data.begin() + static_cast<std::ptrdiff_t>(pos), data.begin() + static_cast<std::ptrdiff_t>(pos + n));
+    o.insert(o.end(), data.begin() + static_cast<std::ptrdiff_t>(pos),
+             data.begin() + static_cast<std::ptrdiff_t>(pos + n));
     pos += n;
   } while (pos < data.size());
 }
 
 // Every precinct bin of `cs`'s geometry holds the same bytes in both sources.
-void expect_same_precinct_bins(const databin_source& x, const databin_source& y, const codestream_index& cs,
-                               const char* what) {
+void expect_same_precinct_bins(const databin_source& x, const databin_source& y,
+                               const codestream_index& cs, const char* what) {
   for (std::uint32_t t = 0; t < cs.tiles.size(); ++t)
     for (std::uint32_t s = 0; s < cs.tiles[t].num_slots; ++s) {
       const std::uint64_t id = precinct_id_of(cs, t, s);
@@ -54,16 +56,19 @@ void expect_same_precinct_bins(const databin_source& x, const databin_source& y,
 }
 
 // Rewrites a raw codestream with its packet headers in PPM (ppm = true) or PPT.
-std::vector<std::uint8_t> to_packed(const std::vector<std::uint8_t>& f, const codestream_index& cs, bool ppm) {
+std::vector<std::uint8_t> to_packed(const std::vector<std::uint8_t>& f, const codestream_index& cs,
+                                    bool ppm) {
   auto header_of = [&](const packet_entry& p) {
     const std::size_t sop = p.has_sop ? 6 : 0;
-    return std::vector<std::uint8_t>(f.begin() + static_cast<std::ptrdiff_t>(p.offset + sop),
-                                     f.begin() + static_cast<std::ptrdiff_t>(p.offset + p.header_length));
+    return std::vector<std::uint8_t>(
+        f.begin() + static_cast<std::ptrdiff_t>(p.offset + sop),
+        f.begin() + static_cast<std::ptrdiff_t>(p.offset + p.header_length));
   };
   std::vector<std::uint8_t> out(f.begin(), f.begin() + 2);
   for (const auto& m : cs.main_markers)
     if (m.code != TLM && m.code != PLM)
-      out.insert(out.end(), f.begin() + static_cast<std::ptrdiff_t>(m.offset), f.begin() + static_cast<std::ptrdiff_t>(m.end()));
+      out.insert(out.end(), f.begin() + static_cast<std::ptrdiff_t>(m.offset),
+                 f.begin() + static_cast<std::ptrdiff_t>(m.end()));
   if (ppm) {
     std::vector<std::uint8_t> all;
     for (const auto& tp : cs.tile_parts) {
@@ -79,17 +84,23 @@ std::vector<std::uint8_t> to_packed(const std::vector<std::uint8_t>& f, const co
   }
   for (const auto& tp : cs.tile_parts) {
     const std::size_t sot = out.size();
-    out.insert(out.end(), f.begin() + static_cast<std::ptrdiff_t>(tp.sot_offset), f.begin() + static_cast<std::ptrdiff_t>(tp.sot_offset + 12));
+    out.insert(out.end(), f.begin() + static_cast<std::ptrdiff_t>(tp.sot_offset),
+               f.begin() + static_cast<std::ptrdiff_t>(tp.sot_offset + 12));
     for (const auto& m : tp.markers)
       if (m.code != PLT)
-        out.insert(out.end(), f.begin() + static_cast<std::ptrdiff_t>(m.offset), f.begin() + static_cast<std::ptrdiff_t>(m.end()));
+        out.insert(out.end(), f.begin() + static_cast<std::ptrdiff_t>(m.offset),
+                   f.begin() + static_cast<std::ptrdiff_t>(m.end()));
     std::vector<std::uint8_t> heads, bodies;
     for (std::uint32_t k = 0; k < tp.packet_count; ++k) {
       const auto& p = cs.packets[tp.first_packet + k];
       auto b = header_of(p);
       heads.insert(heads.end(), b.begin(), b.end());
-      if (p.has_sop) bodies.insert(bodies.end(), f.begin() + static_cast<std::ptrdiff_t>(p.offset), f.begin() + static_cast<std::ptrdiff_t>(p.offset + 6));
-      bodies.insert(bodies.end(), f.begin() + static_cast<std::ptrdiff_t>(p.offset + p.header_length), f.begin() + static_cast<std::ptrdiff_t>(p.end()));
+      if (p.has_sop)
+        bodies.insert(bodies.end(), f.begin() + static_cast<std::ptrdiff_t>(p.offset),
+                      f.begin() + static_cast<std::ptrdiff_t>(p.offset + 6));
+      bodies.insert(bodies.end(),
+                    f.begin() + static_cast<std::ptrdiff_t>(p.offset + p.header_length),
+                    f.begin() + static_cast<std::ptrdiff_t>(p.end()));
     }
     if (!ppm && !heads.empty()) packed_segments(out, PPT, heads);
     put16(out, SOD);

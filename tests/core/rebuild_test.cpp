@@ -61,7 +61,8 @@ std::vector<owned_message> messages_of(const std::vector<std::uint8_t>& stream) 
 }
 
 std::vector<std::string> rebuild_set() {
-  std::vector<std::string> v{vector_path("g_plt.j2k"), vector_path("g_eph.j2k"), vector_path("rgb_t.j2k")};
+  std::vector<std::string> v{vector_path("g_plt.j2k"), vector_path("g_eph.j2k"),
+                             vector_path("rgb_t.j2k")};
   for (const char* n : {"poc.j2k", "yuv420.jp2", "ht_tiled.j2c", "mode_all.j2k", "layers12.j2k",
                         "tp_r_plt_tlm.j2k", "sop_eph_tiled.j2k"}) {
     std::string p = corpus_dir() + "/" + n;
@@ -77,7 +78,8 @@ TEST(Rebuild, FullCacheKeepsEveryPacket) {
     SCOPED_TRACE(path);
     served s = serve_all(path);
     databin_cache cache;
-    for (const auto& o : messages_of(s.stream)) ASSERT_TRUE(cache.add(o.bin(), o.m.msg_offset, o.m.body, o.m.is_last));
+    for (const auto& o : messages_of(s.stream))
+      ASSERT_TRUE(cache.add(o.bin(), o.m.msg_offset, o.m.body, o.m.is_last));
     rebuild_stats st;
     auto cs = rebuild_codestream(cache, {}, &st);
     ASSERT_TRUE(cs) << cs.error().to_string();
@@ -130,7 +132,8 @@ TEST(Rebuild, NeedsTheMainHeader) {
 TEST(Rebuild, SharedPartialVectorDecodesItsFirstLayer) {
   auto data = read_file(vector_path("g_plt_partial.jpp"));
   databin_cache cache;
-  for (const auto& o : messages_of(data)) ASSERT_TRUE(cache.add(o.bin(), o.m.msg_offset, o.m.body, o.m.is_last));
+  for (const auto& o : messages_of(data))
+    ASSERT_TRUE(cache.add(o.bin(), o.m.msg_offset, o.m.body, o.m.is_last));
   rebuild_stats st;
   auto cs = rebuild_codestream(cache, {}, &st);
   ASSERT_TRUE(cs);

@@ -22,8 +22,8 @@ using pipit::testing::read_file;
 
 namespace {
 
-std::vector<std::uint8_t> gathered(const databin_source& src, const image_index& ix, const stream_plan& plan,
-                                   std::size_t chunk) {
+std::vector<std::uint8_t> gathered(const databin_source& src, const image_index& ix,
+                                   const stream_plan& plan, std::size_t chunk) {
   stream_model model(ix);
   response_stream rs(src, model, plan);
   std::vector<std::uint8_t> out;
@@ -72,13 +72,14 @@ std::vector<precinct_message> precinct_messages(const std::vector<std::uint8_t>&
     const auto* m = ev ? std::get_if<jpp_message>(&*ev) : nullptr;
     if (m == nullptr) break;
     if (m->bin().kind == bin_kind::precinct)
-      out.push_back(precinct_message{m->in_class_id, m->msg_offset, std::vector<std::uint8_t>(m->body.begin(), m->body.end())});
+      out.push_back(precinct_message{m->in_class_id, m->msg_offset,
+                                     std::vector<std::uint8_t>(m->body.begin(), m->body.end())});
   }
   return out;
 }
 
-std::vector<std::uint8_t> one_response(const databin_source& src, stream_model& model, const stream_plan& plan,
-                                       eor_reason* reason = nullptr) {
+std::vector<std::uint8_t> one_response(const databin_source& src, stream_model& model,
+                                       const stream_plan& plan, eor_reason* reason = nullptr) {
   response_stream rs(src, model, plan);
   std::vector<std::uint8_t> out;
   while (rs.next(out, std::size_t{1} << 30)) {
@@ -88,8 +89,8 @@ std::vector<std::uint8_t> one_response(const databin_source& src, stream_model& 
 }
 
 // Appends messages to per-bin buffers, checking each continues its bin.
-void assemble(std::map<std::uint64_t, std::vector<std::uint8_t>>& bins, const std::vector<precinct_message>& ms,
-              const std::string& what) {
+void assemble(std::map<std::uint64_t, std::vector<std::uint8_t>>& bins,
+              const std::vector<precinct_message>& ms, const std::string& what) {
   for (const auto& m : ms) {
     auto& b = bins[m.id];
     ASSERT_EQ(b.size(), m.offset) << what << ": precinct " << m.id;
@@ -120,7 +121,8 @@ TEST(ResponseStream, PrecinctByPrecinctWhenTheWindowFitsLayerByLayerWhenLenCutsI
     std::uint64_t body_bytes = 0;
     for (const auto& m : whole) {
       ASSERT_EQ(m.offset, 0u) << path;
-      ASSERT_TRUE(bins.emplace(m.id, m.body).second) << path << ": precinct " << m.id << " sent twice";
+      ASSERT_TRUE(bins.emplace(m.id, m.body).second)
+          << path << ": precinct " << m.id << " sent twice";
       body_bytes += m.body.size();
     }
     if (body_bytes < 2) continue;
@@ -147,7 +149,8 @@ TEST(ResponseStream, PrecinctByPrecinctWhenTheWindowFitsLayerByLayerWhenLenCutsI
       ASSERT_TRUE(src.precinct_slot(0, m.id, tile, slot)) << path;
       const auto layout = src.precinct(0, tile, slot);
       const auto layer = static_cast<unsigned>(
-          std::upper_bound(layout.layer_end.begin(), layout.layer_end.end(), m.offset) - layout.layer_end.begin());
+          std::upper_bound(layout.layer_end.begin(), layout.layer_end.end(), m.offset) -
+          layout.layer_end.begin());
       ASSERT_GE(layer, last_layer) << path << ": precinct " << m.id << " at " << m.offset;
       last_layer = layer;
       several = several || ++count[m.id] > 1;
@@ -163,7 +166,6 @@ TEST(ResponseStream, PrecinctByPrecinctWhenTheWindowFitsLayerByLayerWhenLenCutsI
   EXPECT_GT(multi_layer, 3) << "too few corpus files sent a precinct in several layer messages";
 }
 
-
 TEST(GatherBuffer, MergesOwnedAndContiguousViewsAndCopiesSmallOnes) {
   std::vector<std::uint8_t> file(4096);
   for (std::size_t i = 0; i < file.size(); ++i) file[i] = static_cast<std::uint8_t>(i * 7);
@@ -175,7 +177,7 @@ TEST(GatherBuffer, MergesOwnedAndContiguousViewsAndCopiesSmallOnes) {
   g.take_owned(from);
   from = b.size();
   b.push_back(2);
-  g.take_owned(from);            // continues the first owned piece
+  g.take_owned(from);  // continues the first owned piece
   g.add_view(f.subspan(0, 1000));
   g.add_view(f.subspan(1000, 500));  // continues the previous view
   g.add_view(f.subspan(2000, 10));   // small: copied
@@ -220,7 +222,8 @@ TEST(ResponseStream, GatheredBodiesAreTheBinsAndDoNotDependOnTheChunkSize) {
       stream_codestream sc;
       sc.window.region = grid_rect{0, 0, cs.siz.Xsiz, cs.siz.Ysiz};
       if (k >= 1) {
-        const std::uint32_t d = rng() % 3, W = std::max<std::uint32_t>(cs.siz.Xsiz >> d, 1), H = std::max<std::uint32_t>(cs.siz.Ysiz >> d, 1);
+        const std::uint32_t d = rng() % 3, W = std::max<std::uint32_t>(cs.siz.Xsiz >> d, 1),
+                            H = std::max<std::uint32_t>(cs.siz.Ysiz >> d, 1);
         const std::uint32_t x = rng() % W, y = rng() % H;
         sc.window.discard_levels = d;
         sc.window.region = grid_rect{x, y, x + 1 + rng() % (W - x), y + 1 + rng() % (H - y)};
@@ -231,7 +234,8 @@ TEST(ResponseStream, GatheredBodiesAreTheBinsAndDoNotDependOnTheChunkSize) {
       const auto whole = gathered(src, *ix, plan, std::size_t{1} << 30);
       expect_bodies_match_bins(src, whole, path + " case " + std::to_string(k));
       for (std::size_t chunk : {std::size_t{1}, std::size_t{4096}}) {
-        ASSERT_EQ(gathered(src, *ix, plan, chunk), whole) << path << " case " << k << " chunk " << chunk;
+        ASSERT_EQ(gathered(src, *ix, plan, chunk), whole)
+            << path << " case " << k << " chunk " << chunk;
         stream_model model(*ix);
         response_stream rs(src, model, plan);
         std::vector<std::uint8_t> copy;
@@ -255,7 +259,8 @@ TEST(WindowPrecincts, OrderedByResolutionComponentTileSlotWithoutRepeats) {
     const auto& cs = ix->codestreams[0];
     for (int k = 0; k < 8; ++k) {
       window_spec w;
-      const std::uint32_t d = rng() % 3, W = std::max<std::uint32_t>(cs.siz.Xsiz >> d, 1), H = std::max<std::uint32_t>(cs.siz.Ysiz >> d, 1);
+      const std::uint32_t d = rng() % 3, W = std::max<std::uint32_t>(cs.siz.Xsiz >> d, 1),
+                          H = std::max<std::uint32_t>(cs.siz.Ysiz >> d, 1);
       const std::uint32_t x = rng() % W, y = rng() % H;
       w.discard_levels = d;
       w.region = grid_rect{x, y, x + 1 + rng() % (W - x), y + 1 + rng() % (H - y)};

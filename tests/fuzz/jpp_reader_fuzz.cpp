@@ -38,8 +38,15 @@ void drain(pipit::jpp_reader& r, outcome& o) {
     }
     record rec;
     if (const auto* m = std::get_if<pipit::jpp_message>(&*ev)) {
-      rec = record{false, m->msg_class, m->csn, m->in_class_id, m->msg_offset, m->is_last,
-                   m->aux, 0, std::vector<std::uint8_t>(m->body.begin(), m->body.end())};
+      rec = record{false,
+                   m->msg_class,
+                   m->csn,
+                   m->in_class_id,
+                   m->msg_offset,
+                   m->is_last,
+                   m->aux,
+                   0,
+                   std::vector<std::uint8_t>(m->body.begin(), m->body.end())};
     } else if (const auto* e = std::get_if<pipit::jpp_eor>(&*ev)) {
       rec.is_eor = true;
       rec.reason = static_cast<std::uint8_t>(e->reason);

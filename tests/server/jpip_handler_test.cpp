@@ -73,7 +73,8 @@ TEST_F(handler_test, stateless_len_golden_matches_shared_vector) {
 }
 
 // Data-bin contents of a parsed stream (bins without gaps).
-std::map<std::tuple<int, std::uint64_t, std::uint64_t>, std::vector<std::uint8_t>> bins_of(const parsed_stream& p) {
+std::map<std::tuple<int, std::uint64_t, std::uint64_t>, std::vector<std::uint8_t>> bins_of(
+    const parsed_stream& p) {
   std::map<std::tuple<int, std::uint64_t, std::uint64_t>, std::vector<std::uint8_t>> out;
   for (const auto& m : p.messages) {
     auto& b = out[{static_cast<int>(m.msg_class & ~1u), m.csn, m.in_class_id}];
@@ -313,8 +314,10 @@ TEST(target_registry_test, symlinks_out_of_the_root_are_refused_and_changes_get_
   auto again = reg.open("in.j2k");
   EXPECT_EQ(a->get(), again->get());  // indexed once, kept
   // A changed file: new index, new tid.
-  fs::copy_file(vectors() / "g_eph.j2k", tmp.root() / "in.j2k", fs::copy_options::overwrite_existing);
-  fs::last_write_time(tmp.root() / "in.j2k", fs::last_write_time(tmp.root() / "in.j2k") + std::chrono::seconds(5));
+  fs::copy_file(vectors() / "g_eph.j2k", tmp.root() / "in.j2k",
+                fs::copy_options::overwrite_existing);
+  fs::last_write_time(tmp.root() / "in.j2k",
+                      fs::last_write_time(tmp.root() / "in.j2k") + std::chrono::seconds(5));
   auto b = reg.open("in.j2k");
   ASSERT_TRUE(b);
   EXPECT_NE((*a)->tid, (*b)->tid);

@@ -24,8 +24,8 @@ struct fixture {
     fs::copy_file(src, root / "g_plt.j2k", fs::copy_options::overwrite_existing);
     targets = std::make_unique<pipit::server::target_registry>(root);
     sessions = std::make_unique<pipit::server::session_registry>();
-    handler = std::make_unique<pipit::server::jpip_handler>(*targets, *sessions,
-                                                            pipit::server::handler_options{4096, "jpip", 16});
+    handler = std::make_unique<pipit::server::jpip_handler>(
+        *targets, *sessions, pipit::server::handler_options{4096, "jpip", 16});
   }
 };
 
@@ -34,6 +34,7 @@ struct fixture {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static fixture f;
   pipit::server::testing::fuzz_one_request(*f.handler, data, size);
-  if (f.sessions->sessions() > 1000) f.sessions->reap(pipit::server::clock::now() + std::chrono::hours(1));
+  if (f.sessions->sessions() > 1000)
+    f.sessions->reap(pipit::server::clock::now() + std::chrono::hours(1));
   return 0;
 }

@@ -15,7 +15,8 @@ namespace {
 
 TEST(server_config, toml_then_flags_and_print_round_trip) {
   serve_config c;
-  ASSERT_TRUE(load_config_text(c, "root = \"/srv/img\"\nmax-sessions = 12\nplain-http = false\n", "t.toml"));
+  ASSERT_TRUE(load_config_text(c, "root = \"/srv/img\"\nmax-sessions = 12\nplain-http = false\n",
+                               "t.toml"));
   EXPECT_EQ(c.root, "/srv/img");
   EXPECT_EQ(c.max_sessions, 12u);
   EXPECT_FALSE(c.plain_http);
@@ -25,7 +26,8 @@ TEST(server_config, toml_then_flags_and_print_round_trip) {
   EXPECT_FALSE(c.metrics);
   serve_config back;
   ASSERT_TRUE(load_config_text(back, print_config(c), "printed"));
-  for (const auto& k : config_keys()) EXPECT_EQ(config_value_text(back, k), config_value_text(c, k)) << k.name;
+  for (const auto& k : config_keys())
+    EXPECT_EQ(config_value_text(back, k), config_value_text(c, k)) << k.name;
 }
 
 TEST(server_config, errors_name_the_key_and_line) {
@@ -180,12 +182,14 @@ TEST(server_access_log, line_has_every_field_and_escapes_the_target) {
   a.session = "abcd";
   a.image = "a.jp2";
   a.window = "fsiz=64,64";
-  EXPECT_EQ(format_access_line(a),
-            "127.0.0.1:5000 GET 200 bytes=1234 eor=window-done dur_ms=1.500 session=abcd target=a.jp2 "
-            "window=fsiz=64,64 \"/a.jp2?fsiz=64,64&x=\\x22q\\x22\\x0a\"");
+  EXPECT_EQ(
+      format_access_line(a),
+      "127.0.0.1:5000 GET 200 bytes=1234 eor=window-done dur_ms=1.500 session=abcd target=a.jp2 "
+      "window=fsiz=64,64 \"/a.jp2?fsiz=64,64&x=\\x22q\\x22\\x0a\"");
   access_record b;
   b.status = 400;
-  EXPECT_EQ(format_access_line(b), "- - 400 bytes=0 eor=- dur_ms=0.000 session=- target=- window=- \"\"");
+  EXPECT_EQ(format_access_line(b),
+            "- - 400 bytes=0 eor=- dur_ms=0.000 session=- target=- window=- \"\"");
 }
 
 }  // namespace

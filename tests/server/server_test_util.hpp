@@ -21,7 +21,8 @@ inline fs::path corpus() { return fs::path(PIPIT_CORPUS_DIR); }
 
 inline std::vector<std::uint8_t> read_bytes(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
-  return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(f)),
+                                   std::istreambuf_iterator<char>());
 }
 
 // A fresh folder under the system temp dir, removed at the end of the test.

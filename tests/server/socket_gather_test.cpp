@@ -32,7 +32,8 @@ TEST(SocketGather, PartialWritesResumeWhereTheyStopped) {
     const std::size_t n = std::min<std::size_t>(rng() % 3000, data.size() - pos);
     const std::size_t at = rng() % 4 == 0 && pos > n ? pos - n : pos;
     g.add(data.data() + at, n);
-    want.insert(want.end(), data.begin() + static_cast<std::ptrdiff_t>(at), data.begin() + static_cast<std::ptrdiff_t>(at + n));
+    want.insert(want.end(), data.begin() + static_cast<std::ptrdiff_t>(at),
+                data.begin() + static_cast<std::ptrdiff_t>(at + n));
     pos += n + (n == 0);
   }
 

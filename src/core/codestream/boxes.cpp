@@ -13,7 +13,8 @@ std::string box_type_name(std::uint32_t t) {
       s += c;
     } else {
       char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02X", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      std::snprintf(buf, sizeof buf, "\\x%02X",
+                    static_cast<unsigned>(static_cast<unsigned char>(c)));
       s += buf;
     }
   }
@@ -22,12 +23,17 @@ std::string box_type_name(std::uint32_t t) {
 
 bool is_superbox(std::uint32_t t) {
   switch (t) {
-    case box_type("jp2h"): case box_type("res "): case box_type("uinf"): case box_type("asoc"):
-    case box_type("jpch"): case box_type("jplh"): case box_type("cgrp"): case box_type("ftbl"):
-    case box_type("comp"): case box_type("drep"):
-      return true;
-    default:
-      return false;
+    case box_type("jp2h"):
+    case box_type("res "):
+    case box_type("uinf"):
+    case box_type("asoc"):
+    case box_type("jpch"):
+    case box_type("jplh"):
+    case box_type("cgrp"):
+    case box_type("ftbl"):
+    case box_type("comp"):
+    case box_type("drep"): return true;
+    default: return false;
   }
 }
 
@@ -54,11 +60,17 @@ result<std::vector<box>> read_boxes(bytes_view file, byte_range range, unsigned 
       b.length = lbox;
     }
     if (b.length < b.header_length)
-      return fail(errc::corrupt, b.offset, "box '" + box_type_name(tbox) + "': length " + std::to_string(b.length) + " is shorter than its header");
+      return fail(errc::corrupt, b.offset,
+                  "box '" + box_type_name(tbox) + "': length " + std::to_string(b.length) +
+                      " is shorter than its header");
     if (b.length > range.end() - b.offset)
-      return fail(errc::truncated, b.offset, "box '" + box_type_name(tbox) + "' of " + std::to_string(b.length) + " bytes runs past the end of its container (" + std::to_string(range.end() - b.offset) + " bytes left)");
+      return fail(errc::truncated, b.offset,
+                  "box '" + box_type_name(tbox) + "' of " + std::to_string(b.length) +
+                      " bytes runs past the end of its container (" +
+                      std::to_string(range.end() - b.offset) + " bytes left)");
     if (is_superbox(tbox)) {
-      PIPIT_TRY_ASSIGN(kids, read_boxes(file, byte_range{b.content_offset(), b.content_length()}, depth + 1));
+      PIPIT_TRY_ASSIGN(
+          kids, read_boxes(file, byte_range{b.content_offset(), b.content_length()}, depth + 1));
       b.children = std::move(kids);
     }
     r.seek(static_cast<std::size_t>(b.end()));
@@ -107,7 +119,8 @@ result<jp2_description> describe_jp2(bytes_view file, const std::vector<box>& bo
   if (boxes.empty() || boxes[0].type != box_type("jP  ") || !has_jp2_signature(file))
     return fail(errc::corrupt, 0, "not a JP2 file: no signature box");
   if (boxes.size() < 2 || boxes[1].type != box_type("ftyp"))
-    return fail(errc::corrupt, boxes.size() > 1 ? boxes[1].offset : 12, "JP2: the file type box does not follow the signature");
+    return fail(errc::corrupt, boxes.size() > 1 ? boxes[1].offset : 12,
+                "JP2: the file type box does not follow the signature");
   {
     byte_reader r(content(file, boxes[1]), boxes[1].content_offset());
     PIPIT_TRY_ASSIGN(br, r.u32("ftyp: BR"));
@@ -116,11 +129,13 @@ result<jp2_description> describe_jp2(bytes_view file, const std::vector<box>& bo
   const box* jp2h = nullptr;
   for (const auto& b : boxes) {
     if (b.type == box_type("jp2h") && !jp2h) jp2h = &b;
-    if (b.type == box_type("jp2c")) d.codestreams.push_back(byte_range{b.content_offset(), b.content_length()});
+    if (b.type == box_type("jp2c"))
+      d.codestreams.push_back(byte_range{b.content_offset(), b.content_length()});
   }
   if (!jp2h) return fail(errc::corrupt, boxes[1].end(), "JP2: no JP2 header box (jp2h)");
   if (jp2h->children.empty() || jp2h->children[0].type != box_type("ihdr"))
-    return fail(errc::corrupt, jp2h->offset, "JP2: jp2h does not start with an image header box (ihdr)");
+    return fail(errc::corrupt, jp2h->offset,
+                "JP2: jp2h does not start with an image header box (ihdr)");
   {
     const box& ih = jp2h->children[0];
     byte_reader r(content(file, ih), ih.content_offset());

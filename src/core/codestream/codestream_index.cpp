@@ -41,13 +41,17 @@ result<tile_part> read_tile_part(bytes_view file, byte_reader& r, const byte_ran
   tile_part tp;
   tp.sot_offset = r.abs_pos() - 2;
   PIPIT_TRY_ASSIGN(Lsot, r.u16("SOT: Lsot"));
-  if (Lsot != 10) return fail(errc::corrupt, tp.sot_offset + 2, "SOT: Lsot is " + std::to_string(Lsot) + ", not 10");
+  if (Lsot != 10)
+    return fail(errc::corrupt, tp.sot_offset + 2,
+                "SOT: Lsot is " + std::to_string(Lsot) + ", not 10");
   PIPIT_TRY_ASSIGN(Isot, r.u16("SOT: Isot"));
   PIPIT_TRY_ASSIGN(Psot, r.u32("SOT: Psot"));
   PIPIT_TRY_ASSIGN(TPsot, r.u8("SOT: TPsot"));
   PIPIT_TRY_ASSIGN(TNsot, r.u8("SOT: TNsot"));
   if (Isot >= num_tiles)
-    return fail(errc::corrupt, tp.sot_offset + 4, "SOT: tile index " + std::to_string(Isot) + " but the image has " + std::to_string(num_tiles) + " tiles");
+    return fail(errc::corrupt, tp.sot_offset + 4,
+                "SOT: tile index " + std::to_string(Isot) + " but the image has " +
+                    std::to_string(num_tiles) + " tiles");
   tp.tile = Isot;
   tp.TPsot = TPsot;
   tp.TNsot = TNsot;
@@ -62,10 +66,14 @@ result<tile_part> read_tile_part(bytes_view file, byte_reader& r, const byte_ran
     tp.end = tp.sot_offset + Psot;
   }
   if (tp.end < tp.body_offset)
-    return fail(errc::corrupt, tp.sot_offset + 6, "SOT: Psot " + std::to_string(Psot) + " ends the tile-part inside its own header");
+    return fail(errc::corrupt, tp.sot_offset + 6,
+                "SOT: Psot " + std::to_string(Psot) + " ends the tile-part inside its own header");
   if (tp.end > cs.end())
-    return fail(errc::truncated, tp.sot_offset + 6, "tile-part of " + std::to_string(Psot) + " bytes runs past the end of the data (" + std::to_string(cs.end() - tp.sot_offset) + " left)");
-  if (tp.end > file.size()) return fail(errc::truncated, tp.sot_offset + 6, "tile-part runs past the end of the file");
+    return fail(errc::truncated, tp.sot_offset + 6,
+                "tile-part of " + std::to_string(Psot) + " bytes runs past the end of the data (" +
+                    std::to_string(cs.end() - tp.sot_offset) + " left)");
+  if (tp.end > file.size())
+    return fail(errc::truncated, tp.sot_offset + 6, "tile-part runs past the end of the file");
   return tp;
 }
 
@@ -98,12 +106,14 @@ result<codestream_index> codestream_index::build(bytes_view file, byte_range cs,
   byte_reader r(file.first(static_cast<std::size_t>(cs.end())), 0);
   r.seek(static_cast<std::size_t>(cs.offset));
   PIPIT_TRY_ASSIGN(soc, r.u16("SOC"));
-  if (soc != SOC) return fail(errc::corrupt, cs.offset, "not a JPEG 2000 codestream: no SOC marker");
+  if (soc != SOC)
+    return fail(errc::corrupt, cs.offset, "not a JPEG 2000 codestream: no SOC marker");
   PIPIT_TRY_ASSIGN(siz_code, r.u16("SIZ"));
   if (siz_code != SIZ) return fail(errc::corrupt, cs.offset + 2, "SIZ marker does not follow SOC");
   PIPIT_TRY_ASSIGN(siz, parse_siz(r));
   ix.siz = std::move(siz);
-  ix.main_markers.push_back(marker_segment{SIZ, cs.offset + 2, static_cast<std::uint32_t>(38 + 3 * ix.siz.components.size())});
+  ix.main_markers.push_back(marker_segment{
+      SIZ, cs.offset + 2, static_cast<std::uint32_t>(38 + 3 * ix.siz.components.size())});
   PIPIT_TRY_ASSIGN(stop, detail::walk_header(r, SOT, EOC, "main header", ix.main_markers));
   if (stop == EOC) return fail(errc::corrupt, r.abs_pos() - 2, "codestream has no tile-part");
   ix.main_header_end = r.abs_pos() - 2;
@@ -127,7 +137,9 @@ result<codestream_index> codestream_index::build(bytes_view file, byte_range cs,
     if (code == EOC) break;
     if (code != SOT) {
       char buf[8];
-      return fail(errc::corrupt, at, std::string("expected SOT or EOC after a tile-part, found ") + marker_name(code, buf));
+      return fail(
+          errc::corrupt, at,
+          std::string("expected SOT or EOC after a tile-part, found ") + marker_name(code, buf));
     }
   }
   ix.has_eoc = true;
@@ -139,15 +151,21 @@ result<codestream_index> codestream_index::build(bytes_view file, byte_range cs,
     auto& t = ix.tiles[ix.tile_parts[i].tile];
     const auto& tp = ix.tile_parts[i];
     if (tp.TPsot != t.parts.size())
-      return fail(errc::corrupt, tp.sot_offset + 10, "tile " + std::to_string(tp.tile) + ": tile-part " + std::to_string(tp.TPsot) + " where " + std::to_string(t.parts.size()) + " was expected");
+      return fail(errc::corrupt, tp.sot_offset + 10,
+                  "tile " + std::to_string(tp.tile) + ": tile-part " + std::to_string(tp.TPsot) +
+                      " where " + std::to_string(t.parts.size()) + " was expected");
     t.parts.push_back(i);
   }
   for (std::uint32_t ti = 0; ti < num_tiles; ++ti) {
     auto& t = ix.tiles[ti];
-    if (t.parts.empty()) return fail(errc::corrupt, ix.main_header_end, "tile " + std::to_string(ti) + " has no tile-part");
+    if (t.parts.empty())
+      return fail(errc::corrupt, ix.main_header_end,
+                  "tile " + std::to_string(ti) + " has no tile-part");
     const auto& first = ix.tile_parts[t.parts.front()];
     if (first.TNsot != 0 && first.TNsot != t.parts.size())
-      return fail(errc::corrupt, first.sot_offset + 11, "tile " + std::to_string(ti) + ": TNsot says " + std::to_string(first.TNsot) + " tile-parts, the codestream has " + std::to_string(t.parts.size()));
+      return fail(errc::corrupt, first.sot_offset + 11,
+                  "tile " + std::to_string(ti) + ": TNsot says " + std::to_string(first.TNsot) +
+                      " tile-parts, the codestream has " + std::to_string(t.parts.size()));
     t.area = ix.siz.tile_rect(ti);
     t.coding = ix.defaults;
     bool tile_cod = false;

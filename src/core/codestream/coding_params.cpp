@@ -33,21 +33,24 @@ result<image_size> parse_siz(byte_reader& r) {
   PIPIT_TRY_ASSIGN(Lsiz, r.u16("SIZ: Lsiz"));
   PIPIT_TRY_ASSIGN(Rsiz, r.u16("SIZ: Rsiz"));
   s.Rsiz = Rsiz;
-  std::uint32_t* fields[] = {&s.Xsiz, &s.Ysiz, &s.XOsiz, &s.YOsiz,
+  std::uint32_t* fields[] = {&s.Xsiz,  &s.Ysiz,  &s.XOsiz,  &s.YOsiz,
                              &s.XTsiz, &s.YTsiz, &s.XTOsiz, &s.YTOsiz};
   for (auto* f : fields) {
     PIPIT_TRY_ASSIGN(v, r.u32("SIZ"));
     *f = v;
   }
   PIPIT_TRY_ASSIGN(Csiz, r.u16("SIZ: Csiz"));
-  if (Csiz == 0 || Csiz > 16384) return fail(errc::corrupt, at, "SIZ: Csiz " + std::to_string(Csiz) + " is not in 1..16384");
+  if (Csiz == 0 || Csiz > 16384)
+    return fail(errc::corrupt, at, "SIZ: Csiz " + std::to_string(Csiz) + " is not in 1..16384");
   if (Lsiz != 38 + 3u * Csiz)
-    return fail(errc::corrupt, at, "SIZ: Lsiz " + std::to_string(Lsiz) + " does not match Csiz " + std::to_string(Csiz));
+    return fail(
+        errc::corrupt, at,
+        "SIZ: Lsiz " + std::to_string(Lsiz) + " does not match Csiz " + std::to_string(Csiz));
   if (s.Xsiz <= s.XOsiz || s.Ysiz <= s.YOsiz)
     return fail(errc::corrupt, at, "SIZ: empty image area (Xsiz <= XOsiz or Ysiz <= YOsiz)");
   if (s.XTsiz == 0 || s.YTsiz == 0) return fail(errc::corrupt, at, "SIZ: zero tile size");
-  if (s.XTOsiz > s.XOsiz || s.YTOsiz > s.YOsiz ||
-      std::uint64_t{s.XTOsiz} + s.XTsiz <= s.XOsiz || std::uint64_t{s.YTOsiz} + s.YTsiz <= s.YOsiz)
+  if (s.XTOsiz > s.XOsiz || s.YTOsiz > s.YOsiz || std::uint64_t{s.XTOsiz} + s.XTsiz <= s.XOsiz ||
+      std::uint64_t{s.YTOsiz} + s.YTsiz <= s.YOsiz)
     return fail(errc::corrupt, at, "SIZ: tile grid offset does not cover the image origin");
   if (std::uint64_t{s.tiles_x()} * s.tiles_y() > 65535)
     return fail(errc::corrupt, at, "SIZ: more than 65535 tiles");
@@ -58,8 +61,10 @@ result<image_size> parse_siz(byte_reader& r) {
     PIPIT_TRY_ASSIGN(YR, r.u8("SIZ: YRsiz"));
     c.precision = static_cast<std::uint8_t>((Ssiz & 0x7F) + 1);
     c.is_signed = (Ssiz & 0x80) != 0;
-    if (c.precision > 38) return fail(errc::corrupt, r.abs_pos() - 3, "SIZ: component precision above 38 bits");
-    if (XR == 0 || YR == 0) return fail(errc::corrupt, r.abs_pos() - 2, "SIZ: zero sub-sampling factor");
+    if (c.precision > 38)
+      return fail(errc::corrupt, r.abs_pos() - 3, "SIZ: component precision above 38 bits");
+    if (XR == 0 || YR == 0)
+      return fail(errc::corrupt, r.abs_pos() - 2, "SIZ: zero sub-sampling factor");
     c.XRsiz = XR;
     c.YRsiz = YR;
   }
@@ -78,10 +83,14 @@ result<void> read_spcod(byte_reader& r, bool precincts, component_coding& cc, co
   PIPIT_TRY_ASSIGN(ycb, r.u8(name));
   PIPIT_TRY_ASSIGN(style, r.u8(name));
   PIPIT_TRY_ASSIGN(transform, r.u8(name));
-  if (levels > 32) return fail(errc::corrupt, at, std::string(name) + ": more than 32 decomposition levels");
+  if (levels > 32)
+    return fail(errc::corrupt, at, std::string(name) + ": more than 32 decomposition levels");
   if (xcb > 8 || ycb > 8 || xcb + ycb > 8)
     return fail(errc::corrupt, at + 1, std::string(name) + ": code-block size out of range");
-  if (transform > 1) return fail(errc::unsupported, at + 4, std::string(name) + ": wavelet transform " + std::to_string(transform) + " (Part 2) is not supported");
+  if (transform > 1)
+    return fail(errc::unsupported, at + 4,
+                std::string(name) + ": wavelet transform " + std::to_string(transform) +
+                    " (Part 2) is not supported");
   cc.levels = levels;
   cc.xcb = static_cast<std::uint8_t>(xcb + 2);
   cc.ycb = static_cast<std::uint8_t>(ycb + 2);
@@ -96,7 +105,8 @@ result<void> read_spcod(byte_reader& r, bool precincts, component_coding& cc, co
       cc.PPx[res] = pp & 0x0F;
       cc.PPy[res] = static_cast<std::uint8_t>(pp >> 4);
       if (res > 0 && (cc.PPx[res] == 0 || cc.PPy[res] == 0))
-        return fail(errc::corrupt, r.abs_pos() - 1, std::string(name) + ": zero precinct exponent above resolution 0");
+        return fail(errc::corrupt, r.abs_pos() - 1,
+                    std::string(name) + ": zero precinct exponent above resolution 0");
     }
   }
   return {};
@@ -110,7 +120,9 @@ result<void> apply_cod(bytes_view seg, std::uint64_t offset, tile_coding& tc) {
   PIPIT_TRY_ASSIGN(order, r.u8("COD: progression order"));
   PIPIT_TRY_ASSIGN(layers, r.u16("COD: layers"));
   PIPIT_TRY_ASSIGN(mct, r.u8("COD: multiple component transform"));
-  if (order > 4) return fail(errc::corrupt, offset + 1, "COD: progression order " + std::to_string(order) + " is not defined");
+  if (order > 4)
+    return fail(errc::corrupt, offset + 1,
+                "COD: progression order " + std::to_string(order) + " is not defined");
   if (layers == 0) return fail(errc::corrupt, offset + 2, "COD: zero quality layers");
   tc.order = static_cast<progression>(order);
   tc.layers = layers;
@@ -133,7 +145,8 @@ result<void> apply_coc(bytes_view seg, std::uint64_t offset, std::size_t csiz, t
     PIPIT_TRY_ASSIGN(v, r.u16("COC: Ccoc"));
     c = v;
   }
-  if (c >= csiz) return fail(errc::corrupt, offset, "COC: component " + std::to_string(c) + " does not exist");
+  if (c >= csiz)
+    return fail(errc::corrupt, offset, "COC: component " + std::to_string(c) + " does not exist");
   PIPIT_TRY_ASSIGN(Scoc, r.u8("COC: Scoc"));
   return read_spcod(r, (Scoc & 0x01) != 0, tc.components[c], "COC");
 }
@@ -144,19 +157,35 @@ result<void> apply_poc(bytes_view seg, std::uint64_t offset, std::size_t csiz,
   const bool wide = csiz >= 257;
   const std::size_t entry = wide ? 9 : 7;
   if (seg.empty() || seg.size() % entry != 0)
-    return fail(errc::corrupt, offset, "POC: length " + std::to_string(seg.size()) + " is not a multiple of " + std::to_string(entry));
+    return fail(errc::corrupt, offset,
+                "POC: length " + std::to_string(seg.size()) + " is not a multiple of " +
+                    std::to_string(entry));
   while (!r.at_end()) {
     poc_entry e;
     const std::uint64_t at = r.abs_pos();
     PIPIT_TRY_ASSIGN(RS, r.u8("POC"));
     std::uint16_t CS = 0, CE = 0;
-    if (wide) { PIPIT_TRY_ASSIGN(v, r.u16("POC")); CS = v; } else { PIPIT_TRY_ASSIGN(v, r.u8("POC")); CS = v; }
+    if (wide) {
+      PIPIT_TRY_ASSIGN(v, r.u16("POC"));
+      CS = v;
+    } else {
+      PIPIT_TRY_ASSIGN(v, r.u8("POC"));
+      CS = v;
+    }
     PIPIT_TRY_ASSIGN(LYE, r.u16("POC"));
     PIPIT_TRY_ASSIGN(RE, r.u8("POC"));
-    if (wide) { PIPIT_TRY_ASSIGN(v, r.u16("POC")); CE = v; } else { PIPIT_TRY_ASSIGN(v, r.u8("POC")); CE = v; }
+    if (wide) {
+      PIPIT_TRY_ASSIGN(v, r.u16("POC"));
+      CE = v;
+    } else {
+      PIPIT_TRY_ASSIGN(v, r.u8("POC"));
+      CE = v;
+    }
     PIPIT_TRY_ASSIGN(P, r.u8("POC"));
     if (CE == 0) CE = wide ? 16384 : 256;
-    if (P > 4) return fail(errc::corrupt, at, "POC: progression order " + std::to_string(P) + " is not defined");
+    if (P > 4)
+      return fail(errc::corrupt, at,
+                  "POC: progression order " + std::to_string(P) + " is not defined");
     e.RSpoc = RS;
     e.CSpoc = CS;
     e.LYEpoc = LYE;

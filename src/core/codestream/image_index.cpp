@@ -60,7 +60,8 @@ result<image_index> image_index::build(bytes_view file, const index_options& opt
     return ix;
   }
   if (!has_jp2_signature(file))
-    return fail(errc::corrupt, 0, "not a JPEG 2000 file: neither an SOC marker nor a JP2 signature");
+    return fail(errc::corrupt, 0,
+                "not a JPEG 2000 file: neither an SOC marker nor a JP2 signature");
   ix.is_jp2 = true;
   PIPIT_TRY_ASSIGN(boxes, read_boxes(file, byte_range{0, file.size()}));
   ix.boxes = std::move(boxes);

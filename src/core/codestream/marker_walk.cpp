@@ -12,19 +12,32 @@ result<std::uint16_t> walk_header(byte_reader& r, std::uint16_t stop1, std::uint
     PIPIT_TRY_ASSIGN(code, r.u16(where));
     if (code == stop1 || code == stop2) return code;
     if ((code >> 8) != 0xFF || code < 0xFF30)
-      return fail(errc::corrupt, at, std::string(where) + ": expected a marker, found bytes " + marker_name(code, buf));
+      return fail(
+          errc::corrupt, at,
+          std::string(where) + ": expected a marker, found bytes " + marker_name(code, buf));
     switch (code) {
-      case SOC: case SOT: case SOD: case EOC: case SIZ: case SOP: case EPH:
-        return fail(errc::corrupt, at, std::string(where) + ": unexpected " + marker_name(code, buf) + " marker");
+      case SOC:
+      case SOT:
+      case SOD:
+      case EOC:
+      case SIZ:
+      case SOP:
+      case EPH:
+        return fail(errc::corrupt, at,
+                    std::string(where) + ": unexpected " + marker_name(code, buf) + " marker");
       default: break;
     }
     marker_segment m{code, at, 0};
     if (marker_has_segment(code)) {
       PIPIT_TRY_ASSIGN(len, r.u16(where));
       if (len < 2)
-        return fail(errc::corrupt, at + 2, std::string(where) + ": " + marker_name(code, buf) + " segment length " + std::to_string(len) + " is below 2");
+        return fail(errc::corrupt, at + 2,
+                    std::string(where) + ": " + marker_name(code, buf) + " segment length " +
+                        std::to_string(len) + " is below 2");
       if (r.remaining() < len - 2u)
-        return fail(errc::truncated, at, std::string(where) + ": " + marker_name(code, buf) + " segment of " + std::to_string(len) + " bytes runs past the end of the data");
+        return fail(errc::truncated, at,
+                    std::string(where) + ": " + marker_name(code, buf) + " segment of " +
+                        std::to_string(len) + " bytes runs past the end of the data");
       PIPIT_TRY(r.skip(len - 2u, where));
       m.length = len;
     }
@@ -46,7 +59,9 @@ result<void> read_packet_lengths(bytes_view data, std::uint64_t offset,
       n = 0;
     }
   }
-  if (n != 0) return fail(errc::corrupt, offset + data.size(), "packet length field cut at the end of its marker segment");
+  if (n != 0)
+    return fail(errc::corrupt, offset + data.size(),
+                "packet length field cut at the end of its marker segment");
   return {};
 }
 

@@ -12,7 +12,8 @@ result<void> bit_reader::align() {
   }
   ct_ = 0;
   if (overrun_)
-    return fail(errc::truncated, base_ + data_.size(), "packet header runs past the end of its data");
+    return fail(errc::truncated, base_ + data_.size(),
+                "packet header runs past the end of its data");
   return {};
 }
 
@@ -47,9 +48,15 @@ bool tag_tree::below(bit_reader& br, std::uint32_t leaf, std::int32_t threshold)
   std::int32_t low = 0;
   for (unsigned k = depth; k-- > 0;) {
     node& n = nodes_[p[k]];
-    if (low > n.low) n.low = low; else low = n.low;
+    if (low > n.low)
+      n.low = low;
+    else
+      low = n.low;
     while (low < threshold && low < n.value) {
-      if (br.bit()) n.value = low; else ++low;
+      if (br.bit())
+        n.value = low;
+      else
+        ++low;
     }
     n.low = low;
   }
@@ -65,10 +72,16 @@ std::int32_t tag_tree::value(bit_reader& br, std::uint32_t leaf, std::int32_t ca
   const std::int32_t threshold = cap + 1;
   for (unsigned k = depth; k-- > 0;) {
     node& n = nodes_[p[k]];
-    if (low > n.low) n.low = low; else low = n.low;
+    if (low > n.low)
+      n.low = low;
+    else
+      low = n.low;
     while (low < threshold && low < n.value) {
       if (br.overrun()) return threshold;
-      if (br.bit()) n.value = low; else ++low;
+      if (br.bit())
+        n.value = low;
+      else
+        ++low;
     }
     n.low = low;
   }
@@ -145,7 +158,8 @@ result<precinct_state::lengths> precinct_state::read(bit_reader& br, unsigned la
         }
         const unsigned passes = read_passes(br);
         while (br.bit()) {
-          if (++blk.lblock > 32) return fail(errc::corrupt, br.abs_pos(), "packet header: Lblock above 32");
+          if (++blk.lblock > 32)
+            return fail(errc::corrupt, br.abs_pos(), "packet header: Lblock above 32");
         }
         unsigned remaining = passes;
         while (remaining > 0) {
@@ -155,7 +169,9 @@ result<precinct_state::lengths> precinct_state::read(bit_reader& br, unsigned la
           }
           const unsigned take = std::min<unsigned>(remaining, blk.seg_max - blk.seg_passes);
           const unsigned nbits = blk.lblock + static_cast<unsigned>(std::bit_width(take) - 1);
-          if (nbits > 32) return fail(errc::corrupt, br.abs_pos(), "packet header: code-word length field above 32 bits");
+          if (nbits > 32)
+            return fail(errc::corrupt, br.abs_pos(),
+                        "packet header: code-word length field above 32 bits");
           out.body += br.bits(nbits);
           blk.seg_passes = static_cast<std::uint16_t>(blk.seg_passes + take);
           remaining -= take;
@@ -170,9 +186,8 @@ result<precinct_state::lengths> precinct_state::read(bit_reader& br, unsigned la
   return out;
 }
 
-std::uint64_t precinct_shapes(const image_size& siz, const tile_entry& tile, unsigned c,
-                              unsigned r, std::uint32_t p,
-                              std::vector<precinct_state::band_shape>& shapes) {
+std::uint64_t precinct_shapes(const image_size& siz, const tile_entry& tile, unsigned c, unsigned r,
+                              std::uint32_t p, std::vector<precinct_state::band_shape>& shapes) {
   const auto& cc = tile.coding.components[c];
   const auto& ri = tile.res(c, r);
   const rect tc = tile_component_rect(tile.area, siz.components[c].XRsiz, siz.components[c].YRsiz);

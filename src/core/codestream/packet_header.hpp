@@ -41,8 +41,10 @@ class bit_reader {
  private:
   void load() {
     std::uint32_t next = 0;
-    if (pos_ < data_.size()) next = data_[pos_++];
-    else overrun_ = true;
+    if (pos_ < data_.size())
+      next = data_[pos_++];
+    else
+      overrun_ = true;
     buf_ = ((buf_ << 8) & 0xFFFF) | next;
     ct_ = (buf_ & 0xFF00) == 0xFF00 ? 7 : 8;
   }
@@ -113,8 +115,7 @@ class precinct_state {
 
 // Sub-band code-block shapes of precinct p of resolution r of component c of a tile; returns
 // the total number of code-blocks.
-std::uint64_t precinct_shapes(const image_size& siz, const tile_entry& tile, unsigned c,
-                              unsigned r, std::uint32_t p,
-                              std::vector<precinct_state::band_shape>& shapes);
+std::uint64_t precinct_shapes(const image_size& siz, const tile_entry& tile, unsigned c, unsigned r,
+                              std::uint32_t p, std::vector<precinct_state::band_shape>& shapes);
 
 }  // namespace pipit::detail

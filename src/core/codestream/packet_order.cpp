@@ -121,7 +121,8 @@ class sequencer {
     std::stable_sort(list.begin(), list.end(),
                      [&](const positioned& a, const positioned& b) { return key(a) < key(b); });
     for (const auto& e : list)
-      for (unsigned l = next_layer_[e.slot]; l < v.l_end; ++l) emit(e.slot, e.precinct, e.c, e.r, l);
+      for (unsigned l = next_layer_[e.slot]; l < v.l_end; ++l)
+        emit(e.slot, e.precinct, e.c, e.r, l);
   }
 
   const image_size& siz_;
@@ -140,8 +141,8 @@ std::vector<packet_ref> packet_sequence(const image_size& siz, const tile_entry&
   if (!tc.pocs.empty()) {
     for (const auto& e : tc.pocs) {
       volume v{std::min<unsigned>(e.LYEpoc, tc.layers), e.RSpoc,
-               std::min<unsigned>(e.REpoc, all.r_end), e.CSpoc,
-               std::min<unsigned>(e.CEpoc, ncomp), e.Ppoc};
+               std::min<unsigned>(e.REpoc, all.r_end),  e.CSpoc,
+               std::min<unsigned>(e.CEpoc, ncomp),      e.Ppoc};
       if (v.r_begin < v.r_end && v.c_begin < v.c_end) seq.run(v);
     }
   }

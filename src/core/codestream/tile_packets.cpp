@@ -60,9 +60,11 @@ result<std::vector<std::vector<std::uint32_t>>> plm_lengths(bytes_view file,
   if (data.empty()) return out;
   std::size_t pos = 0;
   for (std::size_t k = 0; k < ix.tile_parts.size(); ++k) {
-    if (pos >= data.size()) return fail(errc::corrupt, at, "PLM lists fewer tile-parts than the codestream has");
+    if (pos >= data.size())
+      return fail(errc::corrupt, at, "PLM lists fewer tile-parts than the codestream has");
     std::size_t n = data[pos++];
-    if (n > data.size() - pos) return fail(errc::corrupt, at, "PLM: Nplm runs past the end of the PLM data");
+    if (n > data.size() - pos)
+      return fail(errc::corrupt, at, "PLM: Nplm runs past the end of the PLM data");
     std::vector<std::uint32_t> lens;
     PIPIT_TRY(read_packet_lengths(bytes_view(data).subspan(pos, n), at, lens));
     out.push_back(std::move(lens));
@@ -80,26 +82,32 @@ class tile_indexer {
     std::size_t required = 0;
     seq_ = packet_sequence(ix_.siz, t_, &required);
     std::uint64_t avail = 0;
-    for (std::uint32_t pi : t_.parts) avail += ix_.tile_parts[pi].end - ix_.tile_parts[pi].body_offset;
+    for (std::uint32_t pi : t_.parts)
+      avail += ix_.tile_parts[pi].end - ix_.tile_parts[pi].body_offset;
     for (const auto& br : t_.packed_headers) avail += br.length;
     if (required > avail)
       return fail(errc::corrupt, ix_.tile_parts[t_.parts[0]].sot_offset,
-                  tile_name(ti_) + " declares " + std::to_string(required) + " packets but holds only " + std::to_string(avail) + " bytes");
+                  tile_name(ti_) + " declares " + std::to_string(required) +
+                      " packets but holds only " + std::to_string(avail) + " bytes");
     if (ix_.packets.size() + seq_.size() > opt_.max_packets)
-      return fail(errc::limit, ix_.tile_parts[t_.parts[0]].sot_offset, "more than " + std::to_string(opt_.max_packets) + " packets");
+      return fail(errc::limit, ix_.tile_parts[t_.parts[0]].sot_offset,
+                  "more than " + std::to_string(opt_.max_packets) + " packets");
     t_.first_packet = static_cast<std::uint32_t>(ix_.packets.size());
     t_.packet_of_slot.assign(std::size_t{t_.num_slots} * t_.coding.layers, none_packet);
     if (t_.packed) PIPIT_TRY(load_packed());
     for (std::size_t k = 0; k < t_.parts.size(); ++k) {
       tile_part& tp = ix_.tile_parts[t_.parts[k]];
       tp.first_packet = static_cast<std::uint32_t>(ix_.packets.size());
-      if (lengths) PIPIT_TRY(assign_lengths(tp, (*lengths)[k]));
-      else PIPIT_TRY(parse_part(tp));
+      if (lengths)
+        PIPIT_TRY(assign_lengths(tp, (*lengths)[k]));
+      else
+        PIPIT_TRY(parse_part(tp));
       tp.packet_count = static_cast<std::uint32_t>(ix_.packets.size()) - tp.first_packet;
     }
     if (next_ < required)
       return fail(errc::truncated, ix_.tile_parts[t_.parts.back()].end,
-                  tile_name(ti_) + " ends after " + std::to_string(next_) + " of its " + std::to_string(required) + " packets");
+                  tile_name(ti_) + " ends after " + std::to_string(next_) + " of its " +
+                      std::to_string(required) + " packets");
     t_.packet_count = static_cast<std::uint32_t>(ix_.packets.size()) - t_.first_packet;
     return {};
   }
@@ -131,7 +139,9 @@ class tile_indexer {
     std::uint64_t pos = tp.body_offset;
     for (std::uint32_t len : lens) {
       if (len > tp.end - pos)
-        return fail(errc::corrupt, pos, tile_name(ti_) + ": PLT/PLM packet length " + std::to_string(len) + " runs past the end of the tile-part");
+        return fail(errc::corrupt, pos,
+                    tile_name(ti_) + ": PLT/PLM packet length " + std::to_string(len) +
+                        " runs past the end of the tile-part");
       PIPIT_TRY_ASSIGN(e, next_packet(pos));
       e->length = len;
       e->header_length = unknown_length;
@@ -139,13 +149,17 @@ class tile_indexer {
       pos += len;
     }
     if (pos != tp.end)
-      return fail(errc::corrupt, pos, tile_name(ti_) + ": PLT/PLM lengths cover " + std::to_string(pos - tp.body_offset) + " of the tile-part's " + std::to_string(tp.end - tp.body_offset) + " body bytes");
+      return fail(errc::corrupt, pos,
+                  tile_name(ti_) + ": PLT/PLM lengths cover " +
+                      std::to_string(pos - tp.body_offset) + " of the tile-part's " +
+                      std::to_string(tp.end - tp.body_offset) + " body bytes");
     return {};
   }
 
   result<void> load_packed() {
     for (const auto& br : t_.packed_headers) {
-      auto b = file_.subspan(static_cast<std::size_t>(br.offset), static_cast<std::size_t>(br.length));
+      auto b =
+          file_.subspan(static_cast<std::size_t>(br.offset), static_cast<std::size_t>(br.length));
       packed_.insert(packed_.end(), b.begin(), b.end());
     }
     return {};
@@ -184,7 +198,8 @@ class tile_indexer {
     const std::uint64_t end = tp.end;
     const std::size_t packed_end = packed_pos_ + static_cast<std::size_t>(tp.packed_length);
     if (t_.packed && packed_end > packed_.size())
-      return fail(errc::corrupt, tp.sot_offset, tile_name(ti_) + ": packed headers shorter than the tile-part needs");
+      return fail(errc::corrupt, tp.sot_offset,
+                  tile_name(ti_) + ": packed headers shorter than the tile-part needs");
     while (t_.packed ? packed_pos_ < packed_end : pos < end) {
       PIPIT_TRY_ASSIGN(e, next_packet(pos));
       const std::uint64_t start = pos;
@@ -214,7 +229,9 @@ class tile_indexer {
       if (src[src_pos] & 0x80) {
         precinct_state* st = state_for(*e);
         if (!st)
-          return fail(errc::limit, src_base, tile_name(ti_) + ": precinct has more than " + std::to_string(opt_.max_blocks_per_precinct) + " code-blocks");
+          return fail(errc::limit, src_base,
+                      tile_name(ti_) + ": precinct has more than " +
+                          std::to_string(opt_.max_blocks_per_precinct) + " code-blocks");
         bit_reader br(src.subspan(src_pos), src_base);
         PIPIT_TRY_ASSIGN(lens, st->read(br, e->layer));
         src_pos += lens.header;
@@ -224,7 +241,8 @@ class tile_indexer {
       }
       if (t_.coding.eph) {
         if (src.size() - src_pos < 2 || load_be16(src.data() + src_pos) != EPH)
-          return fail(errc::corrupt, t_.packed ? packed_abs(src_pos) : src_pos, tile_name(ti_) + ": expected an EPH marker after the packet header");
+          return fail(errc::corrupt, t_.packed ? packed_abs(src_pos) : src_pos,
+                      tile_name(ti_) + ": expected an EPH marker after the packet header");
         src_pos += 2;
       }
       if (e->layer + 1u == t_.coding.layers && slot_ < states_.size() && states_[slot_]) {
@@ -242,12 +260,17 @@ class tile_indexer {
         e->header_length = static_cast<std::uint32_t>(pos - start);
       }
       if (body > end - pos)
-        return fail(errc::corrupt, pos, tile_name(ti_) + ": packet body of " + std::to_string(body) + " bytes runs past the end of the tile-part (" + std::to_string(end - pos) + " left)");
+        return fail(errc::corrupt, pos,
+                    tile_name(ti_) + ": packet body of " + std::to_string(body) +
+                        " bytes runs past the end of the tile-part (" + std::to_string(end - pos) +
+                        " left)");
       pos += body;
       e->length = static_cast<std::uint32_t>(pos - start);
     }
     if (pos != end)
-      return fail(errc::corrupt, pos, tile_name(ti_) + ": " + std::to_string(end - pos) + " bytes after the last packet of a tile-part");
+      return fail(errc::corrupt, pos,
+                  tile_name(ti_) + ": " + std::to_string(end - pos) +
+                      " bytes after the last packet of a tile-part");
     return {};
   }
 

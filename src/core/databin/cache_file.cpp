@@ -154,8 +154,8 @@ result<databin_cache> cache_file_codec::decode(bytes_view file,
   if (!bin_count) return fail(as_corrupt(bin_count.error()));
   if (*bin_count > r.remaining() / bin_fixed_bytes) {
     return fail(corrupt(r.abs_pos() - 8, "bin count " + std::to_string(*bin_count) +
-                                             " cannot fit in the " +
-                                             std::to_string(r.remaining()) + " bytes left"));
+                                             " cannot fit in the " + std::to_string(r.remaining()) +
+                                             " bytes left"));
   }
   databin_cache cache(std::move(target_id));
   for (std::uint64_t i = 0; i < *bin_count; ++i) PIPIT_TRY(decode_bin(r, cache));
@@ -203,8 +203,8 @@ result<void> cache_file_codec::decode_bin(byte_reader& r, databin_cache& cache) 
     if (*length == 0 || *length > max || *offset > max - *length ||
         (k != 0 && *offset <= prev_end) || (has_known && *offset + *length > known)) {
       return fail(corrupt(range_at, to_string(id) + ": bad range at offset " +
-                                        std::to_string(*offset) + " of " +
-                                        std::to_string(*length) + " bytes"));
+                                        std::to_string(*offset) + " of " + std::to_string(*length) +
+                                        " bytes"));
     }
     auto bytes = r.take(static_cast<std::size_t>(*length), "range bytes");
     if (!bytes) return fail(as_corrupt(bytes.error()));

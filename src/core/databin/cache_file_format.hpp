@@ -14,9 +14,9 @@ namespace cache_file_format {
 
 inline constexpr std::uint8_t magic[8] = {'P', 'I', 'P', 'I', 'T', 'C', 0x00, 0x01};
 inline constexpr std::uint32_t format_version = 1;
-inline constexpr std::size_t header_bytes = 24;   // magic, version, flags, payload length
-inline constexpr std::size_t trailer_bytes = 4;   // CRC-32C
-inline constexpr std::size_t bin_fixed_bytes = 30;  // kind, flags, csn, id, known length, count
+inline constexpr std::size_t header_bytes = 24;       // magic, version, flags, payload length
+inline constexpr std::size_t trailer_bytes = 4;       // CRC-32C
+inline constexpr std::size_t bin_fixed_bytes = 30;    // kind, flags, csn, id, known length, count
 inline constexpr std::size_t range_fixed_bytes = 16;  // offset, length
 inline constexpr std::uint32_t max_target_id_bytes = 1024;
 inline constexpr std::uint8_t flag_known_length = 0x01;

@@ -95,8 +95,8 @@ std::vector<databin_cache::bin_info> databin_cache::bins() const {
   out.reserve(bins_.size());
   for (const auto& [id, e] : bins_) {
     const std::uint64_t prefix = e.data.prefix().size();
-    out.push_back({id, prefix, e.data.size(), e.known_length,
-                   e.known_length && prefix == *e.known_length});
+    out.push_back(
+        {id, prefix, e.data.size(), e.known_length, e.known_length && prefix == *e.known_length});
   }
   std::sort(out.begin(), out.end(),
             [](const bin_info& a, const bin_info& b) { return a.id < b.id; });

@@ -25,7 +25,8 @@ void put_be64(std::vector<std::uint8_t>& out, std::uint64_t v) {
 
 }  // namespace
 
-void append_codestream_placeholder(std::vector<std::uint8_t>& out, bytes_view orig_bh, std::uint64_t csn) {
+void append_codestream_placeholder(std::vector<std::uint8_t>& out, bytes_view orig_bh,
+                                   std::uint64_t csn) {
   // LBox TBox Flags OrigID OrigBH EquivID EquivBH CSID: Flags = 4 (a codestream), no NCS.
   put_be32(out, static_cast<std::uint32_t>(44 + orig_bh.size()));
   put_be32(out, box_type("phld"));
@@ -52,7 +53,8 @@ databin_source::databin_source(bytes_view file, const image_index& index)
     if (ppm) {
       append(b.main_header_jpt, file, cs.range.offset, 2);
       for (const auto& m : cs.main_markers)
-        if (m.code == PPM || !dropped_from_main(m.code)) append(b.main_header_jpt, file, m.offset, 2 + m.length);
+        if (m.code == PPM || !dropped_from_main(m.code))
+          append(b.main_header_jpt, file, m.offset, 2 + m.length);
     }
     b.tile_headers.resize(cs.tiles.size());
     for (std::size_t t = 0; t < cs.tiles.size(); ++t)
@@ -65,7 +67,10 @@ databin_source::databin_source(bytes_view file, const image_index& index)
     std::uint64_t csn = 0;
     for (const auto& bx : index.boxes) {
       if (bx.type == box_type("jp2c")) {
-        append_codestream_placeholder(metadata0_, file.subspan(static_cast<std::size_t>(bx.offset), static_cast<std::size_t>(bx.header_length)), csn++);
+        append_codestream_placeholder(metadata0_,
+                                      file.subspan(static_cast<std::size_t>(bx.offset),
+                                                   static_cast<std::size_t>(bx.header_length)),
+                                      csn++);
       } else {
         append(metadata0_, file, bx.offset, bx.length);
       }
@@ -92,7 +97,8 @@ databin_source::precinct_table databin_source::make_precinct_table(const codestr
       std::uint64_t total = 0;
       auto add = [&](std::uint64_t off, std::uint64_t len) {
         if (len == 0) return;
-        if (pt.pieces.size() > first && pt.pieces.back().file_offset + pt.pieces.back().length == off)
+        if (pt.pieces.size() > first &&
+            pt.pieces.back().file_offset + pt.pieces.back().length == off)
           pt.pieces.back().length += len;
         else
           pt.pieces.push_back(bin_piece{off, len});
@@ -110,7 +116,10 @@ databin_source::precinct_table databin_source::make_precinct_table(const codestr
           std::uint64_t pos = p->packed_header_offset, left = p->packed_header_length;
           for (const auto& r : t.packed_headers) {
             if (left == 0) break;
-            if (pos >= r.length) { pos -= r.length; continue; }
+            if (pos >= r.length) {
+              pos -= r.length;
+              continue;
+            }
             std::uint64_t k = std::min(left, r.length - pos);
             add(r.offset + pos, k);
             left -= k;
@@ -131,7 +140,8 @@ std::uint64_t databin_source::precinct_table_bytes() const {
   std::uint64_t n = 0;
   for (const auto& b : cs_) {
     const precinct_table& pt = b.precincts;
-    n += 8 * (pt.tile_base.capacity() + pt.layer_end.capacity()) + sizeof(precinct_table::entry) * pt.begin.capacity() +
+    n += 8 * (pt.tile_base.capacity() + pt.layer_end.capacity()) +
+         sizeof(precinct_table::entry) * pt.begin.capacity() +
          sizeof(bin_piece) * pt.pieces.capacity();
   }
   return n;
@@ -146,7 +156,8 @@ std::uint64_t precinct_id_of(const codestream_index& cs, std::uint32_t tile, std
   return precinct_bin_id(tile, c, slot - t.comp_slot_base(c), nc, cs.tiles.size());
 }
 
-std::uint64_t databin_source::precinct_id(std::uint32_t csn, std::uint32_t tile, std::uint32_t slot) const {
+std::uint64_t databin_source::precinct_id(std::uint32_t csn, std::uint32_t tile,
+                                          std::uint32_t slot) const {
   return precinct_id_of(index_->codestreams[csn], tile, slot);
 }
 
@@ -156,7 +167,8 @@ bool databin_source::precinct_slot(std::uint32_t csn, std::uint64_t id, std::uin
   const codestream_index& cs = index_->codestreams[csn];
   auto a = split_precinct_bin_id(id, cs.num_components(), cs.tiles.size());
   const tile_entry& t = cs.tiles[a.tile];
-  const std::uint32_t c_end = a.component + 1 < cs.num_components() ? t.comp_slot_base(a.component + 1) : t.num_slots;
+  const std::uint32_t c_end =
+      a.component + 1 < cs.num_components() ? t.comp_slot_base(a.component + 1) : t.num_slots;
   if (t.comp_slot_base(a.component) + a.s >= c_end) return false;
   tile = a.tile;
   slot = static_cast<std::uint32_t>(t.comp_slot_base(a.component) + a.s);
@@ -169,7 +181,8 @@ std::uint64_t databin_source::bin_length(const bin_id& id) const {
   const auto& b = cs_[id.csn];
   switch (id.kind) {
     case bin_kind::main_header: return id.id == 0 ? b.main_header.size() : 0;
-    case bin_kind::tile_header: return id.id < b.tile_headers.size() ? b.tile_headers[id.id].size() : 0;
+    case bin_kind::tile_header:
+      return id.id < b.tile_headers.size() ? b.tile_headers[id.id].size() : 0;
     case bin_kind::precinct: {
       std::uint32_t t, s;
       if (!precinct_slot(static_cast<std::uint32_t>(id.csn), id.id, t, s)) return 0;
@@ -183,13 +196,24 @@ void databin_source::copy(const bin_id& id, std::uint64_t from, std::uint64_t to
                           std::vector<std::uint8_t>& out) const {
   auto copy_vec = [&](const std::vector<std::uint8_t>& v) {
     to = std::min<std::uint64_t>(to, v.size());
-    if (from < to) out.insert(out.end(), v.begin() + static_cast<std::ptrdiff_t>(from), v.begin() + static_cast<std::ptrdiff_t>(to));
+    if (from < to)
+      out.insert(out.end(), v.begin() + static_cast<std::ptrdiff_t>(from),
+                 v.begin() + static_cast<std::ptrdiff_t>(to));
   };
-  if (id.kind == bin_kind::metadata) { if (id.id == 0) copy_vec(metadata0_); return; }
+  if (id.kind == bin_kind::metadata) {
+    if (id.id == 0) copy_vec(metadata0_);
+    return;
+  }
   if (id.csn >= cs_.size()) return;
   const auto& b = cs_[id.csn];
-  if (id.kind == bin_kind::main_header) { if (id.id == 0) copy_vec(b.main_header); return; }
-  if (id.kind == bin_kind::tile_header) { if (id.id < b.tile_headers.size()) copy_vec(b.tile_headers[id.id]); return; }
+  if (id.kind == bin_kind::main_header) {
+    if (id.id == 0) copy_vec(b.main_header);
+    return;
+  }
+  if (id.kind == bin_kind::tile_header) {
+    if (id.id < b.tile_headers.size()) copy_vec(b.tile_headers[id.id]);
+    return;
+  }
   if (id.kind != bin_kind::precinct) return;
   std::uint32_t t, s;
   if (!precinct_slot(static_cast<std::uint32_t>(id.csn), id.id, t, s)) return;

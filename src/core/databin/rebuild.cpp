@@ -72,7 +72,8 @@ void complete_packets(bytes_view bin, const image_size& siz, const tile_entry& t
     std::uint64_t body = 0;
     if (bin[q] & 0x80) {
       if (!ready) {
-        if (detail::precinct_shapes(siz, t, c, r, p, scratch.shapes) > (std::uint64_t{1} << 22)) break;
+        if (detail::precinct_shapes(siz, t, c, r, p, scratch.shapes) > (std::uint64_t{1} << 22))
+          break;
         scratch.state.init(scratch.shapes, t.coding.components[c].cblk_style);
         ready = true;
       }
@@ -96,10 +97,13 @@ void complete_packets(bytes_view bin, const image_size& siz, const tile_entry& t
 
 }  // namespace
 
-result<codestream_skeleton> codestream_skeleton::build(const databin_cache& cache, std::uint32_t csn) {
+result<codestream_skeleton> codestream_skeleton::build(const databin_cache& cache,
+                                                       std::uint32_t csn) {
   const bin_id mh{bin_kind::main_header, csn, 0};
   if (!cache.is_complete(mh))
-    return fail(errc::not_found, no_offset, "the main header bin of codestream " + std::to_string(csn) + " is not complete in the cache");
+    return fail(errc::not_found, no_offset,
+                "the main header bin of codestream " + std::to_string(csn) +
+                    " is not complete in the cache");
   bytes_view main = prefix(cache, mh);
   if (main.size() < 6 || load_be16(main.data()) != SOC || load_be16(main.data() + 2) != SIZ)
     return fail(errc::corrupt, 0, "main header bin does not start with SOC, SIZ");
@@ -143,7 +147,8 @@ std::vector<std::uint64_t> codestream_skeleton::complete_packets(const databin_c
   const std::uint32_t nc = ix.num_components(), nt = static_cast<std::uint32_t>(ix.tiles.size());
   const auto a = split_precinct_bin_id(id, nc, nt);
   const tile_entry& te = ix.tiles[a.tile];
-  const std::uint32_t end = a.component + 1 < nc ? te.comp_slot_base(a.component + 1) : te.num_slots;
+  const std::uint32_t end =
+      a.component + 1 < nc ? te.comp_slot_base(a.component + 1) : te.num_slots;
   if (te.comp_slot_base(a.component) + a.s >= end) return {};
   const std::uint32_t slot = static_cast<std::uint32_t>(te.comp_slot_base(a.component) + a.s);
   // The resolution and precinct index of the slot.
@@ -151,7 +156,8 @@ std::vector<std::uint64_t> codestream_skeleton::complete_packets(const databin_c
   const unsigned levels = te.coding.components[a.component].levels;
   while (r < levels && te.res(a.component, r + 1).slot_base <= slot) ++r;
   const std::uint32_t p = slot - te.res(a.component, r).slot_base;
-  const unsigned layers = max_layers ? std::min<unsigned>(max_layers, te.coding.layers) : te.coding.layers;
+  const unsigned layers =
+      max_layers ? std::min<unsigned>(max_layers, te.coding.layers) : te.coding.layers;
   bytes_view bin = prefix(cache, bin_id{bin_kind::precinct, csn_, id});
   std::vector<std::uint64_t> ends;
   if (bin.empty()) return ends;
@@ -160,8 +166,8 @@ std::vector<std::uint64_t> codestream_skeleton::complete_packets(const databin_c
   return ends;
 }
 
-std::vector<std::uint8_t> codestream_skeleton::codestream(const databin_cache& cache, unsigned max_layers,
-                                                          rebuild_stats* stats,
+std::vector<std::uint8_t> codestream_skeleton::codestream(const databin_cache& cache,
+                                                          unsigned max_layers, rebuild_stats* stats,
                                                           const window_spec* window) const {
   const codestream_index& ix = *index_;
   const std::uint32_t nc = ix.num_components(), nt = static_cast<std::uint32_t>(ix.tiles.size());
@@ -172,7 +178,9 @@ std::vector<std::uint8_t> codestream_skeleton::codestream(const databin_cache& c
   // empty packets, which costs the decoder nothing outside the window.
   std::vector<std::vector<std::uint8_t>> wanted(nt);
   std::uint64_t reserve = head_.size() + 2;
-  for (std::uint32_t t = 0; t < nt; ++t) reserve += 14 + tile_heads_[t].size() + std::uint64_t{ix.tiles[t].num_slots} * ix.tiles[t].coding.layers * 3;
+  for (std::uint32_t t = 0; t < nt; ++t)
+    reserve += 14 + tile_heads_[t].size() +
+               std::uint64_t{ix.tiles[t].num_slots} * ix.tiles[t].coding.layers * 3;
   if (window) {
     for (const auto& wp : window_precincts(ix, *window)) {
       auto& w = wanted[wp.tile];
@@ -183,7 +191,8 @@ std::vector<std::uint8_t> codestream_skeleton::codestream(const databin_cache& c
   } else {
     for (std::uint32_t t = 0; t < nt; ++t) {
       wanted[t].assign(ix.tiles[t].num_slots, 1);
-      for (std::uint32_t s = 0; s < ix.tiles[t].num_slots; ++s) reserve += prefix(cache, bin_of(t, s)).size();
+      for (std::uint32_t s = 0; s < ix.tiles[t].num_slots; ++s)
+        reserve += prefix(cache, bin_of(t, s)).size();
     }
   }
   std::vector<std::uint8_t> out;
@@ -205,7 +214,8 @@ std::vector<std::uint8_t> codestream_skeleton::codestream(const databin_cache& c
     put16(out, SOD);
     std::size_t required = 0;
     const auto seq = detail::packet_sequence(ix.siz, te, &required);
-    const unsigned layers = max_layers ? std::min<unsigned>(max_layers, te.coding.layers) : te.coding.layers;
+    const unsigned layers =
+        max_layers ? std::min<unsigned>(max_layers, te.coding.layers) : te.coding.layers;
     const std::vector<std::uint8_t>& want = wanted[t];
     // Packets come precinct by precinct (RPCL): parse each bin once, at its first packet.
     std::uint32_t cur_slot = ~0u;
@@ -217,15 +227,18 @@ std::vector<std::uint8_t> codestream_skeleton::codestream(const databin_cache& c
         bin = {};
         if (!want.empty() && want[pr.slot]) {
           const std::uint64_t s = pr.slot - te.comp_slot_base(pr.component);
-          bin = prefix(cache, bin_id{bin_kind::precinct, csn_, precinct_bin_id(t, pr.component, s, nc, nt)});
+          bin = prefix(
+              cache, bin_id{bin_kind::precinct, csn_, precinct_bin_id(t, pr.component, s, nc, nt)});
           if (!bin.empty())
-            pipit::complete_packets(bin, ix.siz, te, pr.component, pr.resolution, pr.precinct, layers, scratch, ends);
+            pipit::complete_packets(bin, ix.siz, te, pr.component, pr.resolution, pr.precinct,
+                                    layers, scratch, ends);
         }
       }
       ++st.packets;
       if (pr.layer < ends.size()) {
         const std::uint64_t a = pr.layer == 0 ? 0 : ends[pr.layer - 1];
-        out.insert(out.end(), bin.begin() + static_cast<std::ptrdiff_t>(a), bin.begin() + static_cast<std::ptrdiff_t>(ends[pr.layer]));
+        out.insert(out.end(), bin.begin() + static_cast<std::ptrdiff_t>(a),
+                   bin.begin() + static_cast<std::ptrdiff_t>(ends[pr.layer]));
         ++st.packets_present;
       } else {
         out.push_back(0);
@@ -250,21 +263,28 @@ result<std::vector<std::uint8_t>> rebuild_codestream(const databin_cache& cache,
   return sk.codestream(cache, o.max_layers, stats, o.window ? &*o.window : nullptr);
 }
 
-result<std::vector<std::uint8_t>> rebuild_jp2(const databin_cache& cache, const rebuild_options& o) {
+result<std::vector<std::uint8_t>> rebuild_jp2(const databin_cache& cache,
+                                              const rebuild_options& o) {
   const bin_id m0{bin_kind::metadata, 0, 0};
   if (!cache.is_complete(m0))
-    return fail(errc::not_found, no_offset, "metadata-bin 0 is not complete in the cache (not a JP2 target?)");
+    return fail(errc::not_found, no_offset,
+                "metadata-bin 0 is not complete in the cache (not a JP2 target?)");
   bytes_view meta = prefix(cache, m0);
-  if (meta.empty()) return fail(errc::not_found, no_offset, "metadata-bin 0 is empty: the target is a raw codestream");
+  if (meta.empty())
+    return fail(errc::not_found, no_offset,
+                "metadata-bin 0 is empty: the target is a raw codestream");
   PIPIT_TRY_ASSIGN(boxes, read_boxes(meta, byte_range{0, meta.size()}));
   std::vector<std::uint8_t> out;
   for (const auto& b : boxes) {
-    auto bytes = meta.subspan(static_cast<std::size_t>(b.offset), static_cast<std::size_t>(b.length));
+    auto bytes =
+        meta.subspan(static_cast<std::size_t>(b.offset), static_cast<std::size_t>(b.length));
     if (b.type != box_type("phld")) {
       out.insert(out.end(), bytes.begin(), bytes.end());
       continue;
     }
-    byte_reader r(meta.subspan(static_cast<std::size_t>(b.content_offset()), static_cast<std::size_t>(b.content_length())), b.content_offset());
+    byte_reader r(meta.subspan(static_cast<std::size_t>(b.content_offset()),
+                               static_cast<std::size_t>(b.content_length())),
+                  b.content_offset());
     PIPIT_TRY_ASSIGN(flags, r.u32("phld: Flags"));
     if (!(flags & 4)) continue;  // a placeholder for a box we cannot fetch: dropped
     PIPIT_TRY(r.skip(8, "phld: OrigID"));

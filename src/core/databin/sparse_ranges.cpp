@@ -85,8 +85,8 @@ void sparse_ranges::merge_into(std::vector<std::uint8_t>& base, std::uint64_t ba
   for (std::size_t k = first_island; k < last; ++k) {
     const island& isl = islands_[k];
     append(base, bytes, offset, pos, isl.begin);
-    compare_overlap(isl.bytes.data(), isl.begin, bytes, offset, isl.begin,
-                    std::min(end, isl.end()), out);
+    compare_overlap(isl.bytes.data(), isl.begin, bytes, offset, isl.begin, std::min(end, isl.end()),
+                    out);
     base.insert(base.end(), isl.bytes.begin(), isl.bytes.end());
     pos = isl.end();
   }

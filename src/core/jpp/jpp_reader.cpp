@@ -46,9 +46,9 @@ error jpp_reader::make_error(std::size_t at, const char* field, const std::strin
 }
 
 error jpp_reader::vbas_error(std::size_t at, const char* field, vbas_status st) {
-  return make_error(at, field,
-                    st == vbas_status::overflow ? "VBAS value above 2^64-1"
-                                                : "VBAS longer than 10 bytes");
+  return make_error(
+      at, field,
+      st == vbas_status::overflow ? "VBAS value above 2^64-1" : "VBAS longer than 10 bytes");
 }
 
 result<jpp_event> jpp_reader::next() {
@@ -104,8 +104,8 @@ result<jpp_event> jpp_reader::parse_message(bytes_view in) {
     if (const vbas_status st = vbas_decode(in, p, v); st != vbas_status::ok)
       return stop(st, at, "Class");
     if (!is_defined_msg_class(v))
-      return fail(make_error(at, "Class",
-                             ("message class " + std::to_string(v) + " is not defined")));
+      return fail(
+          make_error(at, "Class", ("message class " + std::to_string(v) + " is not defined")));
     msg_class = static_cast<unsigned>(v);
   }
   if (bin.bb == 3) {
@@ -124,10 +124,10 @@ result<jpp_event> jpp_reader::parse_message(bytes_view in) {
   if (const vbas_status st = vbas_decode(in, p, msg_length); st != vbas_status::ok)
     return stop(st, at, "Msg-Length");
   if (msg_length > options_.max_msg_length)
-    return fail(make_error(at, "Msg-Length",
-                           ("length " + std::to_string(msg_length) +
-                            " is above the reader's limit of " +
-                            std::to_string(options_.max_msg_length))));
+    return fail(
+        make_error(at, "Msg-Length",
+                   ("length " + std::to_string(msg_length) + " is above the reader's limit of " +
+                    std::to_string(options_.max_msg_length))));
   if (msg_length > std::numeric_limits<std::uint64_t>::max() - msg_offset)
     return fail(make_error(at, "Msg-Length", "Msg-Offset + Msg-Length exceeds 2^64-1"));
 

@@ -22,7 +22,6 @@ const char* check_args(unsigned msg_class, std::uint64_t msg_offset, std::uint64
 
 }  // namespace
 
-
 std::size_t jpp_writer::header_size(unsigned msg_class, std::uint64_t csn,
                                     std::uint64_t in_class_id, std::uint64_t msg_offset,
                                     std::uint64_t msg_length,
@@ -45,7 +44,8 @@ result<void> jpp_writer::add_message_header(unsigned msg_class, std::uint64_t cs
     return fail(errc::invalid_argument, no_offset,
                 std::string("jpp_writer: class ") + std::to_string(msg_class) + ": " + why);
   std::uint8_t b[max_header_bytes];
-  std::uint8_t* e = b + encode_header(msg_class, csn, in_class_id, msg_offset, msg_length, is_last, b);
+  std::uint8_t* e =
+      b + encode_header(msg_class, csn, in_class_id, msg_offset, msg_length, is_last, b);
   if (aux) e = vbas_put(e, *aux);
   out_->insert(out_->end(), b, e);
   note_written(msg_class, csn);

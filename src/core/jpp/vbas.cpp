@@ -9,8 +9,8 @@ namespace {
 
 // Continues a VBAS whose first `used` bytes (already at in[start .. start+used)) gave `value`
 // and whose last byte read had its continuation bit set. Shared by VBAS and Bin-ID decoding.
-vbas_status continue_vbas(bytes_view in, std::size_t start, std::size_t used,
-                          std::uint64_t value, std::size_t& pos, std::uint64_t& out) {
+vbas_status continue_vbas(bytes_view in, std::size_t start, std::size_t used, std::uint64_t value,
+                          std::size_t& pos, std::uint64_t& out) {
   for (;;) {
     if (used == vbas_max_bytes) return vbas_status::too_long;
     if (start + used >= in.size()) return vbas_status::need_more;
@@ -55,15 +55,12 @@ result<std::uint64_t> vbas_read(byte_reader& r, const char* what) {
   std::size_t pos = r.pos();
   std::uint64_t v = 0;
   switch (vbas_decode(r.data(), pos, v)) {
-    case vbas_status::ok:
-      r.seek(pos);
-      return v;
+    case vbas_status::ok: r.seek(pos); return v;
     case vbas_status::need_more:
       return fail(errc::truncated, r.abs_pos(),
                   std::string(what) + ": VBAS runs past the end of the input");
     case vbas_status::too_long:
-      return fail(errc::corrupt, r.abs_pos(),
-                  std::string(what) + ": VBAS longer than 10 bytes");
+      return fail(errc::corrupt, r.abs_pos(), std::string(what) + ": VBAS longer than 10 bytes");
     case vbas_status::overflow:
       return fail(errc::corrupt, r.abs_pos(), std::string(what) + ": VBAS value above 2^64-1");
   }

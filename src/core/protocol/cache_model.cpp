@@ -33,8 +33,10 @@ std::uint32_t* cache_model::make(const bin_id& id) {
 void cache_model::forget(const bin_id& id, std::uint64_t bytes) {
   auto* s = const_cast<std::uint32_t*>(find(id));
   if (!s) return;
-  if (bytes == 0) *s = 0;
-  else if (*s > bytes + 1) *s = static_cast<std::uint32_t>(bytes + 1);
+  if (bytes == 0)
+    *s = 0;
+  else if (*s > bytes + 1)
+    *s = static_cast<std::uint32_t>(bytes + 1);
 }
 
 void cache_model::clear() {

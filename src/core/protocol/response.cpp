@@ -3,8 +3,8 @@
 namespace pipit {
 
 response_summary compose_response(const databin_source& src, const window_spec& window,
-                                   stream_model& model, const response_options& o,
-                                   std::vector<std::uint8_t>& out) {
+                                  stream_model& model, const response_options& o,
+                                  std::vector<std::uint8_t>& out) {
   stream_plan plan;
   plan.whole_metadata = o.send_metadata;  // otherwise no metadata ranges: nothing of bin 0
   plan.codestreams.push_back(stream_codestream{o.csn, window, true});

@@ -23,8 +23,10 @@ void stream_model::forget(const bin_id& id, std::uint64_t bytes) {
   if (id.kind != bin_kind::tile) return base_.forget(id, bytes);
   if (id.csn >= tiles_.size() || id.id >= tiles_[id.csn].size()) return;
   auto& v = tiles_[id.csn][id.id];
-  if (bytes == 0) v = 0;
-  else if (v > bytes + 1) v = bytes + 1;
+  if (bytes == 0)
+    v = 0;
+  else if (v > bytes + 1)
+    v = bytes + 1;
 }
 
 void stream_model::clear() {
@@ -65,7 +67,9 @@ void response_stream::add_body(const segment& s, std::uint64_t from, std::uint64
       const tile_part& tp = cs.tile_parts[pi];
       const std::uint64_t len = tp.end - tp.sot_offset;
       const std::uint64_t a = std::max(from, pos), e = std::min(to, pos + len);
-      if (a < e) out_->add_view(file.subspan(static_cast<std::size_t>(tp.sot_offset + (a - pos)), static_cast<std::size_t>(e - a)));
+      if (a < e)
+        out_->add_view(file.subspan(static_cast<std::size_t>(tp.sot_offset + (a - pos)),
+                                    static_cast<std::size_t>(e - a)));
       pos += len;
       if (pos >= to) break;
     }
@@ -73,12 +77,18 @@ void response_stream::add_body(const segment& s, std::uint64_t from, std::uint64
   }
   // Header and metadata bins live in the source.
   const std::vector<std::uint8_t>* bin = nullptr;
-  if (s.id.kind == bin_kind::metadata) bin = &src_.metadata_bin0();
-  else if (s.id.kind == bin_kind::main_header) bin = &src_.main_header(static_cast<std::uint32_t>(s.id.csn), plan_.jpt);
-  else if (s.id.kind == bin_kind::tile_header) bin = &src_.tile_header(static_cast<std::uint32_t>(s.id.csn), static_cast<std::uint32_t>(s.id.id));
+  if (s.id.kind == bin_kind::metadata)
+    bin = &src_.metadata_bin0();
+  else if (s.id.kind == bin_kind::main_header)
+    bin = &src_.main_header(static_cast<std::uint32_t>(s.id.csn), plan_.jpt);
+  else if (s.id.kind == bin_kind::tile_header)
+    bin = &src_.tile_header(static_cast<std::uint32_t>(s.id.csn),
+                            static_cast<std::uint32_t>(s.id.id));
   if (bin == nullptr) return;
   to = std::min<std::uint64_t>(to, bin->size());
-  if (from < to) out_->add_view(bytes_view(*bin).subspan(static_cast<std::size_t>(from), static_cast<std::size_t>(to - from)));
+  if (from < to)
+    out_->add_view(bytes_view(*bin).subspan(static_cast<std::size_t>(from),
+                                            static_cast<std::size_t>(to - from)));
 }
 
 void response_stream::add_precinct_body(std::uint64_t from, std::uint64_t to) {
@@ -87,7 +97,9 @@ void response_stream::add_precinct_body(std::uint64_t from, std::uint64_t to) {
   for (const bin_piece& p : layouts_[k_].pieces) {
     if (pos >= to) break;
     const std::uint64_t a = std::max(from, pos), e = std::min(to, pos + p.length);
-    if (a < e) out_->add_view(file.subspan(static_cast<std::size_t>(p.file_offset + (a - pos)), static_cast<std::size_t>(e - a)));
+    if (a < e)
+      out_->add_view(file.subspan(static_cast<std::size_t>(p.file_offset + (a - pos)),
+                                  static_cast<std::size_t>(e - a)));
     pos += p.length;
   }
 }
@@ -111,8 +123,8 @@ void response_stream::send_whole_precinct(std::uint32_t csn) {
   model_.hold(id, to);
 }
 
-void response_stream::emit(const segment& s, std::uint64_t from, std::uint64_t n, const std::uint8_t* head,
-                           std::size_t head_size) {
+void response_stream::emit(const segment& s, std::uint64_t from, std::uint64_t n,
+                           const std::uint8_t* head, std::size_t head_size) {
   // Owned header bytes; a small body view is copied after them by gather_buffer::add_view.
   out_->add_copy(bytes_view(head, head_size));
   writer_.note_written(s.msg_class, s.id.csn);
@@ -130,7 +142,8 @@ bool response_stream::send(const segment& s) {
   const std::uint64_t left = plan_.len - std::min(plan_.len, bytes_);
   std::uint8_t head[jpp_writer::max_header_bytes];
   auto header = [&](std::uint64_t k) {
-    return writer_.encode_header(s.msg_class, s.id.csn, s.id.id, from, k, from + k == s.length, head);
+    return writer_.encode_header(s.msg_class, s.id.csn, s.id.id, from, k, from + k == s.length,
+                                 head);
   };
   std::size_t h = header(n);
   if (h + n <= left) {
@@ -163,7 +176,8 @@ void response_stream::enter_codestream() {
   if (plan_.jpt) {
     for (std::uint32_t t : tiles_) {
       std::uint64_t n = 0;
-      for (std::uint32_t pi : cs.tiles[t].parts) n += cs.tile_parts[pi].end - cs.tile_parts[pi].sot_offset;
+      for (std::uint32_t pi : cs.tiles[t].parts)
+        n += cs.tile_parts[pi].end - cs.tile_parts[pi].sot_offset;
       tile_lengths_.push_back(n);
     }
     return;
@@ -181,9 +195,11 @@ void response_stream::enter_codestream() {
       base_comp = p.component;
       base = cs.tiles[p.tile].comp_slot_base(p.component);
     }
-    ids_.push_back(precinct_bin_id(p.tile, p.component, p.slot - base, cs.num_components(), cs.tiles.size()));
+    ids_.push_back(
+        precinct_bin_id(p.tile, p.component, p.slot - base, cs.num_components(), cs.tiles.size()));
     model_.prefetch(bin_id{bin_kind::precinct, sc.csn, ids_.back()});
-    max_layers_ = std::max<unsigned>(max_layers_, static_cast<unsigned>(layouts_.back().layer_end.size()));
+    max_layers_ =
+        std::max<unsigned>(max_layers_, static_cast<unsigned>(layouts_.back().layer_end.size()));
   }
   if (sc.window.layers != 0) max_layers_ = std::min<unsigned>(max_layers_, sc.window.layers);
 }
@@ -210,8 +226,10 @@ bool response_stream::window_fits_budget() const {
     if (n == 0) continue;
     const bin_id id{bin_kind::precinct, csn, ids_[k]};
     const std::uint64_t end = layouts_[k].layer_end[n - 1], held = model_.held(id);
-    if (held < end) need += end - held + jpp_writer::max_header_bytes;
-    else if (end == 0 && !model_.known(id)) need += jpp_writer::max_header_bytes;
+    if (held < end)
+      need += end - held + jpp_writer::max_header_bytes;
+    else if (end == 0 && !model_.known(id))
+      need += jpp_writer::max_header_bytes;
     if (need > left) return false;
   }
   return true;
@@ -231,13 +249,17 @@ bool response_stream::next(gather_buffer& out, std::size_t target) {
       } else if (meta_k_ < plan_.metadata_ranges.size()) {
         const auto n = src_.metadata_bin0().size();
         const bin_range& r = plan_.metadata_ranges[meta_k_];
-        if (send(segment{8, bin_id{bin_kind::metadata, 0, 0}, r.from, std::min<std::uint64_t>(r.to, n), n})) ++meta_k_;
+        if (send(segment{8, bin_id{bin_kind::metadata, 0, 0}, r.from,
+                         std::min<std::uint64_t>(r.to, n), n}))
+          ++meta_k_;
       } else {
         phase_ = 1;
       }
       if (phase_ == 1) {
-        if (plan_.codestreams.empty()) phase_ = 3;
-        else enter_codestream();
+        if (plan_.codestreams.empty())
+          phase_ = 3;
+        else
+          enter_codestream();
       }
       continue;
     }
@@ -249,9 +271,12 @@ bool response_stream::next(gather_buffer& out, std::size_t target) {
         per_precinct_ = !plan_.jpt && window_fits_budget();
         continue;
       }
-      const auto& h = hdr_k_ == 0 ? src_.main_header(csn, plan_.jpt) : src_.tile_header(csn, tiles_[hdr_k_ - 1]);
-      const segment s = hdr_k_ == 0 ? segment{6, bin_id{bin_kind::main_header, csn, 0}, 0, h.size(), h.size()}
-                                    : segment{2, bin_id{bin_kind::tile_header, csn, tiles_[hdr_k_ - 1]}, 0, h.size(), h.size()};
+      const auto& h = hdr_k_ == 0 ? src_.main_header(csn, plan_.jpt)
+                                  : src_.tile_header(csn, tiles_[hdr_k_ - 1]);
+      const segment s =
+          hdr_k_ == 0 ? segment{6, bin_id{bin_kind::main_header, csn, 0}, 0, h.size(), h.size()}
+                      : segment{2, bin_id{bin_kind::tile_header, csn, tiles_[hdr_k_ - 1]}, 0,
+                                h.size(), h.size()};
       if (send(s)) ++hdr_k_;
       continue;
     }
@@ -269,9 +294,11 @@ bool response_stream::next(gather_buffer& out, std::size_t target) {
           continue;
         }
         std::uint64_t a = 0;
-        for (std::size_t i = 0; i < part_k_; ++i) a += cs.tile_parts[parts[i]].end - cs.tile_parts[parts[i]].sot_offset;
+        for (std::size_t i = 0; i < part_k_; ++i)
+          a += cs.tile_parts[parts[i]].end - cs.tile_parts[parts[i]].sot_offset;
         const tile_part& tp = cs.tile_parts[parts[part_k_]];
-        if (send(segment{4, bin_id{bin_kind::tile, csn, tiles_[k_]}, a, a + (tp.end - tp.sot_offset), tile_lengths_[k_]}))
+        if (send(segment{4, bin_id{bin_kind::tile, csn, tiles_[k_]}, a,
+                         a + (tp.end - tp.sot_offset), tile_lengths_[k_]}))
           ++part_k_;
       }
     } else if (per_precinct_) {
@@ -285,7 +312,9 @@ bool response_stream::next(gather_buffer& out, std::size_t target) {
         // budget, since another channel of the session may have changed the model since.
         const auto& ends = layouts_[k_].layer_end;
         const unsigned n = wanted_layers(k_);
-        if (n == 0 || send(segment{0, bin_id{bin_kind::precinct, csn, ids_[k_]}, 0, ends[n - 1], ends.back()})) ++k_;
+        if (n == 0 || send(segment{0, bin_id{bin_kind::precinct, csn, ids_[k_]}, 0, ends[n - 1],
+                                   ends.back()}))
+          ++k_;
       }
     } else if (layer_ >= max_layers_) {
       finished = true;
@@ -317,9 +346,11 @@ bool response_stream::next(gather_buffer& out, std::size_t target) {
   } else if (phase_ == 3) {
     done_ = true;
     // A raw codestream has no metadata: its whole image is all there is.
-    bool whole = (plan_.whole_metadata || !src_.index().is_jp2) && plan_.codestreams.size() == src_.num_codestreams();
+    bool whole = (plan_.whole_metadata || !src_.index().is_jp2) &&
+                 plan_.codestreams.size() == src_.num_codestreams();
     for (const auto& sc : plan_.codestreams)
-      whole = whole && sc.headers && whole_image_window(src_.index().codestreams[sc.csn], sc.window);
+      whole =
+          whole && sc.headers && whole_image_window(src_.index().codestreams[sc.csn], sc.window);
     reason_ = whole ? eor_reason::image_done : eor_reason::window_done;
   }
   return !done_;

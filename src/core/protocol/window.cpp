@@ -11,8 +11,9 @@ constexpr std::int64_t filter_reach = 3;  // sub-band samples the synthesis filt
 // The window on the full-resolution reference grid.
 rect full_region(const window_spec& w) {
   const unsigned d = w.discard_levels;
-  return rect{static_cast<std::int64_t>(w.region.x0) << d, static_cast<std::int64_t>(w.region.y0) << d,
-              static_cast<std::int64_t>(w.region.x1) << d, static_cast<std::int64_t>(w.region.y1) << d};
+  return rect{
+      static_cast<std::int64_t>(w.region.x0) << d, static_cast<std::int64_t>(w.region.y0) << d,
+      static_cast<std::int64_t>(w.region.x1) << d, static_cast<std::int64_t>(w.region.y1) << d};
 }
 
 bool wanted(const window_spec& w, std::uint32_t c) {
@@ -65,11 +66,13 @@ std::vector<window_precinct> window_precincts(const codestream_index& cs, const 
       // The window on this tile-component's grid at resolution rmax.
       const std::int64_t sx = std::int64_t{cs.siz.components[c].XRsiz} << (cc.levels - rmax);
       const std::int64_t sy = std::int64_t{cs.siz.components[c].YRsiz} << (cc.levels - rmax);
-      rect need{floor_div(full.x0, sx), floor_div(full.y0, sy), ceil_div(full.x1, sx), ceil_div(full.y1, sy)};
+      rect need{floor_div(full.x0, sx), floor_div(full.y0, sy), ceil_div(full.x1, sx),
+                ceil_div(full.y1, sy)};
       for (unsigned r = rmax + 1; r-- > 0;) {
         const auto& ri = te.res(c, r);
         const auto& g = ri.grid;
-        rect cover;  // the precinct partition's units: resolution samples at r = 0, band samples above
+        rect cover;  // the precinct partition's units: resolution samples at r = 0, band samples
+                     // above
         unsigned ex, ey;
         if (r == 0) {
           cover = need;
@@ -82,7 +85,8 @@ std::vector<window_precinct> window_precincts(const codestream_index& cs, const 
           ey = g.PPy - 1u;
         }
         if (g.count() > 0 && !cover.empty()) {
-          block b{t, ri.slot_base, g.nx, static_cast<std::uint16_t>(c), static_cast<std::uint8_t>(r)};
+          block b{t, ri.slot_base, g.nx, static_cast<std::uint16_t>(c),
+                  static_cast<std::uint8_t>(r)};
           b.i0 = std::max<std::int64_t>(floor_div_pow2(cover.x0, ex) - g.ix0, 0);
           b.j0 = std::max<std::int64_t>(floor_div_pow2(cover.y0, ey) - g.iy0, 0);
           b.i1 = std::min<std::int64_t>(floor_div_pow2(cover.x1 - 1, ex) - g.ix0 + 1, g.nx);
@@ -106,14 +110,17 @@ std::vector<window_precinct> window_precincts(const codestream_index& cs, const 
   for (const block& b : blocks) ++first[b.resolution * nc + b.component + 1];
   for (std::size_t k = 1; k <= keys; ++k) first[k] += first[k - 1];
   std::vector<std::uint32_t> order(blocks.size());
-  for (std::uint32_t i = 0; i < blocks.size(); ++i) order[first[blocks[i].resolution * nc + blocks[i].component]++] = i;
+  for (std::uint32_t i = 0; i < blocks.size(); ++i)
+    order[first[blocks[i].resolution * nc + blocks[i].component]++] = i;
   std::vector<window_precinct> out;
   out.reserve(count);
   for (std::uint32_t k : order) {
     const block& b = blocks[k];
     for (std::int64_t j = b.j0; j < b.j1; ++j)
       for (std::int64_t i = b.i0; i < b.i1; ++i)
-        out.push_back(window_precinct{b.tile, b.slot_base + static_cast<std::uint32_t>(j * b.nx + i), b.component, b.resolution});
+        out.push_back(window_precinct{b.tile,
+                                      b.slot_base + static_cast<std::uint32_t>(j * b.nx + i),
+                                      b.component, b.resolution});
   }
   return out;
 }
@@ -139,8 +146,10 @@ window_spec window_from_request(const codestream_index& cs, const jpip_request& 
           w.comps.push_back(c);
           break;
         }
-    if (w.comps.empty()) w.region = grid_rect{};  // no component of interest: nothing to send
-    else if (w.comps.size() == nc) w.comps.clear();
+    if (w.comps.empty())
+      w.region = grid_rect{};  // no component of interest: nothing to send
+    else if (w.comps.size() == nc)
+      w.comps.clear();
   }
   if (rq.layers) {
     w.layers = *rq.layers;

@@ -29,8 +29,8 @@ result<std::uint32_t> byte_reader::u32(const char* what) {
 
 result<std::uint64_t> byte_reader::u64(const char* what) {
   if (remaining() < 8) return fail(short_read(what, 8));
-  std::uint64_t v = (std::uint64_t{load_be32(data_.data() + pos_)} << 32) |
-                    load_be32(data_.data() + pos_ + 4);
+  std::uint64_t v =
+      (std::uint64_t{load_be32(data_.data() + pos_)} << 32) | load_be32(data_.data() + pos_ + 4);
   pos_ += 8;
   return v;
 }

@@ -13,17 +13,17 @@
 //
 // Exit codes: 0 written; 1 the server, the network or the output failed (or interrupted);
 // 2 usage (bad options, a window outside the image, a format that cannot hold the samples).
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cmath>
-#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <string>
 #include <thread>
-#include <unistd.h>
 
 #include <cpl_progress.h>
 #include <gdal_priv.h>
@@ -77,14 +77,17 @@ bool parse_numbers(const std::string& s, std::vector<std::uint32_t>& out) {
   return !out.empty();
 }
 
-bool write_pgx(const std::string& path, const client::decoded_window::plane& p, const client::component_info& ci) {
+bool write_pgx(const std::string& path, const client::decoded_window::plane& p,
+               const client::component_info& ci) {
   std::ofstream f(path, std::ios::binary);
-  f << "PG ML " << (ci.is_signed ? "- " : "+ ") << int(ci.precision) << " " << p.width << " " << p.height << "\n";
+  f << "PG ML " << (ci.is_signed ? "- " : "+ ") << int(ci.precision) << " " << p.width << " "
+    << p.height << "\n";
   const int bytes = ci.precision <= 8 ? 1 : ci.precision <= 16 ? 2 : 4;
   std::vector<char> buf(p.samples.size() * bytes);
   for (std::size_t i = 0; i < p.samples.size(); ++i) {
     const auto v = static_cast<std::uint32_t>(p.samples[i]);
-    for (int b = 0; b < bytes; ++b) buf[i * bytes + b] = static_cast<char>(v >> (8 * (bytes - 1 - b)));
+    for (int b = 0; b < bytes; ++b)
+      buf[i * bytes + b] = static_cast<char>(v >> (8 * (bytes - 1 - b)));
   }
   f.write(buf.data(), static_cast<std::streamsize>(buf.size()));
   return static_cast<bool>(f);
@@ -153,12 +156,14 @@ struct plan {
 // Fills p from the options; returns an error message (usage) or "".
 std::string make_plan(const get_options& o, const client::image_info& info, plan& p) {
   std::vector<std::uint32_t> region, size;
-  if (!o.region.empty() && (!parse_numbers(o.region, region) || region.size() != 4 ||
-                            region[2] == 0 || region[3] == 0))
+  if (!o.region.empty() &&
+      (!parse_numbers(o.region, region) || region.size() != 4 || region[2] == 0 || region[3] == 0))
     return "--region wants X,Y,W,H with W and H above 0";
-  if (!o.size.empty() && (!parse_numbers(o.size, size) || size.size() != 2 || size[0] == 0 || size[1] == 0))
+  if (!o.size.empty() &&
+      (!parse_numbers(o.size, size) || size.size() != 2 || size[0] == 0 || size[1] == 0))
     return "--size wants W,H with W and H above 0";
-  if (!o.comps.empty() && !parse_numbers(o.comps, p.w.comps)) return "--comps wants C,C,... (0-based)";
+  if (!o.comps.empty() && !parse_numbers(o.comps, p.w.comps))
+    return "--comps wants C,C,... (0-based)";
   if (!o.bands.empty()) {
     std::vector<std::uint32_t> b;
     if (!parse_numbers(o.bands, b)) return "--bands wants B,B,... (1-based)";
@@ -173,26 +178,41 @@ std::string make_plan(const get_options& o, const client::image_info& info, plan
              std::to_string(info.components.size() - 1) + ")";
   p.w.layers = o.layers;
   if (!size.empty()) {
-    // Region in full-resolution pixels; the level: the most discarded whose frame still covers size.
+    // Region in full-resolution pixels; the level: the most discarded whose frame still covers
+    // size.
     std::uint32_t rx = 0, ry = 0, rw = info.width(), rh = info.height();
-    if (!region.empty()) { rx = region[0]; ry = region[1]; rw = region[2]; rh = region[3]; }
+    if (!region.empty()) {
+      rx = region[0];
+      ry = region[1];
+      rw = region[2];
+      rh = region[3];
+    }
     if (std::uint64_t{rx} + rw > info.width() || std::uint64_t{ry} + rh > info.height())
       return "--region is outside the image (" + std::to_string(info.width()) + "x" +
              std::to_string(info.height()) + " at full resolution)";
     std::uint32_t d = 0;
     while (d < info.levels) {
-      const double sx = double(info.width_at(d + 1)) / info.width(), sy = double(info.height_at(d + 1)) / info.height();
+      const double sx = double(info.width_at(d + 1)) / info.width(),
+                   sy = double(info.height_at(d + 1)) / info.height();
       if (rw * sx < size[0] || rh * sy < size[1]) break;
       ++d;
     }
-    const double sx = double(info.width_at(d)) / info.width(), sy = double(info.height_at(d)) / info.height();
+    const double sx = double(info.width_at(d)) / info.width(),
+                 sy = double(info.height_at(d)) / info.height();
     const auto x0 = static_cast<std::uint32_t>(rx * sx), y0 = static_cast<std::uint32_t>(ry * sy);
-    const auto x1 = std::min(info.width_at(d), static_cast<std::uint32_t>(std::ceil((rx + rw) * sx)));
-    const auto y1 = std::min(info.height_at(d), static_cast<std::uint32_t>(std::ceil((ry + rh) * sy)));
+    const auto x1 =
+        std::min(info.width_at(d), static_cast<std::uint32_t>(std::ceil((rx + rw) * sx)));
+    const auto y1 =
+        std::min(info.height_at(d), static_cast<std::uint32_t>(std::ceil((ry + rh) * sy)));
     p.w.discard_levels = d;
-    p.w.x = x0; p.w.y = y0; p.w.w = std::max(1u, x1 - x0); p.w.h = std::max(1u, y1 - y0);
-    p.out_w = size[0]; p.out_h = size[1];
-    p.full_x = rx; p.full_y = ry;
+    p.w.x = x0;
+    p.w.y = y0;
+    p.w.w = std::max(1u, x1 - x0);
+    p.w.h = std::max(1u, y1 - y0);
+    p.out_w = size[0];
+    p.out_h = size[1];
+    p.full_x = rx;
+    p.full_y = ry;
     p.scale_x = double(rw) / size[0];
     p.scale_y = double(rh) / size[1];
     return "";
@@ -202,14 +222,19 @@ std::string make_plan(const get_options& o, const client::image_info& info, plan
            " levels to discard (0-" + std::to_string(info.levels) + ")";
   const std::uint32_t fw = info.width_at(o.level), fh = info.height_at(o.level);
   p.w.discard_levels = o.level;
-  p.w.w = fw; p.w.h = fh;
+  p.w.w = fw;
+  p.w.h = fh;
   if (!region.empty()) {
     if (std::uint64_t{region[0]} + region[2] > fw || std::uint64_t{region[1]} + region[3] > fh)
       return "--region " + o.region + " is outside the frame at level " + std::to_string(o.level) +
              " (" + std::to_string(fw) + "x" + std::to_string(fh) + ")";
-    p.w.x = region[0]; p.w.y = region[1]; p.w.w = region[2]; p.w.h = region[3];
+    p.w.x = region[0];
+    p.w.y = region[1];
+    p.w.w = region[2];
+    p.w.h = region[3];
   }
-  p.out_w = p.w.w; p.out_h = p.w.h;
+  p.out_w = p.w.w;
+  p.out_h = p.w.h;
   // GDAL's convention for overviews: full size over reduced size.
   p.scale_x = double(info.width()) / fw;
   p.scale_y = double(info.height()) / fh;
@@ -226,8 +251,10 @@ client::window coarser(const client::window& w, const client::image_info& info, 
   const double sy = double(info.height_at(d)) / info.height_at(w.discard_levels);
   c.x = static_cast<std::uint32_t>(w.x * sx);
   c.y = static_cast<std::uint32_t>(w.y * sy);
-  const auto x1 = std::min(info.width_at(d), static_cast<std::uint32_t>(std::ceil((w.x + w.w) * sx)));
-  const auto y1 = std::min(info.height_at(d), static_cast<std::uint32_t>(std::ceil((w.y + w.h) * sy)));
+  const auto x1 =
+      std::min(info.width_at(d), static_cast<std::uint32_t>(std::ceil((w.x + w.w) * sx)));
+  const auto y1 =
+      std::min(info.height_at(d), static_cast<std::uint32_t>(std::ceil((w.y + w.h) * sy)));
   c.w = std::max<std::uint32_t>(1, x1 > c.x ? x1 - c.x : 0);
   c.h = std::max<std::uint32_t>(1, y1 > c.y ? y1 - c.y : 0);
   if (c.x >= info.width_at(d)) c.x = info.width_at(d) - 1;
@@ -254,7 +281,8 @@ int wait_window(client::jpip_client& c, const client::window& w) {
 }
 
 // The client decodes components in ascending order: put them in the order --bands asked for.
-client::decoded_window in_requested_order(client::decoded_window d, const std::vector<std::uint32_t>& comps) {
+client::decoded_window in_requested_order(client::decoded_window d,
+                                          const std::vector<std::uint32_t>& comps) {
   if (comps.empty()) return d;
   client::decoded_window r;
   for (auto c : comps)
@@ -272,8 +300,9 @@ int write_gdal(const get_options& o, out_format fmt, const client::image_info& i
   const auto& first = d.planes.front();
   for (const auto& pl : d.planes)
     if (pl.width != first.width || pl.height != first.height) {
-      std::fprintf(stderr, "pipit get: the components have different sizes (sub-sampled); "
-                           "choose them one at a time with --bands\n");
+      std::fprintf(stderr,
+                   "pipit get: the components have different sizes (sub-sampled); "
+                   "choose them one at a time with --bands\n");
       return 2;
     }
   GDALDataType dt = GDT_Byte;
@@ -282,17 +311,21 @@ int write_gdal(const get_options& o, out_format fmt, const client::image_info& i
     dt = GDALDataTypeUnion(dt, t);
   }
   if (fmt == out_format::png && dt != GDT_Byte && dt != GDT_UInt16) {
-    std::fprintf(stderr, "pipit get: PNG holds 8- and 16-bit unsigned samples only (these are %s): "
-                         "write a .tif\n", GDALGetDataTypeName(dt));
+    std::fprintf(stderr,
+                 "pipit get: PNG holds 8- and 16-bit unsigned samples only (these are %s): "
+                 "write a .tif\n",
+                 GDALGetDataTypeName(dt));
     return 2;
   }
   const int nb = static_cast<int>(d.planes.size());
   GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
-  std::unique_ptr<GDALDataset> src(mem->Create("", first.width, first.height, nb, GDT_Int32, nullptr));
+  std::unique_ptr<GDALDataset> src(
+      mem->Create("", first.width, first.height, nb, GDT_Int32, nullptr));
   for (int b = 0; b < nb; ++b) {
     if (src->GetRasterBand(b + 1)->RasterIO(GF_Write, 0, 0, first.width, first.height,
                                             const_cast<std::int32_t*>(d.planes[b].samples.data()),
-                                            first.width, first.height, GDT_Int32, 0, 0, nullptr) != CE_None)
+                                            first.width, first.height, GDT_Int32, 0, 0,
+                                            nullptr) != CE_None)
       return 1;
   }
   // The output dataset, in the output type, at the output size (resampled when --size asks).
@@ -345,7 +378,8 @@ int write_gdal(const get_options& o, out_format fmt, const client::image_info& i
     if (p.out_w >= 512 && p.out_h >= 512) co.SetNameValue("TILED", "YES");
   }
   CPLErrorReset();
-  GDALDataset* written = drv->CreateCopy(o.out.c_str(), out.get(), FALSE, co.List(), nullptr, nullptr);
+  GDALDataset* written =
+      drv->CreateCopy(o.out.c_str(), out.get(), FALSE, co.List(), nullptr, nullptr);
   const bool ok = written != nullptr;
   if (written != nullptr) GDALClose(written);  // flushes; errors land in CPLGetLastErrorType
   if (!ok || CPLGetLastErrorType() >= CE_Failure) {
@@ -378,14 +412,18 @@ int run_get(const get_options& o) {
   auto old_term = std::signal(SIGTERM, on_interrupt);
   struct restore_signals {
     decltype(old_int) i, t;
-    ~restore_signals() { std::signal(SIGINT, i); std::signal(SIGTERM, t); }
+    ~restore_signals() {
+      std::signal(SIGINT, i);
+      std::signal(SIGTERM, t);
+    }
   } restore{old_int, old_term};
   client::client_options co;
   co.cache_dir = o.cache_dir;
   co.transport.verify_tls = !o.insecure;
   co.transport.ca_file = o.ca_file;
   co.use_session = !o.stateless;
-  co.decode_threads = static_cast<int>(o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency()));
+  co.decode_threads = static_cast<int>(
+      o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency()));
   if (o.max_len > 0) {
     co.max_len = o.max_len;
     co.window_len = std::min(co.window_len, o.max_len);
@@ -402,8 +440,8 @@ int run_get(const get_options& o) {
     return 2;
   }
   if (progress && (*c)->stats().loaded_from_disk)
-    std::fprintf(stderr, "pipit get: resuming from the cache in %s (%llu bytes held)\n", o.cache_dir.c_str(),
-                 static_cast<unsigned long long>((*c)->stats().cached_bytes));
+    std::fprintf(stderr, "pipit get: resuming from the cache in %s (%llu bytes held)\n",
+                 o.cache_dir.c_str(), static_cast<unsigned long long>((*c)->stats().cached_bytes));
 
   int rc = 0;
   if (progress) {
@@ -412,7 +450,8 @@ int run_get(const get_options& o) {
     GDALTermProgress(0.0, nullptr, nullptr);
     const std::uint32_t target = p.w.discard_levels;
     double total = 0, done = 0;
-    for (std::uint32_t d = target; d <= info.levels; ++d) total += std::ldexp(1.0, -2 * int(d - target));
+    for (std::uint32_t d = target; d <= info.levels; ++d)
+      total += std::ldexp(1.0, -2 * int(d - target));
     for (std::uint32_t d = info.levels + 1; d-- > target && rc == 0;) {
       rc = wait_window(**c, d == target ? p.w : coarser(p.w, info, d));
       done += std::ldexp(1.0, -2 * int(d - target));
@@ -428,8 +467,10 @@ int run_get(const get_options& o) {
     (*c)->close();  // saves the cache folder
     if (g_interrupted) {
       if (!o.cache_dir.empty())
-        std::fprintf(stderr, "pipit get: interrupted; %llu bytes kept in %s: run the same command again to resume\n",
-                     static_cast<unsigned long long>(s.cached_bytes), o.cache_dir.c_str());
+        std::fprintf(
+            stderr,
+            "pipit get: interrupted; %llu bytes kept in %s: run the same command again to resume\n",
+            static_cast<unsigned long long>(s.cached_bytes), o.cache_dir.c_str());
       else
         std::fprintf(stderr, "pipit get: interrupted (give --cache DIR to resume later)\n");
     }
@@ -454,23 +495,25 @@ int run_get(const get_options& o) {
   } else if (d->planes.empty()) {
     std::fprintf(stderr, "pipit get: nothing decoded\n");
     return 1;
-  } else if (int w = write_gdal(o, fmt, info, p, in_requested_order(std::move(*d), p.w.comps)); w != 0) {
+  } else if (int w = write_gdal(o, fmt, info, p, in_requested_order(std::move(*d), p.w.comps));
+             w != 0) {
     if (progress) std::printf("\n");
     return w;
   }
   if (progress) GDALTermProgress(1.0, nullptr, nullptr);
   if (o.stats) {
-    std::printf("{\"requests\": %llu, \"body_bytes\": %llu, \"sessions\": %llu, \"reconnects\": %llu, "
-                "\"cached_bytes\": %llu, \"loaded_from_disk\": %s, \"stateless\": %s, "
-                "\"level\": %u, \"width\": %u, \"height\": %u}\n",
-                static_cast<unsigned long long>(s.requests), static_cast<unsigned long long>(s.body_bytes),
-                static_cast<unsigned long long>(s.sessions), static_cast<unsigned long long>(s.reconnects),
-                static_cast<unsigned long long>(s.cached_bytes), s.loaded_from_disk ? "true" : "false",
-                s.stateless ? "true" : "false", p.w.discard_levels, p.out_w, p.out_h);
+    std::printf(
+        "{\"requests\": %llu, \"body_bytes\": %llu, \"sessions\": %llu, \"reconnects\": %llu, "
+        "\"cached_bytes\": %llu, \"loaded_from_disk\": %s, \"stateless\": %s, "
+        "\"level\": %u, \"width\": %u, \"height\": %u}\n",
+        static_cast<unsigned long long>(s.requests), static_cast<unsigned long long>(s.body_bytes),
+        static_cast<unsigned long long>(s.sessions), static_cast<unsigned long long>(s.reconnects),
+        static_cast<unsigned long long>(s.cached_bytes), s.loaded_from_disk ? "true" : "false",
+        s.stateless ? "true" : "false", p.w.discard_levels, p.out_w, p.out_h);
   } else if (!o.quiet && fmt != out_format::pgx) {
-    std::fprintf(stderr, "pipit get: wrote %s (%ux%u, %zu band%s, level %u; %llu bytes received)\n", o.out.c_str(),
-                 p.out_w, p.out_h, nbands, nbands == 1 ? "" : "s", p.w.discard_levels,
-                 static_cast<unsigned long long>(s.body_bytes));
+    std::fprintf(stderr, "pipit get: wrote %s (%ux%u, %zu band%s, level %u; %llu bytes received)\n",
+                 o.out.c_str(), p.out_w, p.out_h, nbands, nbands == 1 ? "" : "s",
+                 p.w.discard_levels, static_cast<unsigned long long>(s.body_bytes));
   }
   return 0;
 }
@@ -479,17 +522,23 @@ int run_get(const get_options& o) {
 
 command register_get(CLI::App& app) {
   auto o = std::make_shared<get_options>();
-  auto* sub = app.add_subcommand("get", "Fetch a view-window from a JPIP server and write it as GeoTIFF, PNG or PGX");
+  auto* sub = app.add_subcommand(
+      "get", "Fetch a view-window from a JPIP server and write it as GeoTIFF, PNG or PGX");
   sub->add_option("url", o->url, "jpip://host:port/path or jpips://...")->required();
-  sub->add_option("-o,--output", o->out, "OUT.tif (GeoTIFF), OUT.png, or a prefix for OUT_<component>.pgx")->required();
+  sub->add_option("-o,--output", o->out,
+                  "OUT.tif (GeoTIFF), OUT.png, or a prefix for OUT_<component>.pgx")
+      ->required();
   auto* level = sub->add_option("--level", o->level, "resolution levels to discard");
-  sub->add_option("--size", o->size, "W,H: output size (fetches the smallest level at least this large)")
+  sub->add_option("--size", o->size,
+                  "W,H: output size (fetches the smallest level at least this large)")
       ->excludes(level);
-  sub->add_option("--region", o->region, "X,Y,W,H in the frame at --level (full resolution with --size)");
+  sub->add_option("--region", o->region,
+                  "X,Y,W,H in the frame at --level (full resolution with --size)");
   sub->add_option("--layers", o->layers, "quality layers (0: all)");
   sub->add_option("--bands", o->bands, "bands, 1-based, e.g. 1,2,3");
   sub->add_option("--comps", o->comps, "components, 0-based, e.g. 0,2");
-  sub->add_option("--cache,--cache-dir", o->cache_dir, "persistent cache folder (resumes an interrupted get)");
+  sub->add_option("--cache,--cache-dir", o->cache_dir,
+                  "persistent cache folder (resumes an interrupted get)");
   sub->add_option("--ca-file", o->ca_file, "PEM file of trusted certificates");
   sub->add_option("--max-len", o->max_len, "largest len of a request");
   sub->add_option("--threads", o->threads, "decoding threads (default: one per CPU)");
@@ -497,7 +546,8 @@ command register_get(CLI::App& app) {
   sub->add_flag("--stateless", o->stateless, "do not open a session");
   sub->add_flag("--stats", o->stats, "print transfer statistics as JSON");
   sub->add_flag("-q,--quiet", o->quiet, "no progress bar, no summary");
-  sub->add_flag("--progress", o->progress, "show the progress bar even when stdout is not a terminal");
+  sub->add_flag("--progress", o->progress,
+                "show the progress bar even when stdout is not a terminal");
   return command{sub, [o] { return run_get(*o); }};
 }
 

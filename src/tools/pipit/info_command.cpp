@@ -33,7 +33,8 @@ nlohmann::json describe(const image_index& ix, const std::string& path) {
   j["components"] = cs.siz.components.size();
   json comps = json::array();
   for (const auto& c : cs.siz.components)
-    comps.push_back({{"precision", c.precision}, {"signed", c.is_signed}, {"dx", c.XRsiz}, {"dy", c.YRsiz}});
+    comps.push_back(
+        {{"precision", c.precision}, {"signed", c.is_signed}, {"dx", c.XRsiz}, {"dy", c.YRsiz}});
   j["component_info"] = comps;
   j["offset"] = {cs.siz.XOsiz, cs.siz.YOsiz};
   j["tiles"] = cs.siz.num_tiles();
@@ -52,8 +53,14 @@ nlohmann::json describe(const image_index& ix, const std::string& path) {
   j["precincts"] = prec;
   j["htj2k"] = cs.ht;
   json markers;
-  for (auto [name, code] : {std::pair{"PLT", PLT}, {"PLM", PLM}, {"TLM", TLM}, {"PPM", PPM},
-                            {"PPT", PPT}, {"POC", POC}, {"COC", COC}, {"CAP", CAP}})
+  for (auto [name, code] : {std::pair{"PLT", PLT},
+                            {"PLM", PLM},
+                            {"TLM", TLM},
+                            {"PPM", PPM},
+                            {"PPT", PPT},
+                            {"POC", POC},
+                            {"COC", COC},
+                            {"CAP", CAP}})
     markers[name] = cs.has_marker(code);
   bool sop = false;
   for (const auto& p : cs.packets) sop = sop || p.has_sop;
@@ -69,7 +76,8 @@ nlohmann::json describe(const image_index& ix, const std::string& path) {
   for (const auto& p : cs.packets) {
     auto& s = stats[p.resolution];
     ++s.count;
-    std::uint64_t header = p.header_length == unknown_length ? 0 : p.header_length + p.packed_header_length;
+    std::uint64_t header =
+        p.header_length == unknown_length ? 0 : p.header_length + p.packed_header_length;
     if (p.header_length == unknown_length) headers_known = false;
     s.header += header;
     s.body += p.length - (p.header_length == unknown_length ? 0 : p.header_length);
@@ -80,7 +88,10 @@ nlohmann::json describe(const image_index& ix, const std::string& path) {
   j["packet_headers_known"] = headers_known;
   json per = json::array();
   for (auto& [r, s] : stats)
-    per.push_back({{"resolution", r}, {"packets", s.count}, {"header_bytes", s.header}, {"body_bytes", s.body}});
+    per.push_back({{"resolution", r},
+                   {"packets", s.count},
+                   {"header_bytes", s.header},
+                   {"body_bytes", s.body}});
   j["per_resolution"] = per;
   j["codestreams"] = ix.codestreams.size();
   if (ix.jp2) {
@@ -119,19 +130,20 @@ void print_text(const nlohmann::json& j) {
     };
     for (const auto& b : j["boxes"]) pr(b, 0);
   }
-  std::cout << "size: " << j["width"] << " x " << j["height"] << ", " << j["components"] << " components\n";
+  std::cout << "size: " << j["width"] << " x " << j["height"] << ", " << j["components"]
+            << " components\n";
   int c = 0;
   for (const auto& ci : j["component_info"])
     std::cout << "  component " << c++ << ": " << ci["precision"] << " bits "
-              << (ci["signed"].get<bool>() ? "signed" : "unsigned") << ", subsampling "
-              << ci["dx"] << "x" << ci["dy"] << "\n";
+              << (ci["signed"].get<bool>() ? "signed" : "unsigned") << ", subsampling " << ci["dx"]
+              << "x" << ci["dy"] << "\n";
   std::cout << "tiles: " << j["tiles"] << " (" << j["tile_size"][0] << " x " << j["tile_size"][1]
             << "), tile-parts: " << j["tile_parts"] << "\n";
   std::cout << "levels: " << j["levels"] << ", layers: " << j["layers"]
             << ", progression: " << j["progression"].get<std::string>()
             << ", transform: " << j["transform"].get<std::string>() << "\n";
-  std::cout << "code-blocks: " << j["code_block"][0] << " x " << j["code_block"][1]
-            << " (style 0x" << std::hex << j["code_block_style"].get<int>() << std::dec << ")"
+  std::cout << "code-blocks: " << j["code_block"][0] << " x " << j["code_block"][1] << " (style 0x"
+            << std::hex << j["code_block_style"].get<int>() << std::dec << ")"
             << (j["htj2k"].get<bool>() ? ", HTJ2K" : "") << "\n";
   std::cout << "precincts:";
   for (const auto& p : j["precincts"]) std::cout << " " << p[0] << "x" << p[1];
@@ -159,8 +171,10 @@ int run_info(const info_options& o) {
     return 1;
   }
   auto j = describe(*ix, o.file);
-  if (o.json) std::cout << j.dump(2) << "\n";
-  else print_text(j);
+  if (o.json)
+    std::cout << j.dump(2) << "\n";
+  else
+    print_text(j);
   return 0;
 }
 
@@ -171,7 +185,8 @@ command register_info(CLI::App& app) {
   auto* sub = app.add_subcommand("info", "Describe a JPEG 2000 file (JP2, JPX, J2K, JPH)");
   sub->add_option("file", opts->file, "the file")->required();
   sub->add_flag("--json", opts->json, "print one JSON object");
-  sub->add_flag("--fast", opts->fast, "take packet lengths from PLT/PLM markers when present (no header bytes)");
+  sub->add_flag("--fast", opts->fast,
+                "take packet lengths from PLT/PLM markers when present (no header bytes)");
   return command{sub, [opts] { return run_info(*opts); }};
 }
 

@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "window_options.hpp"
 #include "pipit/jpp.hpp"
 #include "pipit/rebuild.hpp"
 #include "pipit/request.hpp"
+#include "window_options.hpp"
 
 namespace pipit::tools {
 namespace {
@@ -26,7 +26,8 @@ struct rebuild_cli {
 result<std::uint64_t> feed(const std::string& path, databin_cache& cache) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return fail(errc::not_found, no_offset, path + ": cannot open");
-  std::vector<std::uint8_t> data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<std::uint8_t> data((std::istreambuf_iterator<char>(f)),
+                                 std::istreambuf_iterator<char>());
   jpp_reader reader;
   reader.feed(data);
   std::uint64_t messages = 0;
@@ -35,7 +36,8 @@ result<std::uint64_t> feed(const std::string& path, databin_cache& cache) {
     if (!ev) return fail(ev.error().code, ev.error().offset, path + ": " + ev.error().message);
     if (std::holds_alternative<jpp_need_more>(*ev)) {
       if (reader.buffered() != 0)
-        return fail(errc::truncated, reader.stream_offset(), path + ": the stream ends inside a message");
+        return fail(errc::truncated, reader.stream_offset(),
+                    path + ": the stream ends inside a message");
       return messages;
     }
     if (std::holds_alternative<jpp_eor>(*ev)) {
@@ -44,7 +46,8 @@ result<std::uint64_t> feed(const std::string& path, databin_cache& cache) {
     }
     const auto& m = std::get<jpp_message>(*ev);
     auto r = cache.add(m.bin(), m.msg_offset, m.body, m.is_last);
-    if (!r) return fail(r.error().code, reader.last_event_offset(), path + ": " + r.error().message);
+    if (!r)
+      return fail(r.error().code, reader.last_event_offset(), path + ": " + r.error().message);
     ++messages;
   }
 }
@@ -80,9 +83,9 @@ int run_rebuild(const rebuild_cli& o) {
     ro.window = window_from_request(sk->index(), *rq);
   }
   rebuild_stats stats;
-  result<std::vector<std::uint8_t>> out =
-      ends_with(o.out, ".jp2") || ends_with(o.out, ".jpx") ? rebuild_jp2(cache, ro)
-                                                           : rebuild_codestream(cache, ro, &stats);
+  result<std::vector<std::uint8_t>> out = ends_with(o.out, ".jp2") || ends_with(o.out, ".jpx")
+                                              ? rebuild_jp2(cache, ro)
+                                              : rebuild_codestream(cache, ro, &stats);
   if (!out) {
     std::fprintf(stderr, "pipit rebuild: %s\n", out.error().to_string().c_str());
     return 1;
@@ -91,7 +94,8 @@ int run_rebuild(const rebuild_cli& o) {
     std::fprintf(stderr, "pipit rebuild: cannot write %s\n", o.out.c_str());
     return 1;
   }
-  std::fprintf(stderr, "%s: %zu bytes from %zu bins\n", o.out.c_str(), out->size(), cache.bin_count());
+  std::fprintf(stderr, "%s: %zu bytes from %zu bins\n", o.out.c_str(), out->size(),
+               cache.bin_count());
   return 0;
 }
 

@@ -48,7 +48,8 @@ int run_serve(const serve_options& o) {
   if (o.check) {
     if (auto r = srv::check_config(*c); !r) return usage_error(r.error().message);
     if (!c->tls_cert.empty())
-      if (auto t = srv::make_tls_context(c->tls_cert, c->tls_key); !t) return usage_error(t.error().message);
+      if (auto t = srv::make_tls_context(c->tls_cert, c->tls_key); !t)
+        return usage_error(t.error().message);
     std::printf("pipit serve: configuration OK\n");
     return 0;
   }
@@ -71,8 +72,10 @@ int run_serve(const serve_options& o) {
 
 command register_serve(CLI::App& app) {
   auto o = std::make_shared<serve_options>();
-  auto* sub = app.add_subcommand("serve", "Serve the JPEG 2000 files of a folder over JPIP (HTTP/1.1, HTTPS)");
-  sub->add_option("--config", o->config_file, "TOML configuration file (its keys are the flags below)");
+  auto* sub = app.add_subcommand(
+      "serve", "Serve the JPEG 2000 files of a folder over JPIP (HTTP/1.1, HTTPS)");
+  sub->add_option("--config", o->config_file,
+                  "TOML configuration file (its keys are the flags below)");
   sub->add_flag("--check-config", o->check, "check the configuration (and TLS files), then exit");
   sub->add_flag("--print-config", o->print, "print the effective configuration as TOML, then exit");
   const srv::serve_config defaults;
@@ -83,9 +86,12 @@ command register_serve(CLI::App& app) {
         "--" + name, [o, name](const std::string& v) { o->flags[name] = v.empty() ? "true" : v; },
         std::string(k.help) + " [default: " + srv::config_value_text(defaults, k) + "]");
     if (is_bool) opt->expected(0, 1);
-    opt->group(k.reloadable ? "Limits, logs and metrics (reloaded on SIGHUP)" : "Listening (restart to change)");
+    opt->group(k.reloadable ? "Limits, logs and metrics (reloaded on SIGHUP)"
+                            : "Listening (restart to change)");
   }
-  sub->add_option("--chunk-delay-ms", o->chunk_delay_ms, "pause between chunks (for tests of preemption)")->group("");
+  sub->add_option("--chunk-delay-ms", o->chunk_delay_ms,
+                  "pause between chunks (for tests of preemption)")
+      ->group("");
   return command{sub, [o] { return run_serve(*o); }};
 }
 

@@ -4,9 +4,9 @@
 #include <string>
 
 #include "commands.hpp"
-#include "window_options.hpp"
 #include "pipit/request.hpp"
 #include "pipit/response.hpp"
+#include "window_options.hpp"
 
 namespace pipit::tools {
 namespace {
@@ -34,7 +34,8 @@ int run_stream(const stream_options& o) {
     return 1;
   }
   if (o.csn >= ix->codestreams.size()) {
-    std::fprintf(stderr, "pipit stream: %s has %zu codestreams\n", o.file.c_str(), ix->codestreams.size());
+    std::fprintf(stderr, "pipit stream: %s has %zu codestreams\n", o.file.c_str(),
+                 ix->codestreams.size());
     return 1;
   }
   databin_source src(file->bytes(), *ix);
@@ -60,7 +61,8 @@ int run_stream(const stream_options& o) {
 
 command register_stream(CLI::App& app) {
   auto o = std::make_shared<stream_options>();
-  auto* sub = app.add_subcommand("stream", "Write the JPP-stream answering a stateless view-window request");
+  auto* sub = app.add_subcommand("stream",
+                                 "Write the JPP-stream answering a stateless view-window request");
   sub->add_option("file", o->file, "JPEG 2000 file")->required();
   sub->add_option("-o,--output", o->out, "output .jpp file")->required();
   o->window.add_to(sub, "the window");

@@ -19,7 +19,8 @@ struct window_options {
   int layers = -1;  // -1: not given
 
   void add_to(CLI::App* sub, const char* what) {
-    sub->add_option("--fsiz", fsiz, std::string(what) + ": frame size W,H[,round-up|round-down|closest]");
+    sub->add_option("--fsiz", fsiz,
+                    std::string(what) + ": frame size W,H[,round-up|round-down|closest]");
     sub->add_option("--roff", roff, "region offset X,Y (with --fsiz)");
     sub->add_option("--rsiz", rsiz, "region size W,H (with --fsiz)");
     sub->add_option("--comps", comps, "components, e.g. 0,2-3");

@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
   }
   auto index = pipit::image_index::build(file->bytes());
   if (!index || index->codestreams.empty()) {
-    std::fprintf(stderr, "consumer: %s\n", index ? "no codestream" : index.error().to_string().c_str());
+    std::fprintf(stderr, "consumer: %s\n",
+                 index ? "no codestream" : index.error().to_string().c_str());
     return 1;
   }
   const auto& cs = index->codestreams.front();
