@@ -128,12 +128,16 @@ result<void> window_decoder::make_plan(const window& w, plan& p) {
   }
   std::sort(p.wanted.begin(), p.wanted.end());
   p.wanted.erase(std::unique(p.wanted.begin(), p.wanted.end()), p.wanted.end());
-  // OpenJPEG applies the inverse MCT only when components 0-2 are all decoded.
+  // OpenJPEG applies the inverse MCT only when it decodes every component: a decode of a subset
+  // (opj_set_decoded_components), even of components 0-2 together, leaves them untransformed.
+  // So a window that wants one of components 0-2 of a transformed image decodes all of them,
+  // and every component's samples come from a decode of that same kind whichever subset asked.
   const bool joined = info_.mct && n >= 3;
   p.decoded = p.wanted;
-  if (joined && p.wanted.front() < 3) p.decoded.insert(p.decoded.end(), {0u, 1u, 2u});
-  std::sort(p.decoded.begin(), p.decoded.end());
-  p.decoded.erase(std::unique(p.decoded.begin(), p.decoded.end()), p.decoded.end());
+  if (joined && p.wanted.front() < 3) {
+    p.decoded.resize(n);
+    std::iota(p.decoded.begin(), p.decoded.end(), 0u);
+  }
   auto group_of = [&](std::uint32_t c) {
     return joined && c < 3 ? std::vector<std::uint32_t>{0, 1, 2} : std::vector<std::uint32_t>{c};
   };

@@ -10,9 +10,11 @@
 // cut out of the cells. The stamps and the rebuild are taken under the cache's mutex, together,
 // so a stamp always describes the data its samples were decoded from.
 //
-// Components joined by a multiple component transform are decoded together (OpenJPEG applies the
-// inverse transform only then), and all of them are cached: a read of band 1 then band 2 decodes
-// once.
+// Components joined by a multiple component transform are decoded together with every other
+// component (OpenJPEG applies the inverse transform only when it decodes all components), and
+// all of them are cached: a read of band 1 then band 2 decodes once. Components outside the
+// transform are decoded alone or with the others alike, so a cached plane holds the same samples
+// whichever read decoded it.
 //
 // Thread-safety: decode() may be called from several threads at once (the tile cache and the
 // skeleton memo are locked); two calls may decode the same cell twice.

@@ -1,0 +1,148 @@
+"""Every read through the JPIP driver equals what GDAL's JP2OpenJPEG driver reads from the local
+file (pixels, data type, colour, georeferencing), whatever part of the image is read and in
+whichever order: band subsets of colour-transformed images, overview-sized asynchronous reads,
+sub-sampled components, and the driver's compatibility with JPIPKAK's documented behaviour.
+
+The images are made here, next to the session's images, so `pipit serve` (the `server`
+fixture) serves them too."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import PIPIT_BIN, gdal, gdal_env
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+import pixels  # noqa: E402
+
+
+def open_local(g, path):
+    return g.OpenEx(str(path), allowed_drivers=["JP2OpenJPEG"])
+
+
+def open_jpip(g, url, **options):
+    return g.OpenEx(url, allowed_drivers=["JPIP"],
+                    open_options=[f"{k}={v}" for k, v in options.items()])
+
+
+def planes(width, height, bands, seed, dtype=np.uint8, low=0, top=255):
+    """Smooth patterns with noise, scaled to [low, top]."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.int64)
+    out = []
+    for b in range(bands):
+        v = ((x * (3 + b) + y * (5 - b)) % 97) * 7 + ((x >> 4) ^ (y >> 3)) % 13 * 11
+        v = v + rng.integers(0, 60, size=v.shape)
+        out.append((low + (v * (top - low)) // int(v.max() + 1)).astype(dtype))
+    return out
+
+
+def make_jp2(g, path, arrays, gdt, options, colours=None):
+    """A georeferenced GeoTIFF of `arrays` (in memory) translated by JP2OpenJPEG."""
+    from osgeo import osr
+    h, w = arrays[0].shape
+    src = g.GetDriverByName("MEM").Create("", w, h, len(arrays), gdt)
+    src.SetGeoTransform((300000.0, 2.0, 0.0, 5000000.0, 0.0, -2.0))
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32632)
+    src.SetProjection(srs.ExportToWkt())
+    for i, a in enumerate(arrays):
+        src.GetRasterBand(i + 1).WriteArray(a)
+        if colours:
+            src.GetRasterBand(i + 1).SetColorInterpretation(colours[i])
+    g.Translate(str(path), src, format="JP2OpenJPEG", creationOptions=options)
+
+
+@pytest.fixture(scope="module")
+def rgba(image_dir):
+    """An RGBA image with the multiple component transform and an alpha channel (cdef), as
+    `gdal_translate -of JP2OpenJPEG -co ALPHA=YES` writes an RGBA GeoTIFF (lossy 9/7)."""
+    g = gdal()
+    name = "rgba_alpha_mct.jp2"
+    colours = [g.GCI_RedBand, g.GCI_GreenBand, g.GCI_BlueBand, g.GCI_AlphaBand]
+    make_jp2(g, image_dir / name, planes(333, 257, 4, 41), g.GDT_Byte, ["ALPHA=YES"], colours)
+    return name
+
+
+def checksums(url_or_path, driver):
+    p = subprocess.run(["gdalinfo", "-checksum", "-if", driver, str(url_or_path)],
+                       capture_output=True, text=True, env=gdal_env(), timeout=120)
+    assert p.returncode == 0, p.stderr
+    return [line.split("=")[1] for line in p.stdout.splitlines() if "Checksum=" in line]
+
+
+def async_bands(g, ds, bands, xoff=0, yoff=0, xsize=None, ysize=None, buf=None, options=()):
+    xsize = xsize or ds.RasterXSize
+    ysize = ysize or ds.RasterYSize
+    bx, by = buf or (xsize, ysize)
+    dt = ds.GetRasterBand(1).DataType
+    reader = ds.BeginAsyncReader(xoff, yoff, xsize, ysize, buf_xsize=bx, buf_ysize=by,
+                                 buf_type=dt, band_list=list(bands), options=list(options))
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            st, *_ = reader.GetNextUpdatedRegion(1.0)
+            assert st != g.GARIO_ERROR, g.GetLastErrorMsg()
+            if st == g.GARIO_COMPLETE:
+                break
+        assert st == g.GARIO_COMPLETE
+        data = bytes(reader.GetBuffer())
+    finally:
+        ds.EndAsyncReader(reader)
+    np_type = {g.GDT_Byte: np.uint8, g.GDT_UInt16: np.uint16, g.GDT_Int16: np.int16}[dt]
+    # The default buffer layout is band-sequential.
+    return np.frombuffer(data, dtype=np_type).reshape(len(bands), by, bx)
+
+
+def test_rgba_band_subset_equals_jp2openjpeg(server, image_dir, rgba):
+    g = gdal()
+    local = open_local(g, image_dir / rgba)
+    want = local.ReadAsArray()
+    # Band by band (gdalinfo -checksum reads each band alone).
+    assert checksums(server.url(rgba), "JPIP") == checksums(image_dir / rgba, "JP2OpenJPEG")
+    for b in range(1, 5):
+        ds = open_jpip(g, server.url(rgba))
+        assert np.array_equal(ds.GetRasterBand(b).ReadAsArray(), want[b - 1]), f"band {b}"
+    # Bands 1-3, synchronously and asynchronously.
+    ds = open_jpip(g, server.url(rgba))
+    assert np.array_equal(ds.ReadAsArray(band_list=[1, 2, 3]), want[:3])
+    ds = open_jpip(g, server.url(rgba))
+    assert np.array_equal(async_bands(g, ds, [1, 2, 3]), want[:3])
+    ds = open_jpip(g, server.url(rgba))
+    assert np.array_equal(async_bands(g, ds, [2]), want[1:2])
+
+
+def test_rgba_band_subset_then_all_bands_equal_jp2openjpeg(server, image_dir, rgba):
+    """Decoded tiles kept from a read of some bands serve a later read of all of them."""
+    g = gdal()
+    want = open_local(g, image_dir / rgba).ReadAsArray()
+    for first in ([1], [1, 2, 3], [3, 4], [4]):
+        ds = open_jpip(g, server.url(rgba))
+        got = ds.ReadAsArray(band_list=first).reshape(len(first), *want.shape[1:])
+        assert np.array_equal(got, want[[b - 1 for b in first]]), first
+        assert np.array_equal(ds.ReadAsArray(), want), first
+        assert np.array_equal(ds.GetRasterBand(2).ReadAsArray(), want[1]), first
+    # An all-band read first, then band subsets.
+    ds = open_jpip(g, server.url(rgba))
+    assert np.array_equal(ds.ReadAsArray(), want)
+    for b in range(1, 5):
+        assert np.array_equal(ds.GetRasterBand(b).ReadAsArray(), want[b - 1])
+
+
+def test_get_rgba_band_subset_equals_jp2openjpeg(server, image_dir, rgba, tmp_path):
+    """`pipit get --bands` of a transformed image gives JP2OpenJPEG's samples."""
+    g = gdal()
+    want = open_local(g, image_dir / rgba).ReadAsArray()
+    for bands in ("1", "1,2,3", "4,2"):
+        out = tmp_path / f"b{bands.replace(',', '')}.tif"
+        p = subprocess.run([str(PIPIT_BIN), "get", server.url(rgba), "-o", str(out), "--bands",
+                            bands], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        got = g.Open(str(out)).ReadAsArray()
+        idx = [int(b) - 1 for b in bands.split(",")]
+        assert np.array_equal(got.reshape(len(idx), *want.shape[1:]), want[idx]), bands
