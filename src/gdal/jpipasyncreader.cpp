@@ -2,12 +2,15 @@
  * Project:  Pipit
  * Purpose:  JPIPAsyncReader: progressive reads (BeginAsyncReader).
  *
- * The reader queues one view-window with the client (options LEVEL: levels
- * to discard from full resolution, default chosen from the buffer size;
- * LAYERS: quality layers, default all; PRIORITY: a higher value is served
- * first, default 0). GetNextUpdatedRegion() waits for new data, decodes the
- * window from the cache and fills the whole buffer: GARIO_UPDATE while data
- * is still coming, GARIO_COMPLETE once the window is complete.
+ * The reader queues one view-window with the client. Options:
+ *   LEVEL     levels to discard from full resolution; default: the coarsest
+ *             level whose window still has the buffer's size;
+ *   LAYERS    quality layers, default all;
+ *   PRIORITY  0 low, 1 high (the default, as in JPIPKAK); a higher value is
+ *             served first.
+ * GetNextUpdatedRegion() waits for new data, decodes the window from the
+ * cache and fills the whole buffer: GARIO_UPDATE while data is still coming,
+ * GARIO_COMPLETE once the window is complete.
  ****************************************************************************/
 #include <algorithm>
 #include <chrono>
@@ -79,41 +82,59 @@ JPIPAsyncReader::~JPIPAsyncReader()
     panBandMap = nullptr;
 }
 
+// The window [nXOff, nXOff + nXSize) of the dataset (at nDatasetLevel) on
+// the frame at nLevel: its first column and its end, alike in y.
+static void WindowAtLevel(const pipit::client::image_info &oInfo,
+                          int nDatasetLevel, int nLevel, int nOff, int nSize,
+                          bool bX, std::uint64_t &nStart, std::uint64_t &nEnd)
+{
+    const auto nFrame =
+        bX ? oInfo.width_at(static_cast<std::uint32_t>(nLevel))
+           : oInfo.height_at(static_cast<std::uint32_t>(nLevel));
+    const std::uint64_t nScale = std::uint64_t{1} << (nLevel - nDatasetLevel);
+    nStart = static_cast<std::uint64_t>(nOff) / nScale;
+    nEnd = std::min<std::uint64_t>(
+        nFrame,
+        (static_cast<std::uint64_t>(nOff) + nSize + nScale - 1) / nScale);
+    if (nEnd <= nStart)
+        nEnd = nStart + 1;
+}
+
 bool JPIPAsyncReader::Start(CSLConstList papszOptions, int nDatasetLevel)
 {
     const auto &oInfo = m_poShared->oInfo;
+    const int nLevels = static_cast<int>(oInfo.levels);
     // Level: absolute discard levels (LEVEL), else the coarsest level at
-    // which the window still has at least the buffer's size.
+    // which the window still has at least the buffer's size. Frames are
+    // ceil(size / 2^r), so a buffer of an overview's size reads that
+    // overview.
     int nLevel = nDatasetLevel;
     if (const char *pszLevel = CSLFetchNameValue(papszOptions, "LEVEL"))
         nLevel = std::max(nDatasetLevel, atoi(pszLevel));
     else
     {
-        while (nLevel < static_cast<int>(oInfo.levels) &&
-               (nXSize >> (nLevel + 1 - nDatasetLevel)) >= nBufXSize &&
-               (nYSize >> (nLevel + 1 - nDatasetLevel)) >= nBufYSize)
+        while (nLevel < nLevels)
+        {
+            std::uint64_t nX0, nX1, nY0, nY1;
+            WindowAtLevel(oInfo, nDatasetLevel, nLevel + 1, nXOff, nXSize, true,
+                          nX0, nX1);
+            WindowAtLevel(oInfo, nDatasetLevel, nLevel + 1, nYOff, nYSize,
+                          false, nY0, nY1);
+            if (nX1 - nX0 < static_cast<std::uint64_t>(nBufXSize) ||
+                nY1 - nY0 < static_cast<std::uint64_t>(nBufYSize))
+                break;
             ++nLevel;
+        }
     }
-    nLevel = std::min(nLevel, static_cast<int>(oInfo.levels));
-    const int nRel = nLevel - nDatasetLevel;
-    const auto nFW = oInfo.width_at(static_cast<std::uint32_t>(nLevel));
-    const auto nFH = oInfo.height_at(static_cast<std::uint32_t>(nLevel));
-    const std::uint64_t nScale = std::uint64_t{1} << nRel;
-    const std::uint64_t nX0 = static_cast<std::uint64_t>(nXOff) / nScale;
-    const std::uint64_t nY0 = static_cast<std::uint64_t>(nYOff) / nScale;
-    const std::uint64_t nX1 = std::min<std::uint64_t>(
-        nFW,
-        (static_cast<std::uint64_t>(nXOff) + nXSize + nScale - 1) / nScale);
-    const std::uint64_t nY1 = std::min<std::uint64_t>(
-        nFH,
-        (static_cast<std::uint64_t>(nYOff) + nYSize + nScale - 1) / nScale);
+    nLevel = std::min(nLevel, nLevels);
+    std::uint64_t nX0, nX1, nY0, nY1;
+    WindowAtLevel(oInfo, nDatasetLevel, nLevel, nXOff, nXSize, true, nX0, nX1);
+    WindowAtLevel(oInfo, nDatasetLevel, nLevel, nYOff, nYSize, false, nY0, nY1);
     m_oWindow.discard_levels = static_cast<std::uint32_t>(nLevel);
     m_oWindow.x = static_cast<std::uint32_t>(nX0);
     m_oWindow.y = static_cast<std::uint32_t>(nY0);
-    m_oWindow.w =
-        static_cast<std::uint32_t>(std::max<std::uint64_t>(1, nX1 - nX0));
-    m_oWindow.h =
-        static_cast<std::uint32_t>(std::max<std::uint64_t>(1, nY1 - nY0));
+    m_oWindow.w = static_cast<std::uint32_t>(nX1 - nX0);
+    m_oWindow.h = static_cast<std::uint32_t>(nY1 - nY0);
     if (const char *pszLayers = CSLFetchNameValue(papszOptions, "LAYERS"))
         m_oWindow.layers =
             static_cast<std::uint32_t>(std::max(0, atoi(pszLayers)));
@@ -131,8 +152,10 @@ bool JPIPAsyncReader::Start(CSLConstList papszOptions, int nDatasetLevel)
     anComps.erase(std::unique(anComps.begin(), anComps.end()), anComps.end());
     if (anComps.size() < oInfo.components.size())
         m_oWindow.comps = anComps;
-    const int nPriority =
-        atoi(CSLFetchNameValueDef(papszOptions, "PRIORITY", "0"));
+    // PRIORITY as JPIPKAK reads it: 0 is low, absent is high (1); other
+    // numbers order windows further (a higher value is served first).
+    const int nPriority = atoi(CSLFetchNameValueDef(
+        papszOptions, "PRIORITY", CPLSPrintf("%d", JPIP_PRIORITY_HIGH)));
     m_poHandle = m_poShared->poClient->request(m_oWindow, nPriority);
     return true;
 }

@@ -143,8 +143,6 @@ JPIPRasterBand::JPIPRasterBand(JPIPDataset *poDSIn, int nBandIn,
     if (oComp.precision != 8 && oComp.precision != 16 && oComp.precision != 32)
         SetMetadataItem("NBITS", CPLSPrintf("%d", oComp.precision),
                         "IMAGE_STRUCTURE");
-    if (oComp.precision <= 8 && oComp.is_signed)
-        SetMetadataItem("PIXELTYPE", "SIGNEDBYTE", "IMAGE_STRUCTURE");
 }
 
 CPLErr JPIPRasterBand::IReadBlock(int nBlockXOff, int nBlockYOff, void *pImage)
@@ -335,8 +333,10 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
 
     poDS->SetMetadataItem("JPIP_NQUALITYLAYERS", CPLSPrintf("%u", oInfo.layers),
                           "JPIP");
+    // As JPIPKAK: the number of decomposition levels (Clevels), which is
+    // also the number of overviews.
     poDS->SetMetadataItem("JPIP_NRESOLUTIONLEVELS",
-                          CPLSPrintf("%u", oInfo.levels + 1), "JPIP");
+                          CPLSPrintf("%u", oInfo.levels), "JPIP");
     poDS->SetMetadataItem("JPIP_NCOMPS", CPLSPrintf("%d", nComps), "JPIP");
     poDS->SetMetadataItem(
         "JPIP_SPRECISION",
@@ -344,6 +344,7 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
         "JPIP");
     poDS->SetMetadataItem("JPIP_TARGET_ID", oInfo.target_id.c_str(), "JPIP");
     poDS->SetMetadataItem("COMPRESSION", "JPEG2000", "IMAGE_STRUCTURE");
+    poDS->SetMetadataItem("JPIP_YCC", oInfo.mct ? "YES" : "NO", "JPIP");
     if (oInfo.components[0].is_signed)
         poDS->SetMetadataItem("JPIP_SIGNED", "YES", "JPIP");
 
@@ -488,6 +489,10 @@ void JPIPDataset::SetBandColorInterpretations()
         }
     }
 
+    // A raw codestream (no JP2 header) has no colour: JP2OpenJPEG leaves
+    // every band Undefined.
+    if (oHeader.empty())
+        return;
     const bool bGrey = nEnumCS == 17 || (nEnumCS == 0 && nComps < 3);
     const bool bYCC = nEnumCS == 18;
     for (int i = 0; i < nComps; ++i)
@@ -610,7 +615,7 @@ CPLErr JPIPDataset::ReadWindow(int nXOff, int nYOff, int nXSize, int nYSize,
         oWin.comps = anComps;
 
     auto &poClient = m_poShared->poClient;
-    auto oFetched = poClient->fetch(oWin, 0);
+    auto oFetched = poClient->fetch(oWin, JPIP_PRIORITY_HIGH);
     if (!oFetched)
     {
         JPIPReportError(oFetched.error(), GetDescription());

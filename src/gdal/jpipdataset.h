@@ -25,6 +25,11 @@ struct JPIPShared
 
 class JPIPAsyncReader;
 
+// Priorities of the client's windows: an asynchronous read without PRIORITY
+// is high, as in JPIPKAK; synchronous reads are high too.
+constexpr int JPIP_PRIORITY_LOW = 0;
+constexpr int JPIP_PRIORITY_HIGH = 1;
+
 class JPIPDataset final : public GDALPamDataset
 {
     friend class JPIPRasterBand;

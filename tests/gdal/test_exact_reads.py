@@ -146,3 +146,107 @@ def test_get_rgba_band_subset_equals_jp2openjpeg(server, image_dir, rgba, tmp_pa
         got = g.Open(str(out)).ReadAsArray()
         idx = [int(b) - 1 for b in bands.split(",")]
         assert np.array_equal(got.reshape(len(idx), *want.shape[1:]), want[idx]), bands
+
+
+@pytest.fixture(scope="module")
+def odd_size(image_dir):
+    """1003 x 501, four decomposition levels: frames of 502x251, 251x126, 126x63, 63x32, where
+    size >> r is one less than ceil(size / 2^r)."""
+    g = gdal()
+    name = "odd_size_lossy.jp2"
+    make_jp2(g, image_dir / name, planes(1003, 501, 1, 5), g.GDT_Byte,
+             ["QUALITY=20", "RESOLUTIONS=5"])
+    return name
+
+
+def test_async_default_level_of_overview_sized_buffer(server, image_dir, odd_size):
+    """A buffer of the size of a level's frame reads that level, not the next finer one sampled
+    down (OpenJPEG's decode at that reduction is the oracle)."""
+    g = gdal()
+    ds = open_jpip(g, server.url(odd_size))
+    b = ds.GetRasterBand(1)
+    assert b.GetOverviewCount() == 4
+    for r in range(1, 5):
+        ov = b.GetOverview(r - 1)
+        want = pixels.decode(image_dir / odd_size, reduce=r)[0]
+        assert (ov.XSize, ov.YSize) == (want.shape[1], want.shape[0])
+        got = async_bands(g, ds, [1], buf=(ov.XSize, ov.YSize))
+        assert np.array_equal(got[0], want), (ov.XSize, ov.YSize)
+
+
+def test_async_read_without_priority_is_high(server, image_dir):
+    """JPIPKAK serves a window opened without PRIORITY as a high priority one."""
+    g = gdal()
+    name = "rgba8_lossless.jp2"
+    ds = open_jpip(g, server.url(name), MAX_LEN=3000)
+    local = open_local(g, image_dir / name)
+    low = ds.BeginAsyncReader(0, 0, 333, 257, options=["PRIORITY=0"])
+    default = ds.BeginAsyncReader(200, 100, 100, 100)
+    done = {}
+    try:
+        deadline = time.time() + 120
+        round_no = 0
+        while len(done) < 2 and time.time() < deadline:
+            round_no += 1
+            for key, r in (("low", low), ("default", default)):
+                if key in done:
+                    continue
+                st, *_ = r.GetNextUpdatedRegion(0.02)
+                assert st != g.GARIO_ERROR, g.GetLastErrorMsg()
+                if st == g.GARIO_COMPLETE:
+                    done[key] = round_no
+        assert set(done) == {"low", "default"}
+        assert done["default"] < done["low"]
+        arr = np.frombuffer(bytes(default.GetBuffer()), dtype=np.uint8).reshape(4, 100, 100)
+        assert np.array_equal(arr, local.ReadAsArray(200, 100, 100, 100))
+    finally:
+        ds.EndAsyncReader(low)
+        ds.EndAsyncReader(default)
+
+
+def test_nresolutionlevels_counts_decomposition_levels(server, image_dir, odd_size):
+    """JPIPKAK's JPIP_NRESOLUTIONLEVELS is the number of decomposition levels (Clevels)."""
+    g = gdal()
+    ds = open_jpip(g, server.url(odd_size))
+    md = ds.GetMetadata("JPIP")
+    assert md["JPIP_NRESOLUTIONLEVELS"] == "4"
+    assert ds.GetRasterBand(1).GetOverviewCount() == 4
+    assert md["JPIP_YCC"] == "NO"
+    rgba = open_jpip(g, server.url("rgba8_lossless.jp2")).GetMetadata("JPIP")
+    assert rgba["JPIP_YCC"] == "YES"
+
+
+def test_signed_8bit_band_is_int16_without_signedbyte(server, image_dir, tmp_path):
+    """A signed 8-bit component reads as Int16 (its values as they are): no PIXELTYPE=SIGNEDBYTE,
+    which would tell GDAL to read a Byte band as signed."""
+    g = gdal()
+    rng = np.random.default_rng(8)
+    a = rng.integers(-128, 128, size=(40, 50)).astype(np.int8)
+    raw = tmp_path / "s8.raw"
+    a.tofile(raw)
+    name = "signed8.j2k"
+    p = subprocess.run(["opj_compress", "-i", str(raw), "-o", str(image_dir / name),
+                        "-F", "50,40,1,8,s"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    ds = open_jpip(g, server.url(name))
+    b = ds.GetRasterBand(1)
+    assert b.DataType == g.GDT_Int16
+    assert b.GetMetadataItem("PIXELTYPE", "IMAGE_STRUCTURE") is None
+    assert np.array_equal(b.ReadAsArray(), a.astype(np.int16))
+    assert np.array_equal(b.ReadAsArray(), pixels.decode(image_dir / name)[0])
+
+
+def test_raw_codestream_colour_is_undefined(server, image_dir):
+    """Without a JP2 header there is no colour box: JP2OpenJPEG leaves every band Undefined."""
+    g = gdal()
+    for bands in (1, 3):
+        name = f"raw_{bands}.j2k"
+        make_jp2(g, image_dir / name, planes(120, 90, bands, bands), g.GDT_Byte,
+                 ["CODEC=J2K", "REVERSIBLE=YES", "QUALITY=100"])
+        local = open_local(g, image_dir / name)
+        ds = open_jpip(g, server.url(name))
+        want = [local.GetRasterBand(i + 1).GetColorInterpretation() for i in range(bands)]
+        got = [ds.GetRasterBand(i + 1).GetColorInterpretation() for i in range(bands)]
+        assert got == want == [g.GCI_Undefined] * bands
+        assert np.array_equal(ds.ReadAsArray(), local.ReadAsArray())

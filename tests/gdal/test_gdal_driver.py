@@ -42,11 +42,12 @@ def test_open_reports_what_jp2openjpeg_reports(server, image_dir, name):
     assert describe(ds) == describe(local)
     srs, lsrs = ds.GetSpatialRef(), local.GetSpatialRef()
     assert srs is not None and lsrs is not None and srs.IsSame(lsrs)
-    # Overviews: one per resolution level; those JP2OpenJPEG also lists have its sizes.
+    # Overviews: one per decomposition level (JPIP_NRESOLUTIONLEVELS counts them, as in
+    # JPIPKAK); those JP2OpenJPEG also lists have its sizes.
     b, lb = ds.GetRasterBand(1), local.GetRasterBand(1)
     md = ds.GetMetadata("JPIP")
     nres = int(md["JPIP_NRESOLUTIONLEVELS"])
-    assert b.GetOverviewCount() == nres - 1
+    assert b.GetOverviewCount() == nres
     for i in range(lb.GetOverviewCount()):
         assert (b.GetOverview(i).XSize, b.GetOverview(i).YSize) == \
             (lb.GetOverview(i).XSize, lb.GetOverview(i).YSize)
