@@ -156,7 +156,8 @@ bool JPIPAsyncReader::Start(CSLConstList papszOptions, int nDatasetLevel)
     // numbers order windows further (a higher value is served first).
     const int nPriority = atoi(CSLFetchNameValueDef(
         papszOptions, "PRIORITY", CPLSPrintf("%d", JPIP_PRIORITY_HIGH)));
-    m_poHandle = m_poShared->poClient->request(m_oWindow, nPriority);
+    m_poHandle = m_poShared->poClient->request(
+        m_poShared->ClientWindow(m_oWindow), nPriority);
     return true;
 }
 
@@ -193,7 +194,7 @@ GDALAsyncStatusType JPIPAsyncReader::GetNextUpdatedRegion(double dfTimeout,
         return GARIO_PENDING;
     m_nSeenGeneration = oStatus.generation;
 
-    auto oDecoded = m_poShared->poClient->decode(m_oWindow);
+    auto oDecoded = m_poShared->Decode(m_oWindow);
     if (!oDecoded)
     {
         m_bFailed = true;

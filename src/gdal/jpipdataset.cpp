@@ -79,6 +79,83 @@ const char *GetOption(GDALOpenInfo *poOpenInfo, const char *pszName,
 
 } // namespace
 
+namespace
+{
+
+// The colr (EnumCS) and cdef boxes of the JP2 header.
+struct JP2Colour
+{
+    int nEnumCS = 0; // 0: no enumerated colr box
+    std::vector<int> anType{}, anAssoc{};
+};
+
+JP2Colour ReadJP2Colour(const std::vector<std::uint8_t> &oHeader, int nComps)
+{
+    JP2Colour oColour;
+    oColour.anType.assign(nComps, -1);
+    oColour.anAssoc.assign(nComps, -1);
+    if (oHeader.empty())
+        return oColour;
+    const CPLString osName(CPLSPrintf("/vsimem/jpip_colr_%p.jp2",
+                                      static_cast<const void *>(&oHeader)));
+    VSILFILE *fp = VSIFileFromMemBuffer(
+        osName, const_cast<GByte *>(oHeader.data()), oHeader.size(), FALSE);
+    if (fp == nullptr)
+        return oColour;
+    GDALJP2Box oBox(fp);
+    if (oBox.ReadFirst())
+    {
+        while (strlen(oBox.GetType()) > 0)
+        {
+            if (EQUAL(oBox.GetType(), "jp2h"))
+            {
+                GDALJP2Box oSub(fp);
+                for (int bOK = oSub.ReadFirstChild(&oBox);
+                     bOK && strlen(oSub.GetType()) > 0;
+                     bOK = oSub.ReadNextChild(&oBox))
+                {
+                    const bool bColr = EQUAL(oSub.GetType(), "colr");
+                    const bool bCdef = EQUAL(oSub.GetType(), "cdef");
+                    if (!bColr && !bCdef)
+                        continue;
+                    GByte *pabyData = oSub.ReadBoxData();
+                    const GIntBig nLen = oSub.GetDataLength();
+                    if (pabyData != nullptr && bColr && nLen >= 7 &&
+                        pabyData[0] == 1 && oColour.nEnumCS == 0)
+                    {
+                        oColour.nEnumCS = (pabyData[3] << 24) |
+                                          (pabyData[4] << 16) |
+                                          (pabyData[5] << 8) | pabyData[6];
+                    }
+                    if (pabyData != nullptr && bCdef && nLen >= 2)
+                    {
+                        const int nN = (pabyData[0] << 8) | pabyData[1];
+                        for (int i = 0; i < nN && 2 + 6 * i + 6 <= nLen; ++i)
+                        {
+                            const GByte *p = pabyData + 2 + 6 * i;
+                            const int nCn = (p[0] << 8) | p[1];
+                            if (nCn < nComps)
+                            {
+                                oColour.anType[nCn] = (p[2] << 8) | p[3];
+                                oColour.anAssoc[nCn] = (p[4] << 8) | p[5];
+                            }
+                        }
+                    }
+                    CPLFree(pabyData);
+                }
+                break;
+            }
+            if (!oBox.ReadNext())
+                break;
+        }
+    }
+    VSIFCloseL(fp);
+    VSIUnlink(osName);
+    return oColour;
+}
+
+} // namespace
+
 void JPIPReportError(const pipit::error &oError, const char *pszContext)
 {
     const CPLErrorNum nErr =
@@ -294,13 +371,20 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
                  poOpenInfo->pszFilename);
         return nullptr;
     }
+    poShared->bIs420 = JPIPIs420(
+        oInfo, ReadJP2Colour(oInfo.jp2_header,
+                             static_cast<int>(oInfo.components.size()))
+                   .nEnumCS);
     for (const auto &c : oInfo.components)
     {
-        if (c.dx != 1 || c.dy != 1)
+        if ((c.dx != 1 || c.dy != 1) && !poShared->bIs420)
         {
             CPLError(CE_Failure, CPLE_NotSupported,
-                     "JPIP: %s: sub-sampled components are not supported",
-                     poOpenInfo->pszFilename);
+                     "JPIP: %s: sub-sampled components are supported only as "
+                     "4:2:0 (8-bit Y, Cb, Cr with Cb and Cr halved both "
+                     "ways, of an even-sized image at the grid's origin), as "
+                     "JP2OpenJPEG reads them; component sub-sampling %ux%u",
+                     poOpenInfo->pszFilename, c.dx, c.dy);
             return nullptr;
         }
     }
@@ -424,71 +508,23 @@ void JPIPDataset::ReadJP2Boxes()
 void JPIPDataset::SetBandColorInterpretations()
 {
     const int nComps = nBands;
-    // colr (EnumCS) and cdef, read from the JP2 header.
-    int nEnumCS = 0;
-    std::vector<int> anType(nComps, -1), anAssoc(nComps, -1);
     const auto &oHeader = m_poShared->oInfo.jp2_header;
-    if (!oHeader.empty())
+    const JP2Colour oColour = ReadJP2Colour(oHeader, nComps);
+    const int nEnumCS = oColour.nEnumCS;
+    const auto &anType = oColour.anType;
+    const auto &anAssoc = oColour.anAssoc;
+    auto SetBand = [this](int i, GDALColorInterp e) {
+        cpl::down_cast<JPIPRasterBand *>(GetRasterBand(i + 1))->m_eColorInterp =
+            e;
+    };
+    // 4:2:0 bands are converted to RGB (and alpha), as JP2OpenJPEG does.
+    if (m_poShared->bIs420)
     {
-        const CPLString osName(
-            CPLSPrintf("/vsimem/jpip_colr_%p.jp2", static_cast<void *>(this)));
-        VSILFILE *fp = VSIFileFromMemBuffer(
-            osName, const_cast<GByte *>(oHeader.data()), oHeader.size(), FALSE);
-        if (fp != nullptr)
-        {
-            GDALJP2Box oBox(fp);
-            if (oBox.ReadFirst())
-            {
-                while (strlen(oBox.GetType()) > 0)
-                {
-                    if (EQUAL(oBox.GetType(), "jp2h"))
-                    {
-                        GDALJP2Box oSub(fp);
-                        for (int bOK = oSub.ReadFirstChild(&oBox);
-                             bOK && strlen(oSub.GetType()) > 0;
-                             bOK = oSub.ReadNextChild(&oBox))
-                        {
-                            const bool bColr = EQUAL(oSub.GetType(), "colr");
-                            const bool bCdef = EQUAL(oSub.GetType(), "cdef");
-                            if (!bColr && !bCdef)
-                                continue;
-                            GByte *pabyData = oSub.ReadBoxData();
-                            const GIntBig nLen = oSub.GetDataLength();
-                            if (pabyData != nullptr && bColr && nLen >= 7 &&
-                                pabyData[0] == 1 && nEnumCS == 0)
-                            {
-                                nEnumCS = (pabyData[3] << 24) |
-                                          (pabyData[4] << 16) |
-                                          (pabyData[5] << 8) | pabyData[6];
-                            }
-                            if (pabyData != nullptr && bCdef && nLen >= 2)
-                            {
-                                const int nN = (pabyData[0] << 8) | pabyData[1];
-                                for (int i = 0; i < nN && 2 + 6 * i + 6 <= nLen;
-                                     ++i)
-                                {
-                                    const GByte *p = pabyData + 2 + 6 * i;
-                                    const int nCn = (p[0] << 8) | p[1];
-                                    if (nCn < nComps)
-                                    {
-                                        anType[nCn] = (p[2] << 8) | p[3];
-                                        anAssoc[nCn] = (p[4] << 8) | p[5];
-                                    }
-                                }
-                            }
-                            CPLFree(pabyData);
-                        }
-                        break;
-                    }
-                    if (!oBox.ReadNext())
-                        break;
-                }
-            }
-            VSIFCloseL(fp);
-            VSIUnlink(osName);
-        }
+        for (int i = 0; i < nComps; ++i)
+            SetBand(i, i < 3 ? static_cast<GDALColorInterp>(GCI_RedBand + i)
+                             : GCI_AlphaBand);
+        return;
     }
-
     // A raw codestream (no JP2 header) has no colour: JP2OpenJPEG leaves
     // every band Undefined.
     if (oHeader.empty())
@@ -512,8 +548,7 @@ void JPIPDataset::SetBandColorInterpretations()
                                                         nChannel)
                          : static_cast<GDALColorInterp>(GCI_RedBand + nChannel);
         }
-        cpl::down_cast<JPIPRasterBand *>(GetRasterBand(i + 1))->m_eColorInterp =
-            e;
+        SetBand(i, e);
     }
 }
 
@@ -591,6 +626,111 @@ const GDAL_GCP *JPIPDataset::GetGCPs()
 }
 
 /************************************************************************/
+/*                         4:2:0 to RGB                                 */
+/************************************************************************/
+
+bool JPIPIs420(const pipit::client::image_info &oInfo, int nEnumCS)
+{
+    const auto &c = oInfo.components;
+    if ((c.size() != 3 && c.size() != 4) || nEnumCS == 16 || oInfo.XOsiz != 0 ||
+        oInfo.YOsiz != 0 || oInfo.Xsiz % 2 != 0 || oInfo.Ysiz % 2 != 0)
+        return false;
+    for (std::size_t i = 0; i < c.size(); ++i)
+    {
+        const unsigned nSub = i == 1 || i == 2 ? 2 : 1;
+        if (c[i].dx != nSub || c[i].dy != nSub || c[i].precision > 8 ||
+            c[i].is_signed)
+            return false;
+    }
+    return true;
+}
+
+pipit::client::window JPIPShared::ClientWindow(
+    const pipit::client::window &oWin) const
+{
+    if (!bIs420)
+        return oWin;
+    // Every band needs Y, Cb and Cr; from an even corner, the Cb and Cr
+    // samples of the window's first column and row are decoded too.
+    pipit::client::window oOut = oWin;
+    oOut.comps.clear();
+    oOut.x = oWin.x & ~1U;
+    oOut.y = oWin.y & ~1U;
+    oOut.w = oWin.w + (oWin.x - oOut.x);
+    oOut.h = oWin.h + (oWin.y - oOut.y);
+    return oOut;
+}
+
+pipit::result<pipit::client::decoded_window> JPIPShared::Decode(
+    const pipit::client::window &oWin) const
+{
+    if (!bIs420)
+        return poClient->decode(oWin);
+    const pipit::client::window oCW = ClientWindow(oWin);
+    auto oDecoded = poClient->decode(oCW);
+    if (!oDecoded)
+        return oDecoded;
+    const auto &aoIn = oDecoded->planes;
+    if (aoIn.size() < 3)
+        return pipit::fail(pipit::errc::corrupt, pipit::no_offset,
+                           "a 4:2:0 window decoded without its chroma");
+    const auto &oY = aoIn[0];
+    const auto &oCb = aoIn[1];
+    const auto &oCr = aoIn[2];
+    // Cb and Cr planes start at column oCW.x / 2 (oCW.x is even): the chroma
+    // of column x is at x / 2 - oCW.x / 2 in them, alike in y.
+    std::vector<std::uint32_t> anComps = oWin.comps;
+    if (anComps.empty())
+        for (std::uint32_t c = 0; c < aoIn.size(); ++c)
+            anComps.push_back(c);
+    pipit::client::decoded_window oOut;
+    for (const std::uint32_t nComp : anComps)
+    {
+        pipit::client::decoded_window::plane oPlane;
+        oPlane.component = nComp;
+        oPlane.width = oWin.w;
+        oPlane.height = oWin.h;
+        oPlane.samples.resize(static_cast<std::size_t>(oWin.w) * oWin.h);
+        for (std::uint32_t j = 0; j < oWin.h; ++j)
+        {
+            const std::uint32_t nY = oWin.y + j;
+            const std::size_t nRow = nY - oCW.y;
+            const std::size_t nCRow = nY / 2 - oCW.y / 2;
+            for (std::uint32_t i = 0; i < oWin.w; ++i)
+            {
+                const std::uint32_t nX = oWin.x + i;
+                const std::size_t nCol = nX - oCW.x;
+                const std::size_t nCCol = nX / 2 - oCW.x / 2;
+                std::int32_t nV;
+                if (nComp == 3)
+                    nV = aoIn[3].samples[nRow * aoIn[3].width + nCol];
+                else
+                {
+                    // JP2OpenJPEG's conversion: the JFIF equations in
+                    // double, truncated toward zero, clamped to 0-255.
+                    const int nYv = oY.samples[nRow * oY.width + nCol];
+                    const int nCb =
+                        oCb.samples[nCRow * oCb.width + nCCol] - 128;
+                    const int nCr =
+                        oCr.samples[nCRow * oCr.width + nCCol] - 128;
+                    double dfV;
+                    if (nComp == 0)
+                        dfV = nYv + 1.402 * nCr;
+                    else if (nComp == 1)
+                        dfV = nYv - 0.34414 * nCb - 0.71414 * nCr;
+                    else
+                        dfV = nYv + 1.772 * nCb;
+                    nV = std::clamp(static_cast<int>(dfV), 0, 255);
+                }
+                oPlane.samples[static_cast<std::size_t>(j) * oWin.w + i] = nV;
+            }
+        }
+        oOut.planes.push_back(std::move(oPlane));
+    }
+    return oOut;
+}
+
+/************************************************************************/
 /*                               Reads                                  */
 /************************************************************************/
 
@@ -614,14 +754,14 @@ CPLErr JPIPDataset::ReadWindow(int nXOff, int nYOff, int nXSize, int nYSize,
     if (static_cast<int>(anComps.size()) < nBands)
         oWin.comps = anComps;
 
-    auto &poClient = m_poShared->poClient;
-    auto oFetched = poClient->fetch(oWin, JPIP_PRIORITY_HIGH);
+    auto oFetched = m_poShared->poClient->fetch(m_poShared->ClientWindow(oWin),
+                                                JPIP_PRIORITY_HIGH);
     if (!oFetched)
     {
         JPIPReportError(oFetched.error(), GetDescription());
         return CE_Failure;
     }
-    auto oDecoded = poClient->decode(oWin);
+    auto oDecoded = m_poShared->Decode(oWin);
     if (!oDecoded)
     {
         JPIPReportError(oDecoded.error(), GetDescription());

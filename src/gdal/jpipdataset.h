@@ -21,7 +21,24 @@ struct JPIPShared
 {
     std::unique_ptr<pipit::client::jpip_client> poClient;
     pipit::client::image_info oInfo;
+    // Y, Cb, Cr (and alpha) with Cb and Cr halved both ways, as
+    // JP2OpenJPEG reads them: bands of RGB(A) at the size of Y, made from
+    // each Y sample and the Cb and Cr samples at half its coordinates.
+    bool bIs420 = false;
+
+    // The window the client fetches and decodes for the bands' window oWin:
+    // oWin itself, or for a 4:2:0 image every component from an even corner.
+    pipit::client::window ClientWindow(const pipit::client::window &oWin) const;
+    // The samples of oWin's bands (planes of component = band - 1).
+    pipit::result<pipit::client::decoded_window> Decode(
+        const pipit::client::window &oWin) const;
 };
+
+// True when the components are Y, Cb, Cr (and a full-size fourth) with Cb
+// and Cr sub-sampled by 2 both ways over an even-sized image at the grid's
+// origin, 8-bit unsigned, not declared sRGB: the 4:2:0 layout JP2OpenJPEG
+// converts to RGB (and GDAL writes with YCBCR420=YES).
+bool JPIPIs420(const pipit::client::image_info &oInfo, int nEnumCS);
 
 class JPIPAsyncReader;
 

@@ -250,3 +250,45 @@ def test_raw_codestream_colour_is_undefined(server, image_dir):
         got = [ds.GetRasterBand(i + 1).GetColorInterpretation() for i in range(bands)]
         assert got == want == [g.GCI_Undefined] * bands
         assert np.array_equal(ds.ReadAsArray(), local.ReadAsArray())
+
+
+@pytest.fixture(scope="module")
+def ycbcr420(image_dir):
+    """GDAL's own 4:2:0 output: `-co YCBCR420=YES` (Y full size, Cb and Cr halved both ways)."""
+    g = gdal()
+    name = "ycbcr420.jp2"
+    colours = [g.GCI_RedBand, g.GCI_GreenBand, g.GCI_BlueBand]
+    make_jp2(g, image_dir / name, planes(332, 256, 3, 42), g.GDT_Byte,
+             ["YCBCR420=YES", "RESOLUTIONS=3"], colours)
+    siz = pixels.read_siz(image_dir / name)
+    assert [(c.dx, c.dy) for c in siz.comps] == [(1, 1), (2, 2), (2, 2)]
+    return name
+
+
+def test_subsampled_420_reads_like_jp2openjpeg(server, image_dir, ycbcr420):
+    """A 4:2:0 file opens, and reads as JP2OpenJPEG reads it: RGB bands at full size."""
+    g = gdal()
+    local = open_local(g, image_dir / ycbcr420)
+    ds = open_jpip(g, server.url(ycbcr420))
+    assert (ds.RasterXSize, ds.RasterYSize, ds.RasterCount) == (332, 256, 3)
+    assert [ds.GetRasterBand(i + 1).GetColorInterpretation() for i in range(3)] == \
+        [local.GetRasterBand(i + 1).GetColorInterpretation() for i in range(3)]
+    assert [ds.GetRasterBand(i + 1).DataType for i in range(3)] == [g.GDT_Byte] * 3
+    assert np.array_equal(ds.ReadAsArray(), local.ReadAsArray())
+    # Windows with odd corners, single bands, overviews.
+    for win in ((37, 21, 150, 111), (1, 1, 5, 3), (331, 255, 1, 1)):
+        assert np.array_equal(ds.ReadAsArray(*win), local.ReadAsArray(*win)), win
+    ds = open_jpip(g, server.url(ycbcr420))
+    for b in (3, 1, 2):
+        assert np.array_equal(ds.GetRasterBand(b).ReadAsArray(13, 7, 99, 77),
+                              local.GetRasterBand(b).ReadAsArray(13, 7, 99, 77)), b
+    lb, jb = local.GetRasterBand(1), ds.GetRasterBand(1)
+    assert lb.GetOverviewCount() >= 1
+    for i in range(lb.GetOverviewCount()):
+        assert np.array_equal(jb.GetOverview(i).ReadAsArray(), lb.GetOverview(i).ReadAsArray())
+    assert checksums(server.url(ycbcr420), "JPIP") == checksums(image_dir / ycbcr420,
+                                                                 "JP2OpenJPEG")
+    # Asynchronously, an odd window.
+    ds = open_jpip(g, server.url(ycbcr420))
+    got = async_bands(g, ds, [2, 3], 41, 17, 101, 63)
+    assert np.array_equal(got, local.ReadAsArray(41, 17, 101, 63)[1:])
