@@ -9,7 +9,12 @@
 // Windows: request() queues a view-window (a region at a resolution, a layer limit, components)
 // with a priority and returns a handle. One worker thread serves the queue over one connection,
 // one request at a time: each request asks for `len` bytes (len grows with the measured
-// throughput), EOR 4/3/7 lead to the next request, EOR 1/2/5 complete the window. A window of a
+// throughput), EOR 4/3/7 lead to the next request, EOR 1/2/5 complete the window once the cache
+// holds every bin its exact decode needs (the precincts within the wavelet filters' reach of the
+// window). Servers that choose a window's precincts without that margin leave some out: the
+// client then asks for the area of the missing precincts of the lowest resolution, at the level
+// where that resolution is the frame's, until none is missing (a server that sends nothing more
+// fails the window with an error naming what is missing). A window of a
 // higher priority is served first as soon as the current request ends; a lower one resumes
 // afterwards. Dropped connections and lost sessions are survived: the client reconnects, opens a
 // new session and declares what it holds with `model`. The data-bin cache is kept throughout; with

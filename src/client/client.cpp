@@ -74,6 +74,11 @@ class window_job final : public window_handle {
   }
 
   std::optional<window_bins> bins;  // worker only
+  // Worker only: once the server said the window is done but some of its bins are missing (a
+  // server that chooses precincts without the filters' margin), the window asked for instead.
+  std::optional<window> fill;
+  int fill_rounds = 0;
+  std::uint64_t fill_bytes = 0;  // new bytes of the current fill window's responses
 
  private:
   window view_;
@@ -417,6 +422,36 @@ class client_impl final : public jpip_client {
     return true;
   }
 
+  // After the server said the window (or the fill window) is done: true when the cache holds
+  // every bin the window's decode needs. Otherwise sets the next fill window and returns false,
+  // or fails the job when the server sends nothing more for it.
+  bool window_exact(window_job& job) {
+    missing_bins missing;
+    {
+      std::lock_guard lock(cache_.mutex);
+      const window& v = job.view();
+      missing =
+          missing_for_window(cache_.cache, *job.bins, v.layers > 0 && v.layers < info_.layers);
+    }
+    if (missing.empty()) return true;
+    const bool stalled = job.fill.has_value() && job.fill_bytes == 0;
+    if (stalled || job.fill_rounds >= max_fill_rounds) {
+      job.finish(
+          window_state::failed,
+          error{errc::io, no_offset,
+                "the server says the window is done but sent nothing for " +
+                    std::to_string(missing.precincts.size()) + " precincts and " +
+                    std::to_string(missing.headers.size()) + " headers its decode needs (after " +
+                    std::to_string(job.fill_rounds) + " requests for them)"});
+      return false;
+    }
+    job.fill = fill_window(*cs_, info_, *job.bins, missing, job.view());
+    if (!job.fill) job.fill = job.view();  // only headers missing: ask for the window again
+    ++job.fill_rounds;
+    job.fill_bytes = 0;
+    return false;
+  }
+
   void serve(window_job& job) {
     if (!job.bins) {
       std::lock_guard lock(cache_.mutex);
@@ -447,7 +482,7 @@ class client_impl final : public jpip_client {
     }
     session_ever_open_ = true;
 
-    const window& w = job.view();
+    const window& w = job.fill ? *job.fill : job.view();
     jpip_request r;
     const resolution_choice fr =
         frame_at(image_geometry{info_.Xsiz, info_.Ysiz, info_.XOsiz, info_.YOsiz, info_.levels},
@@ -495,10 +530,12 @@ class client_impl final : public jpip_client {
                                        options_.max_len);
     }
     if (x.new_bytes > 0) job.progress(x.new_bytes);
+    job.fill_bytes += x.new_bytes;
     switch (x.eor.value_or(eor_reason::non_specified)) {
       case eor_reason::image_done:
       case eor_reason::window_done:
       case eor_reason::quality_limit:
+        if (!window_exact(job)) return;
         job.finish(window_state::complete);
         if (clock::now() - last_save_ > std::chrono::seconds(5)) save_cache();
         return;
@@ -533,6 +570,9 @@ class client_impl final : public jpip_client {
   clock::time_point last_save_ = clock::now();
 
   std::unique_ptr<window_decoder> decoder_;
+  // Requests for what a window still needs after its end, at most (one per resolution is the
+  // usual need; the rest is slack for responses cut by len).
+  static constexpr int max_fill_rounds = 64;
 
   mutable std::mutex stats_mutex_;
   transfer_stats stats_;

@@ -1,6 +1,10 @@
 #include "window_bins.hpp"
 
+#include <algorithm>
+#include <climits>
+
 #include "pipit/databins.hpp"
+#include "pipit/geometry.hpp"
 #include "pipit/window.hpp"
 
 namespace pipit::client {
@@ -30,7 +34,72 @@ window_bins bins_for_window(const codestream_index& cs, bool is_jp2, const windo
     const std::uint64_t s = p.slot - te.comp_slot_base(p.component);
     out.precincts.push_back(
         bin_id{bin_kind::precinct, 0, precinct_bin_id(p.tile, p.component, s, nc, nt)});
+    out.places.push_back(p);
   }
+  return out;
+}
+
+missing_bins missing_for_window(const databin_cache& cache, const window_bins& bins,
+                                bool layers_limited) {
+  missing_bins m;
+  for (const auto& b : bins.headers)
+    if (!cache.is_complete(b)) m.headers.push_back(b);
+  for (std::size_t i = 0; i < bins.precincts.size(); ++i) {
+    const bin_id& b = bins.precincts[i];
+    if (cache.is_complete(b)) continue;
+    if (layers_limited && !cache.contiguous_prefix(b).empty()) continue;
+    m.precincts.push_back(i);
+  }
+  return m;
+}
+
+std::optional<window> fill_window(const codestream_index& cs, const image_info& info,
+                                  const window_bins& bins, const missing_bins& missing,
+                                  const window& w) {
+  if (missing.precincts.empty()) return std::nullopt;
+  // The lowest resolution missing: the most levels discarded to make it a frame's top.
+  auto level_of = [&](const window_precinct& p) {
+    const unsigned levels = cs.tiles[p.tile].coding.components[p.component].levels;
+    return levels - std::min<unsigned>(levels, p.resolution);
+  };
+  unsigned d = 0;
+  for (std::size_t i : missing.precincts) d = std::max(d, level_of(bins.places[i]));
+  // The union of their areas on the reference grid reduced by 2^d.
+  rect area{INT64_MAX, INT64_MAX, INT64_MIN, INT64_MIN};
+  for (std::size_t i : missing.precincts) {
+    const window_precinct& p = bins.places[i];
+    if (level_of(p) != d) continue;
+    const tile_entry& te = cs.tiles[p.tile];
+    const auto& ri = te.res(p.component, p.resolution);
+    const std::uint32_t k = p.slot - ri.slot_base;
+    const rect pr = precinct_rect(ri.grid, ri.area, k % ri.grid.nx, k / ri.grid.nx);
+    const auto& sc = cs.siz.components[p.component];
+    area.x0 = std::min<std::int64_t>(area.x0, pr.x0 * sc.XRsiz);
+    area.y0 = std::min<std::int64_t>(area.y0, pr.y0 * sc.YRsiz);
+    area.x1 = std::max<std::int64_t>(area.x1, pr.x1 * sc.XRsiz);
+    area.y1 = std::max<std::int64_t>(area.y1, pr.y1 * sc.YRsiz);
+  }
+  // A tile with more levels than the image's minimum: its resolution lies below the coarsest
+  // frame, which holds it too (scaled down).
+  while (d > info.levels) {
+    area = rect{area.x0 / 2, area.y0 / 2, (area.x1 + 1) / 2, (area.y1 + 1) / 2};
+    --d;
+  }
+  const std::int64_t s = std::int64_t{1} << d;
+  const std::int64_t ox = (info.XOsiz + s - 1) / s, oy = (info.YOsiz + s - 1) / s;
+  const std::int64_t fw = info.width_at(d), fh = info.height_at(d);
+  const std::int64_t x0 = std::clamp<std::int64_t>(area.x0 - ox, 0, fw - 1);
+  const std::int64_t y0 = std::clamp<std::int64_t>(area.y0 - oy, 0, fh - 1);
+  const std::int64_t x1 = std::clamp<std::int64_t>(area.x1 - ox, x0 + 1, fw);
+  const std::int64_t y1 = std::clamp<std::int64_t>(area.y1 - oy, y0 + 1, fh);
+  window out;
+  out.discard_levels = d;
+  out.x = static_cast<std::uint32_t>(x0);
+  out.y = static_cast<std::uint32_t>(y0);
+  out.w = static_cast<std::uint32_t>(x1 - x0);
+  out.h = static_cast<std::uint32_t>(y1 - y0);
+  out.comps = w.comps;
+  out.layers = w.layers;
   return out;
 }
 

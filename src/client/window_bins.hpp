@@ -23,8 +23,9 @@
 namespace pipit::client {
 
 struct window_bins {
-  std::vector<bin_id> headers;    // main header, metadata-bin 0 (JP2), tile headers
-  std::vector<bin_id> precincts;  // in the order of window_precincts()
+  std::vector<bin_id> headers;          // main header, metadata-bin 0 (JP2), tile headers
+  std::vector<bin_id> precincts;        // in the order of window_precincts()
+  std::vector<window_precinct> places;  // where each of `precincts` lies
 };
 
 window_bins bins_for_window(const codestream_index& cs, bool is_jp2, const window& w);
@@ -34,6 +35,26 @@ window_spec spec_for_window(std::uint32_t XOsiz, std::uint32_t YOsiz, const wind
 
 // Every bin held complete (layers-limited windows need complete bins too: conservative).
 bool window_in_cache(const databin_cache& cache, const window_bins& bins);
+
+// What a window still lacks once the server has said it is done (EOR 2): the headers not
+// complete, and the precincts not complete (for a window limited to fewer layers than the
+// codestream has: the precincts of which nothing has arrived).
+struct missing_bins {
+  std::vector<bin_id> headers;
+  std::vector<std::size_t> precincts;  // indices into window_bins::precincts
+  bool empty() const { return headers.empty() && precincts.empty(); }
+};
+missing_bins missing_for_window(const databin_cache& cache, const window_bins& bins,
+                                bool layers_limited);
+
+// A window that makes any server send missing precincts: the area of those of the lowest
+// resolution, at the level where that resolution is the frame's (so every server sends the
+// precincts it meets); with `w`'s components and layers. nullopt when only headers are missing.
+// Servers that choose a window's precincts without the wavelet filters' margin leave some out;
+// asking for them this way takes one round per resolution at most.
+std::optional<window> fill_window(const codestream_index& cs, const image_info& info,
+                                  const window_bins& bins, const missing_bins& missing,
+                                  const window& w);
 
 // Additive explicit model items for the bins of `bins` the cache holds (whole bins, or their
 // contiguous prefix as ":bytes"), skipping those in `declared` and adding the others to it,

@@ -130,8 +130,9 @@ def image_dir(tmp_path_factory) -> Path:
 class Server:
     """`pipit serve` (or the stand-in) on 127.0.0.1, restartable on the same port."""
 
-    def __init__(self, root: Path, kind: str = SERVER_KIND, tls: tuple[Path, Path] | None = None):
-        self.root, self.kind, self.tls = root, kind, tls
+    def __init__(self, root: Path, kind: str = SERVER_KIND, tls: tuple[Path, Path] | None = None,
+                 extra: tuple[str, ...] = ()):
+        self.root, self.kind, self.tls, self.extra = root, kind, tls, list(extra)
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self.log = root.parent / f"server_{self.port}.log"
@@ -154,6 +155,7 @@ class Server:
                    "--listen", f"127.0.0.1:{self.port}", "--pipit", str(PIPIT_BIN)]
             if self.tls:
                 cmd += ["--cert", str(self.tls[0]), "--key", str(self.tls[1])]
+            cmd += self.extra
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 20

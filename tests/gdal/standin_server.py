@@ -8,6 +8,12 @@ subtractive forms, `len` (EOR 4), `tid`, `cclose`. The JPP-stream of a view-wind
 `pipit stream FILE --fsiz ... --roff ... --rsiz ... --layers ... --comps ...` (the core's response
 composer with an empty cache model); this server only drops the bytes the client holds and cuts
 the stream at `len`. A stand-in, not a product: one thread per connection, no limits.
+
+With --stingy it behaves like JPIP servers that choose a window's precincts without the reach of
+the wavelet filters: of the precincts `pipit stream` sends, it keeps only those whose own area
+meets the window mapped to their resolution, and still ends the response with EOR 2 (window
+done). Decoding such a window's edges needs precincts it never sends unless asked for a larger
+window.
 """
 from __future__ import annotations
 
@@ -28,11 +34,65 @@ import pixels  # noqa: E402
 CLASS_OF = {"H": 2, "P": 0, "M": 8, "T": 4}
 
 
+def stingy_precincts(path: Path, q: dict) -> set[int]:
+    """Precinct bin ids of the window of request `q` chosen without filter margins: at every
+    resolution up to the window's, the precincts whose area meets the window's area there."""
+    cs = pixels.parse_codestream(path.read_bytes())
+    siz = cs.siz
+    d, fx, fy = 0, siz.width, siz.height
+    if q.get("fsiz"):
+        fx, fy = (int(v) for v in q["fsiz"].split(",")[:2])
+        # round-down, as the client asks: the largest frame not above fsiz
+        while d < cs.cod.levels and (siz.frame(d)[0] > fx or siz.frame(d)[1] > fy):
+            d += 1
+    roff = tuple(int(v) for v in q["roff"].split(",")) if q.get("roff") else (0, 0)
+    rsiz = tuple(int(v) for v in q["rsiz"].split(",")) if q.get("rsiz") else siz.frame(d)
+    area = pixels.window_area(siz, d, *pixels.map_window(siz, d, (fx, fy), roff, rsiz))
+    comps = range(len(siz.comps))
+    if q.get("comps"):
+        comps = set()
+        for part in q["comps"].split(","):
+            lo, _, hi = part.partition("-")
+            comps.update(range(int(lo), int(hi or lo) + 1))
+    nt, nc = siz.tiles_x * siz.tiles_y, len(siz.comps)
+    out = set()
+    for t in range(nt):
+        tx0, ty0, tx1, ty1 = siz.tile_rect(t)
+        if tx1 <= area[0] or tx0 >= area[2] or ty1 <= area[1] or ty0 >= area[3]:
+            continue
+        for c in comps:
+            comp, st = siz.comps[c], cs.comp_styles[(t, c)]
+            seq = 0
+            for r in range(st.levels + 1):
+                s = 1 << (st.levels - r)
+                tc = (pixels.ceil_div(tx0, comp.dx), pixels.ceil_div(ty0, comp.dy),
+                      pixels.ceil_div(tx1, comp.dx), pixels.ceil_div(ty1, comp.dy))
+                rx0, ry0, rx1, ry1 = (pixels.ceil_div(v, s) for v in tc)
+                ppx, ppy = st.precincts[r]
+                px0, py0 = rx0 >> ppx, ry0 >> ppy
+                npx = pixels.ceil_div(rx1, 1 << ppx) - px0 if rx1 > rx0 else 0
+                npy = pixels.ceil_div(ry1, 1 << ppy) - py0 if ry1 > ry0 else 0
+                if r <= st.levels - d:
+                    # the window's area at this resolution, clipped to the tile
+                    wx0 = max(rx0, pixels.ceil_div(area[0], comp.dx * s))
+                    wy0 = max(ry0, pixels.ceil_div(area[1], comp.dy * s))
+                    wx1 = min(rx1, pixels.ceil_div(area[2], comp.dx * s))
+                    wy1 = min(ry1, pixels.ceil_div(area[3], comp.dy * s))
+                    if wx1 > wx0 and wy1 > wy0:
+                        for py in range(wy0 >> ppy, pixels.ceil_div(wy1, 1 << ppy)):
+                            for px in range(wx0 >> ppx, pixels.ceil_div(wx1, 1 << ppx)):
+                                k = seq + (py - py0) * npx + (px - px0)
+                                out.add(t + (c + k * nc) * nt)
+                seq += npx * npy
+    return out
+
+
 class State:
-    def __init__(self, root: Path, pipit: str, no_sessions: bool):
+    def __init__(self, root: Path, pipit: str, no_sessions: bool, stingy: bool = False):
         self.root = root
         self.pipit = pipit
         self.no_sessions = no_sessions
+        self.stingy = stingy
         self.lock = threading.Lock()
         self.sessions: dict[str, dict] = {}
         self.streams: dict[tuple, list] = {}
@@ -146,6 +206,9 @@ class Handler(BaseHTTPRequestHandler):
             msgs = st.stream(path, q)
         except RuntimeError as e:
             return self.fail(500, str(e))
+        if st.stingy:
+            keep = stingy_precincts(path, q)
+            msgs = [m for m in msgs if m.cls not in (0, 1) or m.bin_id in keep]
         limit = int(q.get("len", "1000000000"))
         out, used, reason = [], 0, 2
         for m in msgs:
@@ -181,11 +244,13 @@ def main():
     ap.add_argument("--listen", default="127.0.0.1:0")
     ap.add_argument("--pipit", required=True)
     ap.add_argument("--no-sessions", action="store_true")
+    ap.add_argument("--stingy", action="store_true",
+                    help="send only the precincts the window meets, without filter margins")
     ap.add_argument("--cert", help="PEM certificate: serve HTTPS")
     ap.add_argument("--key", help="PEM private key of --cert")
     a = ap.parse_args()
     host, _, port = a.listen.rpartition(":")
-    Handler.state = State(Path(a.root), a.pipit, a.no_sessions)
+    Handler.state = State(Path(a.root), a.pipit, a.no_sessions, a.stingy)
     srv = ThreadingHTTPServer((host, int(port)), Handler)
     srv.daemon_threads = True
     if a.cert:

@@ -292,3 +292,47 @@ def test_subsampled_420_reads_like_jp2openjpeg(server, image_dir, ycbcr420):
     ds = open_jpip(g, server.url(ycbcr420))
     got = async_bands(g, ds, [2, 3], 41, 17, 101, 63)
     assert np.array_equal(got, local.ReadAsArray(41, 17, 101, 63)[1:])
+
+
+@pytest.fixture(scope="module")
+def stingy_server(image_dir, pipit_bin):
+    """The stand-in server answering like servers that send a window's precincts without the
+    reach of the wavelet filters (and still say the window is done)."""
+    from conftest import Server
+    s = Server(image_dir, kind="standin", extra=("--stingy",)).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def big_lossy(image_dir):
+    """1500 x 1200, one tile, 9/7, 128x128 precincts: a 1024x1024 window's edges need precincts
+    beyond the window at every resolution."""
+    g = gdal()
+    name = "big_lossy_precincts.jp2"
+    make_jp2(g, image_dir / name, planes(1500, 1200, 1, 77), g.GDT_Byte,
+             ["QUALITY=20", "RESOLUTIONS=5", "PRECINCTS={128,128}", "PROGRESSION=RPCL"])
+    return name
+
+
+def test_stingy_server_window_is_exact(stingy_server, image_dir, big_lossy, tmp_path):
+    """After the server says the window is done, the client asks for what the window still
+    needs until its decode is exact."""
+    g = gdal()
+    local = open_local(g, image_dir / big_lossy)
+    ds = open_jpip(g, stingy_server.url(big_lossy))
+    win = (200, 100, 1024, 1024)
+    assert np.array_equal(ds.ReadAsArray(*win), local.ReadAsArray(*win))
+    # An overview window, and an asynchronous read, alike.
+    ov, lov = ds.GetRasterBand(1).GetOverview(1), local.GetRasterBand(1).GetOverview(1)
+    assert np.array_equal(ov.ReadAsArray(33, 41, 200, 150), lov.ReadAsArray(33, 41, 200, 150))
+    ds = open_jpip(g, stingy_server.url(big_lossy))
+    got = async_bands(g, ds, [1], 700, 300, 512, 512)
+    assert np.array_equal(got[0], local.ReadAsArray(700, 300, 512, 512))
+    # pipit get, with small responses.
+    out = tmp_path / "w.tif"
+    p = subprocess.run([str(PIPIT_BIN), "get", stingy_server.url(big_lossy), "-o", str(out),
+                        "--region", "200,100,1024,1024", "--max-len", "20000"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert np.array_equal(g.Open(str(out)).ReadAsArray(), local.ReadAsArray(*win))
