@@ -177,6 +177,23 @@ class databin_cache {
   // The loaded cache has no memory limit and empty statistics.
   static result<databin_cache> load(const std::filesystem::path& path,
                                     std::string_view expected_target_id);
+  // What a file looked like after this process last wrote or read it (device, inode, size,
+  // modification time), so that sync_file() reads it again only when another process changed it.
+  struct file_stamp {
+    std::uint64_t device = 0, inode = 0, size = 0;
+    std::int64_t mtime_ns = 0;
+    bool operator==(const file_stamp&) const = default;
+  };
+  // Adds what `other` holds and this cache lacks (same target assumed): every range, and every
+  // known length. A bin that contradicts this cache's copy is skipped. Returns the bytes added.
+  std::uint64_t merge_from(const databin_cache& other);
+  // save() for a file that other processes may write too, crash-safe and without losing their
+  // bins: under an exclusive lock of `path` + ".lock" (flock), the file is read when it changed
+  // since `*stamp` (any process may have replaced it) and its bins of the same target merged into
+  // this cache (merge_from), then this cache is saved. A file that is damaged, stale (another
+  // target id) or absent is simply replaced. `stamp` (may be null) is updated to the file written.
+  // Returns the bytes merged in from the file. Errors: errc::io.
+  result<std::uint64_t> sync_file(const std::filesystem::path& path, file_stamp* stamp = nullptr);
   // load() on bytes already in memory (what load() uses; also the fuzzing entry point).
   static result<databin_cache> load_from_bytes(bytes_view file,
                                                std::string_view expected_target_id);

@@ -243,3 +243,90 @@ TEST(CacheFile, AbsurdCountsAndRangesAreCorruptEvenWithAValidChecksum) {
 }
 
 }  // namespace
+
+namespace {
+
+std::vector<std::uint8_t> bytes_of(std::size_t n, std::uint8_t v) {
+  return std::vector<std::uint8_t>(n, v);
+}
+
+}  // namespace
+
+TEST(CacheFileSync, TwoWritersKeepTheUnionNotTheLastWritersBins) {
+  const auto path = temp_path("sync_union");
+  std::filesystem::remove(path);
+  databin_cache a("t1"), b("t1");
+  ASSERT_TRUE(a.add({bin_kind::main_header, 0, 0}, 0, bytes_of(30, 1), true));
+  ASSERT_TRUE(a.add({bin_kind::precinct, 0, 1}, 0, bytes_of(50, 2), false));
+  ASSERT_TRUE(b.add({bin_kind::main_header, 0, 0}, 0, bytes_of(30, 1), true));
+  ASSERT_TRUE(b.add({bin_kind::precinct, 0, 2}, 0, bytes_of(40, 3), true));
+  ASSERT_TRUE(b.add({bin_kind::precinct, 0, 1}, 50, bytes_of(10, 2), true));  // a's bin, its end
+  databin_cache::file_stamp sa, sb;
+  auto ra = a.sync_file(path, &sa);
+  ASSERT_TRUE(ra) << ra.error().to_string();
+  EXPECT_EQ(*ra, 0u);  // no file yet
+  auto rb = b.sync_file(path, &sb);
+  ASSERT_TRUE(rb);
+  EXPECT_EQ(*rb, 50u);  // a's prefix of precinct 1
+  auto onfile = databin_cache::load(path, "t1");
+  ASSERT_TRUE(onfile);
+  EXPECT_EQ(onfile->bin_count(), 3u);
+  EXPECT_TRUE(onfile->is_complete({bin_kind::precinct, 0, 1}));
+  EXPECT_TRUE(onfile->is_complete({bin_kind::precinct, 0, 2}));
+  // a learns b's bins at its next sync; a file it wrote itself is not read again.
+  auto ra2 = a.sync_file(path, &sa);
+  ASSERT_TRUE(ra2);
+  EXPECT_EQ(*ra2, 50u);
+  auto ra3 = a.sync_file(path, &sa);
+  ASSERT_TRUE(ra3);
+  EXPECT_EQ(*ra3, 0u);
+  expect_same(a, *databin_cache::load(path, "t1"));
+  std::filesystem::remove(path);
+  std::filesystem::remove(path.string() + ".lock");
+}
+
+TEST(CacheFileSync, AnotherTargetOrADamagedFileIsReplaced) {
+  const auto path = temp_path("sync_replace");
+  ASSERT_TRUE(random_cache(5).save(path));  // target "tid-5"
+  databin_cache c("t2");
+  ASSERT_TRUE(c.add({bin_kind::precinct, 0, 9}, 0, bytes_of(10, 7), true));
+  auto r = c.sync_file(path);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, 0u);
+  expect_same(c, *databin_cache::load(path, ""));
+  {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << "garbage";
+  }
+  ASSERT_TRUE(c.sync_file(path));
+  expect_same(c, *databin_cache::load(path, ""));
+  std::filesystem::remove(path);
+  std::filesystem::remove(path.string() + ".lock");
+}
+
+TEST(CacheFileSync, ATornTemporaryFileNeverReplacesTheCache) {
+  // A writer killed mid-write leaves only its temporary file: the cache file is intact.
+  const auto path = temp_path("sync_torn");
+  const auto c = random_cache(11);
+  ASSERT_TRUE(c.save(path));
+  const auto bytes = c.to_bytes();
+  {
+    std::ofstream f(path.string() + ".tmp.99999", std::ios::binary);
+    f.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size() / 2));
+  }
+  auto loaded = databin_cache::load(path, "");
+  ASSERT_TRUE(loaded);
+  expect_same(c, *loaded);
+  std::filesystem::remove(path);
+  std::filesystem::remove(path.string() + ".tmp.99999");
+}
+
+TEST(CacheFileSync, MergeSkipsContradictingBins) {
+  databin_cache a("t"), b("t");
+  ASSERT_TRUE(a.add({bin_kind::precinct, 0, 1}, 0, bytes_of(10, 1), true));  // length 10
+  ASSERT_TRUE(b.add({bin_kind::precinct, 0, 1}, 0, bytes_of(20, 1), true));  // length 20
+  ASSERT_TRUE(b.add({bin_kind::precinct, 0, 2}, 0, bytes_of(5, 1), false));
+  EXPECT_EQ(a.merge_from(b), 5u);
+  EXPECT_EQ(a.known_length({bin_kind::precinct, 0, 1}), 10u);
+}

@@ -1,8 +1,10 @@
-// Saving and loading cache files: atomic replacement on save, bounded whole-file read on load.
+// Saving and loading cache files: atomic replacement on save, bounded whole-file read on load,
+// and the locked read-merge-write of a file shared by several processes.
 //
 // POSIX calls (open, write, fsync, rename) are used because the standard library has no fsync;
 // without it a crash after rename could leave an empty or partial file under the final name.
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -136,6 +138,62 @@ result<databin_cache> databin_cache::load(const std::filesystem::path& path,
   auto cache = cache_file_codec::decode(bytes, expected_target_id);
   if (!cache) cache.error().message += " (" + path.string() + ")";
   return cache;
+}
+
+namespace {
+
+bool stamp_of(const std::filesystem::path& path, databin_cache::file_stamp& out) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return false;
+  out.device = static_cast<std::uint64_t>(st.st_dev);
+  out.inode = static_cast<std::uint64_t>(st.st_ino);
+  out.size = static_cast<std::uint64_t>(st.st_size);
+  out.mtime_ns = std::int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+  return true;
+}
+
+}  // namespace
+
+std::uint64_t databin_cache::merge_from(const databin_cache& other) {
+  std::uint64_t added = 0;
+  for (const auto& lru : other.lru_) {
+    for (const bin_id& id : lru) {
+      const entry& e = other.bins_.at(id);
+      if (is_complete(id)) continue;  // nothing to learn
+      const std::uint64_t before = bytes_held_;
+      bool ok = true;
+      for (const auto& r : e.data.ranges()) {
+        if (!add(id, r.offset, r.bytes, false)) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok && e.known_length) (void)add(id, *e.known_length, {}, true);
+      if (!ok && !has(id)) continue;
+      added += bytes_held_ >= before ? bytes_held_ - before : 0;
+    }
+  }
+  return added;
+}
+
+result<std::uint64_t> databin_cache::sync_file(const std::filesystem::path& path,
+                                               file_stamp* stamp) {
+  std::filesystem::path lock_path = path;
+  lock_path += ".lock";
+  fd_guard lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (lock.get() < 0) return fail(io_error("cannot create", lock_path, errno));
+  while (::flock(lock.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) return fail(io_error("cannot lock", lock_path, errno));
+  }
+  std::uint64_t merged = 0;
+  file_stamp now;
+  if (stamp_of(path, now) && (stamp == nullptr || !(now == *stamp))) {
+    auto theirs = load(path, target_id_);
+    if (theirs && theirs->target_id() == target_id_) merged = merge_from(*theirs);
+  }
+  PIPIT_TRY(save(path));
+  if (stamp != nullptr) stamp_of(path, *stamp);
+  return merged;  // the lock goes with the descriptor
 }
 
 }  // namespace pipit
