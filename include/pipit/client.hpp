@@ -18,8 +18,11 @@
 // higher priority is served first as soon as the current request ends; a lower one resumes
 // afterwards. Dropped connections and lost sessions are survived: the client reconnects, opens a
 // new session and declares what it holds with `model`. The data-bin cache is kept throughout; with
-// a cache folder it is saved on close (and from time to time) and reloaded by the next open()
-// of the same URL, in any process, and dropped when the server's target id changes.
+// a cache folder it is saved on close (and at checkpoints) and reloaded by the next open()
+// of the same URL, in any process, and dropped when the server's target id changes. The file
+// is written at checkpoints while data arrives (checkpoint_seconds), atomically, so a process
+// killed mid-transfer leaves what it had received; processes sharing the folder merge their bins
+// into it under a lock instead of overwriting each other's.
 //
 // decode() decodes the window from what the cache holds (missing packets become empty packets),
 // so progressive updates can be shown while the data arrives. It decodes whole tiles (or blocks
@@ -45,20 +48,57 @@
 
 namespace pipit::client {
 
+// How requests reach the server: TLS, proxy, authentication, extra headers, timeouts, retries.
+// The GDAL driver fills it from GDAL's HTTP configuration options (GDAL_HTTP_*), `pipit get` from
+// its command line (docs/gdal-driver.md, docs/man/pipit-get.1).
 struct transport_options {
   bool verify_tls = true;  // verify the server's certificate and host name (https)
   std::string ca_file;     // PEM bundle to verify with instead of the system's
   std::string proxy;       // "host:port" or a URL; empty: libcurl's default (environment)
   std::string proxy_auth;  // "user:password"
+
+  // Authentication. `user_password` ("user:password") is sent with the `auth` scheme: "basic",
+  // "digest", "ntlm", "negotiate", "any", "anysafe" ("" = basic); "bearer" sends `bearer` as
+  // "Authorization: Bearer <token>" instead. A user:password@ in the URL fills `user_password`
+  // when it is empty.
+  std::string auth;
+  std::string user_password;
+  std::string bearer;
+  std::vector<std::string> headers;  // "Name: value" lines added to every request
+  std::string header_file;           // a file of "Name: value" lines, read before each request
+  std::string cookie;                // "name=value; name2=value2"
+
+  // Timeouts. A request fails when the connection is not made within connect_timeout_ms, when
+  // it takes longer than timeout_ms (0: no limit), or when fewer than low_speed_limit bytes/s
+  // arrive for low_speed_seconds (0: no check). The low-speed check is what catches a server that
+  // accepts and then says nothing. By default (low_speed_seconds < 0) a request that receives
+  // nothing for 30 s fails, unless timeout_ms is set: then it alone bounds the request.
   long connect_timeout_ms = 30000;
-  long timeout_ms = 0;          // per request; 0 = none
-  long low_speed_seconds = 60;  // abort a request that receives nothing for this long
+  long timeout_ms = 0;
+  long low_speed_seconds = -1;
+  long low_speed_limit = 1;  // bytes per second
+  long effective_low_speed_seconds() const {
+    if (low_speed_seconds >= 0) return low_speed_seconds;
+    return timeout_ms > 0 ? 0 : default_low_speed_seconds;
+  }
+
+  // Retries of a request that timed out or got HTTP 429, 500, 502, 503 or 504: at most
+  // max_retry more tries, the first after retry_delay_seconds, each later one after twice the
+  // previous delay. A dropped or refused connection during a session is survived separately
+  // (client_options::reconnect_seconds).
+  int max_retry = 0;
+  double retry_delay_seconds = 30;
+
   std::string user_agent = "pipit-client/0.1";
+
+  static constexpr long default_low_speed_seconds = 30;
 };
 
 struct client_options {
   transport_options transport;
   std::filesystem::path cache_dir;   // empty: the cache lives in memory only
+  double checkpoint_seconds = 1;     // the cache file is rewritten at most this often while
+                                     // data arrives (and at close), merged with other writers
   std::uint64_t initial_len = 2000;  // `len` of the session-opening request
   std::uint64_t window_len = 16384;  // first `len` of a window's requests
   std::uint64_t max_len = std::uint64_t{8} << 20;
@@ -141,6 +181,7 @@ class window_handle {
 struct transfer_stats {
   std::uint64_t requests = 0;
   std::uint64_t body_bytes = 0;  // HTTP body bytes received
+  std::uint64_t new_bytes = 0;   // data-bin bytes received that the cache did not hold
   std::uint64_t sessions = 0;    // sessions opened (1 + reconnections)
   std::uint64_t reconnects = 0;
   std::uint64_t cached_bytes = 0;  // bytes held in the data-bin cache

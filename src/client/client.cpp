@@ -2,6 +2,7 @@
 // persistence of the cache, and decoding.
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <thread>
@@ -216,6 +217,7 @@ class client_impl final : public jpip_client {
     std::lock_guard lock(stats_mutex_);
     stats_.requests = session_.requests();
     stats_.body_bytes = session_.body_bytes();
+    stats_.new_bytes = session_.new_bytes();
     stats_.stateless = session_.stateless();
   }
 
@@ -230,6 +232,7 @@ class client_impl final : public jpip_client {
     if (path.empty()) return;
     auto loaded = databin_cache::load(path, "");
     if (!loaded) return;  // absent or damaged: start afresh
+    // (The stamp is left empty: the first save reads the file again, in case it changed.)
     std::lock_guard lock(cache_.mutex);
     cache_.cache = std::move(*loaded);
     if (options_.memory_limit != 0) cache_.cache.set_memory_limit(options_.memory_limit);
@@ -238,16 +241,33 @@ class client_impl final : public jpip_client {
     std::lock_guard slock(stats_mutex_);
     stats_.loaded_from_disk = cache_.cache.bin_count() != 0;
   }
+  // Writes the cache file, merged with what other processes sharing the folder wrote to it
+  // (databin_cache::sync_file: lock, read if changed, merge, write to a temporary file, rename).
   void save_cache() {
     const auto path = cache_file();
     if (path.empty()) return;
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
-    std::lock_guard lock(cache_.mutex);
-    const std::string& tid = cache_.cache.target_id();
-    if (tid.empty() || tid == "0") return;  // no integrity guarantee: nothing worth keeping
-    (void)cache_.cache.save(path);
+    const auto t0 = clock::now();
+    {
+      std::lock_guard lock(cache_.mutex);
+      const std::string& tid = cache_.cache.target_id();
+      if (tid.empty() || tid == "0") return;  // no integrity guarantee: nothing worth keeping
+      auto merged = cache_.cache.sync_file(path, &file_stamp_);
+      if (merged && *merged > 0) ++cache_.version;  // another process's bins: decode with them
+    }
     last_save_ = clock::now();
+    save_cost_ = last_save_ - t0;
+  }
+  // A checkpoint while data arrives, so that a process killed mid-transfer keeps what it had
+  // received: at most every checkpoint_seconds, and never more than a tenth of the time.
+  void checkpoint() {
+    if (options_.cache_dir.empty()) return;
+    const auto interval =
+        std::max<clock::duration>(std::chrono::duration_cast<clock::duration>(
+                                      std::chrono::duration<double>(options_.checkpoint_seconds)),
+                                  save_cost_ * 10);
+    if (clock::now() - last_save_ >= interval) save_cache();
   }
 
   // ---- the session bootstrap: main header and metadata-bin 0 ----
@@ -302,15 +322,30 @@ class client_impl final : public jpip_client {
     return x;
   }
 
+  // After a timeout or a transient HTTP status: waits and returns true while tries are left
+  // (transport.max_retry, delays growing from transport.retry_delay_seconds), else false.
+  bool retry_allowed(int& retries) {
+    if (retries >= options_.transport.max_retry) return false;
+    const double delay = options_.transport.retry_delay_seconds * std::ldexp(1.0, retries);
+    ++retries;
+    std::unique_lock lock(queue_mutex_);
+    queue_cv_.wait_for(lock, std::chrono::duration<double>(std::max(0.0, delay)),
+                       [&] { return stopping_.load(); });
+    return !stopping_;
+  }
+
   result<void> bootstrap() {
     exchange_result x;
-    for (int attempt = 0;; ++attempt) {
+    int retries = 0;
+    for (;;) {
       x = open_session();
       if (x.result == exchange_result::outcome::ok) break;
-      const bool retry = x.result == exchange_result::outcome::retry &&
-                         x.failure.message.rfind("cannot connect", 0) != 0;
-      if (!retry || attempt >= 2) return fail(x.failure);
-      std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
+      // Nothing listening is clear at once; a dropped connection, a timeout or a transient
+      // status is tried again when transport.max_retry allows.
+      const bool retry = (x.result == exchange_result::outcome::retry &&
+                          x.failure.message.rfind("cannot connect", 0) != 0) ||
+                         x.result == exchange_result::outcome::retry_limited;
+      if (!retry || !retry_allowed(retries)) return fail(x.failure);
     }
     std::uint64_t len = options_.initial_len;
     for (int rounds = 0; !headers_ready(); ++rounds) {
@@ -323,6 +358,8 @@ class client_impl final : public jpip_client {
       x = session_.send(r, len);
       update_stats();
       if (x.result == exchange_result::outcome::fatal) return fail(x.failure);
+      if (x.result == exchange_result::outcome::retry_limited && !retry_allowed(retries))
+        return fail(x.failure);
       if (x.result != exchange_result::outcome::ok) {
         if (rounds > 5) return fail(x.failure);
         x = open_session();
@@ -474,6 +511,13 @@ class client_impl final : public jpip_client {
         job.finish(window_state::failed, x.failure);
         return;
       }
+      if (x.result == exchange_result::outcome::retry_limited) {
+        if (!retry_allowed(limited_retries_)) {
+          limited_retries_ = 0;
+          job.finish(window_state::failed, x.failure);
+        }
+        return;
+      }
       if (x.result != exchange_result::outcome::ok) {
         back_off(job, x.failure);
         return;
@@ -512,6 +556,15 @@ class client_impl final : public jpip_client {
         if (x.new_bytes > 0) job.progress(x.new_bytes);
         back_off(job, x.failure);
         return;
+      case exchange_result::outcome::retry_limited:
+        // A timeout or a transient status: the window fails once the retries are spent.
+        session_.forget();
+        if (x.new_bytes > 0) job.progress(x.new_bytes);
+        if (!retry_allowed(limited_retries_)) {
+          limited_retries_ = 0;
+          job.finish(window_state::failed, x.failure);
+        }
+        return;
       case exchange_result::outcome::session_lost:
         session_.forget();
         if (lost_in_a_row_++ > 0) back_off(job, x.failure);
@@ -520,6 +573,7 @@ class client_impl final : public jpip_client {
     }
     failing_since_.reset();
     lost_in_a_row_ = 0;
+    limited_retries_ = 0;
     if (!session_.stateless()) declared_.insert(x.touched.begin(), x.touched.end());
     // len follows the throughput: a response should take about target_response_seconds.
     if (x.eor == eor_reason::byte_limit && x.seconds > 0) {
@@ -529,7 +583,10 @@ class client_impl final : public jpip_client {
       len_ = std::clamp<std::uint64_t>(target, std::min<std::uint64_t>(2000, options_.max_len),
                                        options_.max_len);
     }
-    if (x.new_bytes > 0) job.progress(x.new_bytes);
+    if (x.new_bytes > 0) {
+      job.progress(x.new_bytes);
+      checkpoint();
+    }
     job.fill_bytes += x.new_bytes;
     switch (x.eor.value_or(eor_reason::non_specified)) {
       case eor_reason::image_done:
@@ -537,7 +594,7 @@ class client_impl final : public jpip_client {
       case eor_reason::quality_limit:
         if (!window_exact(job)) return;
         job.finish(window_state::complete);
-        if (clock::now() - last_save_ > std::chrono::seconds(5)) save_cache();
+        checkpoint();
         return;
       case eor_reason::session_limit: session_.forget(); return;
       default:  // byte limit, window change, response limit: ask again
@@ -566,8 +623,11 @@ class client_impl final : public jpip_client {
   std::optional<clock::time_point> failing_since_;
   std::chrono::milliseconds delay_{100};
   int lost_in_a_row_ = 0;
+  int limited_retries_ = 0;  // retries spent on timeouts and transient statuses
   bool session_ever_open_ = false;
   clock::time_point last_save_ = clock::now();
+  clock::duration save_cost_{};
+  databin_cache::file_stamp file_stamp_;
 
   std::unique_ptr<window_decoder> decoder_;
   // Requests for what a window still needs after its end, at most (one per resolution is the
@@ -583,7 +643,9 @@ class client_impl final : public jpip_client {
 result<std::unique_ptr<jpip_client>> jpip_client::open(std::string_view url,
                                                        const client_options& options) {
   PIPIT_TRY_ASSIGN(u, parse_url(url));
-  auto c = std::make_unique<client_impl>(std::move(u), options);
+  client_options o = options;
+  if (o.transport.user_password.empty()) o.transport.user_password = u.user_password;
+  auto c = std::make_unique<client_impl>(std::move(u), std::move(o));
   PIPIT_TRY(c->start());
   return std::unique_ptr<jpip_client>(std::move(c));
 }

@@ -3,6 +3,8 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cctype>
+#include <fstream>
 #include <mutex>
 
 namespace pipit::client {
@@ -87,8 +89,8 @@ transfer_failure classify(CURLcode c) {
     case CURLE_PARTIAL_FILE:
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_OPERATION_TIMEDOUT: return transfer_failure::dropped;
+    case CURLE_GOT_NOTHING: return transfer_failure::dropped;
+    case CURLE_OPERATION_TIMEDOUT: return transfer_failure::timeout;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
@@ -101,6 +103,18 @@ transfer_failure classify(CURLcode c) {
     case CURLE_ABORTED_BY_CALLBACK: return transfer_failure::aborted;
     default: return transfer_failure::other;
   }
+}
+
+long auth_mask(std::string scheme) {
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (scheme == "digest") return static_cast<long>(CURLAUTH_DIGEST);
+  if (scheme == "ntlm") return static_cast<long>(CURLAUTH_NTLM);
+  if (scheme == "negotiate") return static_cast<long>(CURLAUTH_NEGOTIATE);
+  if (scheme == "any") return static_cast<long>(CURLAUTH_ANY);
+  if (scheme == "anysafe") return static_cast<long>(CURLAUTH_ANYSAFE);
+  if (scheme == "bearer") return static_cast<long>(CURLAUTH_BEARER);
+  return static_cast<long>(CURLAUTH_BASIC);
 }
 
 }  // namespace
@@ -124,6 +138,25 @@ http_transport::http_transport(transport_options options) : options_(std::move(o
 
 http_transport::~http_transport() {
   if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
+  curl_slist_free_all(static_cast<curl_slist*>(headers_));
+}
+
+void http_transport::set_headers() {
+  CURL* c = static_cast<CURL*>(curl_);
+  curl_slist* list = nullptr;
+  auto add = [&](std::string line) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+    if (line.find(':') == std::string::npos && line.find(';') == std::string::npos) return;
+    if (curl_slist* l = curl_slist_append(list, line.c_str()); l != nullptr) list = l;
+  };
+  for (const auto& h : options_.headers) add(h);
+  if (!options_.header_file.empty()) {
+    std::ifstream f(options_.header_file);
+    for (std::string line; std::getline(f, line);) add(line);
+  }
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+  curl_slist_free_all(static_cast<curl_slist*>(headers_));
+  headers_ = list;
 }
 
 void http_transport::configure() {
@@ -142,11 +175,20 @@ void http_transport::configure() {
   if (!options_.proxy.empty()) curl_easy_setopt(c, CURLOPT_PROXY, options_.proxy.c_str());
   if (!options_.proxy_auth.empty())
     curl_easy_setopt(c, CURLOPT_PROXYUSERPWD, options_.proxy_auth.c_str());
+  const bool bearer = auth_mask(options_.auth) == static_cast<long>(CURLAUTH_BEARER);
+  if (bearer && !options_.bearer.empty()) {
+    curl_easy_setopt(c, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BEARER));
+    curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, options_.bearer.c_str());
+  } else if (!options_.user_password.empty()) {
+    curl_easy_setopt(c, CURLOPT_HTTPAUTH, auth_mask(options_.auth));
+    curl_easy_setopt(c, CURLOPT_USERPWD, options_.user_password.c_str());
+  }
+  if (!options_.cookie.empty()) curl_easy_setopt(c, CURLOPT_COOKIE, options_.cookie.c_str());
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);
   if (options_.timeout_ms > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, options_.timeout_ms);
-  if (options_.low_speed_seconds > 0) {
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, options_.low_speed_seconds);
+  if (const long idle = options_.effective_low_speed_seconds(); idle > 0) {
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, std::max(1L, options_.low_speed_limit));
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, idle);
   }
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &on_header);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_write);
@@ -178,6 +220,7 @@ http_response http_transport::get(const std::string& url,
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, fresh_connect_ ? 1L : 0L);
+  if (!options_.headers.empty() || !options_.header_file.empty()) set_headers();
   fresh_connect_ = false;
   const CURLcode rc = curl_easy_perform(c);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);

@@ -1,5 +1,6 @@
 // One HTTP/1.1 connection's worth of GET requests through a libcurl easy handle (keep-alive,
-// chunked bodies, TLS verification, proxy and timeouts from transport_options).
+// chunked bodies, TLS verification, proxy, authentication, extra headers, cookies and timeouts
+// from transport_options).
 //
 // The body of a 2xx response is handed to the caller as it arrives; the body of any other status
 // is kept (up to 4 KiB) as the error text. Failures are reported in the result, classified so the
@@ -23,7 +24,8 @@ namespace pipit::client {
 enum class transfer_failure : std::uint8_t {
   none,
   connect,  // could not resolve or connect; retryable
-  dropped,  // the connection broke or timed out mid-response; retryable
+  dropped,  // the connection broke mid-response; retryable
+  timeout,  // a timeout of transport_options expired (connect, total, or too slow / silent)
   tls,      // TLS handshake or certificate verification failed; not retryable
   aborted,  // the body consumer refused the data (corrupt stream) or the caller stopped
   other,    // anything else libcurl reports
@@ -64,9 +66,13 @@ class http_transport {
 
  private:
   void configure();
+  // The header list of the next request: options_.headers, then header_file's lines (read
+  // again for each request, so a token refreshed in the file is used at once).
+  void set_headers();
 
   transport_options options_;
-  void* curl_ = nullptr;  // CURL*
+  void* curl_ = nullptr;     // CURL*
+  void* headers_ = nullptr;  // curl_slist* of the current request
   bool fresh_connect_ = false;
 };
 

@@ -25,7 +25,8 @@ std::string describe_status(const http_response& r) {
   std::string s = "HTTP " + std::to_string(r.status);
   std::string body = r.error_body;
   while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
-  if (!body.empty() && body.size() < 300) s += ": " + body;
+  // A short plain-text reason helps; an HTML error page does not.
+  if (!body.empty() && body.size() < 300 && body.front() != '<') s += ": " + body;
   return s;
 }
 
@@ -181,6 +182,7 @@ exchange_result session::exchange(const std::string& url, bool is_session_reques
   http_response resp = transport_.get(url, on_body, should_stop, on_headers);
   ++requests_;
   body_bytes_ += resp.body_bytes;
+  new_bytes_ += x.new_bytes;
   x.body_bytes = resp.body_bytes;
   x.seconds = resp.seconds;
   std::string where = url_.host;
@@ -202,6 +204,12 @@ exchange_result session::exchange(const std::string& url, bool is_session_reques
       x.result = exchange_result::outcome::retry;
       x.failure = error{errc::io, no_offset,
                         "cannot connect to " + url_.origin() + ": " + resp.failure_text};
+      return x;
+    case transfer_failure::timeout:
+      x.result = exchange_result::outcome::retry_limited;
+      x.failure = error{errc::io, no_offset,
+                        "no answer from " + url_.origin() + " in time (" + resp.failure_text +
+                            "): the server is unreachable or stalled"};
       return x;
     case transfer_failure::dropped:
       x.result = exchange_result::outcome::retry;
@@ -230,12 +238,18 @@ exchange_result session::exchange(const std::string& url, bool is_session_reques
       x.failure = error{errc::io, no_offset, "session lost: " + describe_status(resp)};
       return x;
     }
+    const long st = resp.status;
+    const bool transient = st == 429 || st == 500 || st == 502 || st == 503 || st == 504;
     x.result =
-        resp.status >= 500 ? exchange_result::outcome::retry : exchange_result::outcome::fatal;
-    x.failure =
-        error{resp.status == 404 ? errc::not_found : errc::io, no_offset,
-              (resp.status == 404 ? "target not found: " : "server refused the request for ") +
-                  where + " (" + describe_status(resp) + ")"};
+        transient ? exchange_result::outcome::retry_limited : exchange_result::outcome::fatal;
+    std::string what = "server refused the request for ";
+    if (st == 404) what = "target not found: ";
+    if (st == 401 || st == 407)
+      what = std::string(st == 401 ? "authentication" : "proxy authentication") +
+             " required or refused for ";
+    if (st == 403) what = "access forbidden to ";
+    x.failure = error{st == 404 ? errc::not_found : errc::io, no_offset,
+                      what + where + " (" + describe_status(resp) + ")"};
     return x;
   }
   if (resp.has_header("jpip-cnew")) take_cnew(resp.header("jpip-cnew"));

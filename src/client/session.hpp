@@ -33,10 +33,11 @@ struct shared_cache {
 // What one response did.
 struct exchange_result {
   enum class outcome : std::uint8_t {
-    ok,            // a JPP-stream ending in EOR
-    retry,         // connection failed or dropped, or no EOR: try again (maybe a new session)
-    session_lost,  // the server no longer knows the channel (an error status on a cid request)
-    fatal,         // TLS, 404 on the target, corrupt stream, other HTTP errors
+    ok,             // a JPP-stream ending in EOR
+    retry,          // connection failed or dropped, or no EOR: try again (maybe a new session)
+    retry_limited,  // a timeout, or HTTP 429/500/502/503/504: try again within max_retry
+    session_lost,   // the server no longer knows the channel (an error status on a cid request)
+    fatal,          // TLS, 404 on the target, corrupt stream, other HTTP errors
   };
   outcome result = outcome::ok;
   std::optional<eor_reason> eor;
@@ -71,6 +72,7 @@ class session {
   const std::string& cid() const { return cid_; }
   std::uint64_t requests() const { return requests_; }
   std::uint64_t body_bytes() const { return body_bytes_; }
+  std::uint64_t new_bytes() const { return new_bytes_; }
   http_transport& transport() { return transport_; }
 
  private:
@@ -85,7 +87,7 @@ class session {
   bool open_ = false;
   std::string cid_;
   std::string channel_base_;  // origin + path for channel requests
-  std::uint64_t requests_ = 0, body_bytes_ = 0;
+  std::uint64_t requests_ = 0, body_bytes_ = 0, new_bytes_ = 0;
 };
 
 }  // namespace pipit::client

@@ -16,6 +16,29 @@ bool starts_with_ci(std::string_view s, std::string_view prefix) {
   return true;
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// RFC 3986 percent-decoding of the user information; false on a bad escape.
+bool percent_decode(std::string_view in, std::string& out) {
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    const int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string jpip_url::origin() const {
@@ -71,8 +94,12 @@ result<jpip_url> parse_url(std::string_view url) {
   std::string_view authority = rest.substr(0, slash);
   std::string_view path_query =
       slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos)
-    return fail(errc::invalid_argument, no_offset, "user names in JPIP URLs are not supported");
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    if (!percent_decode(authority.substr(0, at), u.user_password))
+      return fail(errc::invalid_argument, no_offset,
+                  "bad percent-escape in the user name or password of a JPIP URL");
+    authority = authority.substr(at + 1);
+  }
   std::string_view port_text;
   if (!authority.empty() && authority.front() == '[') {
     const auto close = authority.find(']');

@@ -1,4 +1,6 @@
-// JPIP URLs: jpip://host[:port]/path is http, jpips:// is https (http:// and https:// pass).
+// JPIP URLs: jpip://[user:password@]host[:port]/path is http, jpips:// is https (http:// and
+// https:// pass). The credentials are kept apart: origin(), base() and cache_key() never hold
+// them, so they appear in no request line, error message or cache file name.
 //
 // Thread-safety: plain values and pure functions.
 #pragma once
@@ -13,10 +15,11 @@ namespace pipit::client {
 
 struct jpip_url {
   bool tls = false;
-  std::string host;        // as written (an IPv6 literal keeps its brackets)
-  std::uint16_t port = 0;  // 0: the scheme's default
-  std::string path;        // starts with '/'; percent-encoding kept as written
-  std::string query;       // after '?', without it; may be empty
+  std::string host;           // as written (an IPv6 literal keeps its brackets)
+  std::uint16_t port = 0;     // 0: the scheme's default
+  std::string path;           // starts with '/'; percent-encoding kept as written
+  std::string query;          // after '?', without it; may be empty
+  std::string user_password;  // "user:password", percent-decoded; empty when the URL has none
 
   // "http://host:port" (no path).
   std::string origin() const;
@@ -26,7 +29,8 @@ struct jpip_url {
   std::string cache_key() const;
 };
 
-// Errors: errc::invalid_argument for an unknown scheme, an empty host or a bad port.
+// Errors: errc::invalid_argument for an unknown scheme, an empty host, a bad port or a bad
+// percent-escape in the user information.
 result<jpip_url> parse_url(std::string_view url);
 
 // The path of a JPIP-cnew `path` value as a URL path ("jpip" -> "/jpip").

@@ -4,10 +4,12 @@
  *           georeferencing and synchronous reads.
  ****************************************************************************/
 #include "jpipdataset.h"
+#include "jpipoptions.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <string>
 
 #include "cpl_string.h"
 #include "cpl_vsi.h"
@@ -44,37 +46,6 @@ GDALDataType DataTypeOf(const pipit::client::image_info &oInfo)
     if (nPrec <= 16)
         return bSigned ? GDT_Int16 : GDT_UInt16;
     return bSigned ? GDT_Int32 : GDT_UInt32;
-}
-
-// "134217728", "128MB", "1GB", "512KB": bytes (a negative or bad value: 0).
-std::uint64_t ParseByteSize(const char *pszValue)
-{
-    char *pszEnd = nullptr;
-    const double dfValue = CPLStrtod(pszValue, &pszEnd);
-    if (pszEnd == pszValue || !(dfValue > 0))
-        return 0;
-    while (*pszEnd == ' ')
-        ++pszEnd;
-    double dfUnit = 1;
-    if (STARTS_WITH_CI(pszEnd, "K"))
-        dfUnit = 1024.0;
-    else if (STARTS_WITH_CI(pszEnd, "M"))
-        dfUnit = 1024.0 * 1024;
-    else if (STARTS_WITH_CI(pszEnd, "G"))
-        dfUnit = 1024.0 * 1024 * 1024;
-    return static_cast<std::uint64_t>(dfValue * dfUnit);
-}
-
-const char *GetOption(GDALOpenInfo *poOpenInfo, const char *pszName,
-                      const char *pszConfig, const char *pszDefault)
-{
-    const char *pszVal =
-        CSLFetchNameValue(poOpenInfo->papszOpenOptions, pszName);
-    if (pszVal != nullptr)
-        return pszVal;
-    if (pszConfig != nullptr)
-        return CPLGetConfigOption(pszConfig, pszDefault);
-    return pszDefault;
 }
 
 } // namespace
@@ -310,49 +281,8 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
         return nullptr;
     }
 
-    pipit::client::client_options oOptions;
-    oOptions.cache_dir =
-        GetOption(poOpenInfo, "CACHE_DIR", "JPIP_CACHE_DIR", "");
-    oOptions.transport.verify_tls =
-        CPLTestBool(
-            GetOption(poOpenInfo, "TLS_VERIFY", "JPIP_TLS_VERIFY", "YES")) &&
-        !CPLTestBool(CPLGetConfigOption("GDAL_HTTP_UNSAFESSL", "NO"));
-    oOptions.transport.ca_file =
-        GetOption(poOpenInfo, "CA_FILE", "JPIP_CA_FILE",
-                  CPLGetConfigOption("GDAL_CURL_CA_BUNDLE",
-                                     CPLGetConfigOption("CURL_CA_BUNDLE", "")));
-    oOptions.transport.proxy = CPLGetConfigOption("GDAL_HTTP_PROXY", "");
-    oOptions.transport.proxy_auth =
-        CPLGetConfigOption("GDAL_HTTP_PROXYUSERPWD", "");
-    if (const char *pszUA = CPLGetConfigOption("GDAL_HTTP_USERAGENT", nullptr))
-        oOptions.transport.user_agent = pszUA;
-    if (const char *pszT =
-            CPLGetConfigOption("GDAL_HTTP_CONNECTTIMEOUT", nullptr))
-        oOptions.transport.connect_timeout_ms =
-            static_cast<long>(CPLAtof(pszT) * 1000);
-    if (const char *pszT = CPLGetConfigOption("GDAL_HTTP_TIMEOUT", nullptr))
-        oOptions.transport.timeout_ms = static_cast<long>(CPLAtof(pszT) * 1000);
-    oOptions.initial_len = static_cast<std::uint64_t>(std::max<GIntBig>(
-        1, CPLAtoGIntBig(GetOption(poOpenInfo, "INITIAL_LEN",
-                                   "JPIP_INITIAL_LEN", "2000"))));
-    oOptions.max_len = static_cast<std::uint64_t>(std::max<GIntBig>(
-        1, CPLAtoGIntBig(
-               GetOption(poOpenInfo, "MAX_LEN", "JPIP_MAX_LEN", "8388608"))));
-    oOptions.window_len = std::min(oOptions.window_len, oOptions.max_len);
-    oOptions.use_session = CPLTestBool(
-        GetOption(poOpenInfo, "USE_SESSION", "JPIP_USE_SESSION", "YES"));
-    oOptions.reconnect_seconds = CPLAtof(GetOption(
-        poOpenInfo, "RECONNECT_TIMEOUT", "JPIP_RECONNECT_TIMEOUT", "30"));
-    oOptions.memory_limit = static_cast<std::uint64_t>(std::max<GIntBig>(
-        0, CPLAtoGIntBig(GetOption(poOpenInfo, "CACHE_MEMORY_LIMIT",
-                                   "JPIP_CACHE_MEMORY_LIMIT", "0"))));
-    const char *pszThreads =
-        GetOption(poOpenInfo, "NUM_THREADS", "GDAL_NUM_THREADS", "ALL_CPUS");
-    oOptions.decode_threads =
-        EQUAL(pszThreads, "ALL_CPUS") ? CPLGetNumCPUs() : atoi(pszThreads);
-    oOptions.decode_threads = std::clamp(oOptions.decode_threads, 1, 128);
-    oOptions.decoded_cache_bytes = ParseByteSize(
-        GetOption(poOpenInfo, "DECODED_CACHE", "JPIP_DECODED_CACHE", "128MB"));
+    const pipit::client::client_options oOptions = JPIPClientOptions(
+        poOpenInfo->pszFilename, poOpenInfo->papszOpenOptions);
 
     auto oClient =
         pipit::client::jpip_client::open(poOpenInfo->pszFilename, oOptions);
@@ -569,6 +499,46 @@ const OGRSpatialReference *JPIPDataset::GetSpatialRef() const
     return GDALPamDataset::GetSpatialRef();
 }
 
+namespace
+{
+
+// The live statistics of the JPIP metadata domain: one row per key.
+struct JPIPStat
+{
+    const char *pszName;
+    std::string (*pfnValue)(const pipit::client::transfer_stats &);
+};
+
+std::string Count(std::uint64_t n)
+{
+    return std::to_string(n);
+}
+
+const JPIPStat asJPIPStats[] = {
+    {"JPIP_STAT_REQUESTS", [](const auto &s) { return Count(s.requests); }},
+    {"JPIP_STAT_BYTES_RECEIVED",
+     [](const auto &s) { return Count(s.body_bytes); }},
+    {"JPIP_STAT_NEW_BYTES", [](const auto &s) { return Count(s.new_bytes); }},
+    {"JPIP_STAT_SESSIONS", [](const auto &s) { return Count(s.sessions); }},
+    {"JPIP_STAT_RECONNECTS", [](const auto &s) { return Count(s.reconnects); }},
+    {"JPIP_STAT_CACHED_BYTES",
+     [](const auto &s) { return Count(s.cached_bytes); }},
+    {"JPIP_STAT_CACHE_LOADED",
+     [](const auto &s) {
+         return std::string(s.loaded_from_disk ? "YES" : "NO");
+     }},
+    {"JPIP_STAT_STATELESS",
+     [](const auto &s) { return std::string(s.stateless ? "YES" : "NO"); }},
+    {"JPIP_STAT_TILES_DECODED",
+     [](const auto &s) { return Count(s.cells_decoded); }},
+    {"JPIP_STAT_TILES_REUSED",
+     [](const auto &s) { return Count(s.cells_reused); }},
+    {"JPIP_STAT_DECODED_CACHE_BYTES",
+     [](const auto &s) { return Count(s.decoded_cache_bytes); }},
+};
+
+} // namespace
+
 const char *JPIPDataset::GetMetadataItem(const char *pszName,
                                          const char *pszDomain)
 {
@@ -576,38 +546,30 @@ const char *JPIPDataset::GetMetadataItem(const char *pszName,
     if (pszName != nullptr && pszDomain != nullptr &&
         EQUAL(pszDomain, "JPIP") && STARTS_WITH_CI(pszName, "JPIP_STAT_"))
     {
-        const auto oStats = m_poShared->poClient->stats();
-        if (EQUAL(pszName, "JPIP_STAT_REQUESTS"))
-            return CPLSPrintf(CPL_FRMT_GUIB,
-                              static_cast<GUIntBig>(oStats.requests));
-        if (EQUAL(pszName, "JPIP_STAT_BYTES_RECEIVED"))
-            return CPLSPrintf(CPL_FRMT_GUIB,
-                              static_cast<GUIntBig>(oStats.body_bytes));
-        if (EQUAL(pszName, "JPIP_STAT_SESSIONS"))
-            return CPLSPrintf(CPL_FRMT_GUIB,
-                              static_cast<GUIntBig>(oStats.sessions));
-        if (EQUAL(pszName, "JPIP_STAT_RECONNECTS"))
-            return CPLSPrintf(CPL_FRMT_GUIB,
-                              static_cast<GUIntBig>(oStats.reconnects));
-        if (EQUAL(pszName, "JPIP_STAT_CACHED_BYTES"))
-            return CPLSPrintf(CPL_FRMT_GUIB,
-                              static_cast<GUIntBig>(oStats.cached_bytes));
-        if (EQUAL(pszName, "JPIP_STAT_CACHE_LOADED"))
-            return oStats.loaded_from_disk ? "YES" : "NO";
-        if (EQUAL(pszName, "JPIP_STAT_STATELESS"))
-            return oStats.stateless ? "YES" : "NO";
-        if (EQUAL(pszName, "JPIP_STAT_TILES_DECODED"))
-            return CPLSPrintf(CPL_FRMT_GUIB,
-                              static_cast<GUIntBig>(oStats.cells_decoded));
-        if (EQUAL(pszName, "JPIP_STAT_TILES_REUSED"))
-            return CPLSPrintf(CPL_FRMT_GUIB,
-                              static_cast<GUIntBig>(oStats.cells_reused));
-        if (EQUAL(pszName, "JPIP_STAT_DECODED_CACHE_BYTES"))
-            return CPLSPrintf(CPL_FRMT_GUIB, static_cast<GUIntBig>(
-                                                 oStats.decoded_cache_bytes));
+        for (const auto &oStat : asJPIPStats)
+        {
+            if (EQUAL(pszName, oStat.pszName))
+                return CPLSPrintf(
+                    "%s",
+                    oStat.pfnValue(m_poShared->poClient->stats()).c_str());
+        }
         return nullptr;
     }
     return GDALPamDataset::GetMetadataItem(pszName, pszDomain);
+}
+
+char **JPIPDataset::GetMetadata(const char *pszDomain)
+{
+    if (pszDomain == nullptr || !EQUAL(pszDomain, "JPIP"))
+        return GDALPamDataset::GetMetadata(pszDomain);
+    // The static items of the domain, then the statistics as they are now.
+    m_aosJPIPMetadata.Assign(
+        CSLDuplicate(GDALPamDataset::GetMetadata(pszDomain)), true);
+    const auto oStats = m_poShared->poClient->stats();
+    for (const auto &oStat : asJPIPStats)
+        m_aosJPIPMetadata.SetNameValue(oStat.pszName,
+                                       oStat.pfnValue(oStats).c_str());
+    return m_aosJPIPMetadata.List();
 }
 
 int JPIPDataset::GetGCPCount()
@@ -850,8 +812,9 @@ void GDALRegister_JPIP()
     poDriver->SetMetadataItem(GDAL_DCAP_RASTER, "YES");
     poDriver->SetMetadataItem(GDAL_DMD_LONGNAME,
                               "JPEG 2000 Interactive Protocol (Pipit)");
-    poDriver->SetMetadataItem(GDAL_DMD_HELPTOPIC, "drivers/raster/jpip.html");
-    poDriver->SetMetadataItem(GDAL_DMD_CONNECTION_PREFIX, "jpip://");
+    // The driver's page in Pipit's documentation.
+    poDriver->SetMetadataItem(GDAL_DMD_HELPTOPIC, "docs/gdal-driver.md");
+    poDriver->SetMetadataItem(GDAL_DMD_CONNECTION_PREFIX, "jpip://, jpips://");
     poDriver->SetMetadataItem(
         GDAL_DMD_OPENOPTIONLIST,
         "<OpenOptionList>"

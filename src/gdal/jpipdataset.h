@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "cpl_string.h"
 #include "gdal_pam.h"
 #include "ogr_spatialref.h"
 #include "pipit/client.hpp"
@@ -62,6 +63,7 @@ class JPIPDataset final : public GDALPamDataset
     int m_nGCPCount = 0;
     GDAL_GCP *m_pasGCPList = nullptr;
     OGRSpatialReference m_oGCPSRS{};
+    CPLStringList m_aosJPIPMetadata{}; // what GetMetadata("JPIP") returned
 
     void ReadJP2Boxes();
     void SetBandColorInterpretations();
@@ -75,12 +77,11 @@ class JPIPDataset final : public GDALPamDataset
 
     CPLErr GetGeoTransform(double *padfTransform) override;
     const OGRSpatialReference *GetSpatialRef() const override;
-    // Domain "JPIP" also answers JPIP_STAT_REQUESTS, JPIP_STAT_BYTES_RECEIVED,
-    // JPIP_STAT_SESSIONS, JPIP_STAT_RECONNECTS, JPIP_STAT_CACHED_BYTES,
-    // JPIP_STAT_CACHE_LOADED, JPIP_STAT_STATELESS, JPIP_STAT_TILES_DECODED,
-    // JPIP_STAT_TILES_REUSED, JPIP_STAT_DECODED_CACHE_BYTES (live values).
+    // Domain "JPIP" also holds the live JPIP_STAT_* statistics (the table
+    // asJPIPStats in jpipdataset.cpp; listed by GetMetadata("JPIP") too).
     const char *GetMetadataItem(const char *pszName,
                                 const char *pszDomain = "") override;
+    char **GetMetadata(const char *pszDomain = "") override;
     int GetGCPCount() override;
     const OGRSpatialReference *GetGCPSpatialRef() const override;
     const GDAL_GCP *GetGCPs() override;

@@ -367,3 +367,31 @@ def test_tls_self_signed(tls_server, image_dir):
     assert np.array_equal(ds.ReadAsArray(0, 0, 64, 64), local)
     ds = open_jpip(g, url, CA_FILE=str(cert))
     assert np.array_equal(ds.ReadAsArray(0, 0, 64, 64), local)
+
+
+def test_gdalinfo_format_lists_both_prefixes_and_a_help_topic_that_exists():
+    gdal()
+    from pathlib import Path
+    p = subprocess.run(["gdalinfo", "--format", "JPIP"], capture_output=True, text=True,
+                       env=gdal_env(), timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "jpip://" in p.stdout and "jpips://" in p.stdout
+    topic = [ln.split(":", 1)[1].strip() for ln in p.stdout.splitlines()
+             if ln.strip().startswith("Help Topic:")]
+    assert topic and (Path(__file__).resolve().parents[2] / topic[0]).is_file(), topic
+
+
+def test_get_metadata_lists_the_stat_keys(server):
+    g = gdal()
+    ds = open_jpip(g, server.url("rgb8_lossless.jp2"))
+    ds.ReadAsArray(0, 0, 64, 64)
+    md = ds.GetMetadata("JPIP")
+    keys = {"JPIP_STAT_REQUESTS", "JPIP_STAT_BYTES_RECEIVED", "JPIP_STAT_NEW_BYTES",
+            "JPIP_STAT_SESSIONS", "JPIP_STAT_RECONNECTS", "JPIP_STAT_CACHED_BYTES",
+            "JPIP_STAT_CACHE_LOADED", "JPIP_STAT_STATELESS", "JPIP_STAT_TILES_DECODED",
+            "JPIP_STAT_TILES_REUSED", "JPIP_STAT_DECODED_CACHE_BYTES"}
+    assert keys <= set(md), keys - set(md)
+    assert "JPIP_NCOMPS" in md  # the static items stay
+    for k in keys:
+        assert md[k] == ds.GetMetadataItem(k, "JPIP"), k
+    assert int(md["JPIP_STAT_BYTES_RECEIVED"]) > 0 and md["JPIP_STAT_CACHE_LOADED"] == "NO"

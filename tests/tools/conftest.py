@@ -93,6 +93,57 @@ class Server:
             self.proc.wait(timeout=10)
 
 
+class SlowLink:
+    """A TCP relay on 127.0.0.1 in front of a server that passes the server's bytes on at
+    `bytes_per_second`: a slow network, for tests that must catch a transfer under way."""
+
+    def __init__(self, upstream: int, bytes_per_second: int = 12800):
+        import threading
+        self.upstream, self.rate = upstream, bytes_per_second
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.relayed = 0  # bytes passed on from the server
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, name: str) -> str:
+        return f"jpip://127.0.0.1:{self.port}/{name}"
+
+    def _accept(self):
+        import threading
+        while True:
+            try:
+                c, _ = self.sock.accept()
+                u = socket.create_connection(("127.0.0.1", self.upstream))
+            except OSError:
+                return
+            self.conns += [c, u]
+            threading.Thread(target=self._pipe, args=(c, u, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(u, c, True), daemon=True).start()
+
+    def _pipe(self, a, b, slow):
+        piece = 256
+        try:
+            while True:
+                data = a.recv(piece if slow else 65536)
+                if not data:
+                    b.shutdown(socket.SHUT_WR)
+                    return
+                b.sendall(data)
+                if slow:
+                    self.relayed += len(data)
+                    time.sleep(len(data) / self.rate)
+        except OSError:
+            return
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
 @pytest.fixture(scope="session")
 def image_dir(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("images")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from conftest import IMAGES, PIPIT_BIN, free_port
+from conftest import HEIGHT, IMAGES, PIPIT_BIN, WIDTH, free_port
 
 gdal.UseExceptions()
 
@@ -133,17 +133,20 @@ def test_cache_resumption(server, tmp_path):
     assert np.array_equal(a, b)
 
 
-def test_interrupted_get_resumes(server, tmp_path):
+def test_interrupted_get_resumes(slow_server, tmp_path):
     """SIGINT during a slow fetch saves the cache; the next run starts from it."""
     import signal
     import time
     cache = tmp_path / "cache"
-    url = server.url("rgb_geojp2.jp2")
+    url = slow_server.url("rgb_geojp2.jp2")
     proc = subprocess.Popen([str(PIPIT_BIN), "get", url, "-o", str(tmp_path / "i.tif"), "--cache",
                              str(cache), "--max-len", "100"], stderr=subprocess.PIPE, text=True)
-    # Give the process time to start and install its handler (a loaded machine starts it slowly):
-    # with 100-byte responses the fetch itself takes far longer than this.
-    time.sleep(1.0)
+    # Wait until the fetch is under way (its first checkpoint is written after the handler is
+    # installed; a loaded machine can take seconds to start the process): with 100-byte
+    # responses the fetch itself takes far longer.
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None and not cache_files(cache):
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     if proc.returncode == 0:
@@ -158,3 +161,76 @@ def test_progress_bar(server, tmp_path):
     p = get(server.url("rgb_geojp2.jp2"), tmp_path / "p.tif", "--progress", "--level", "1")
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("0...10...20...30...40...50...60...70...80...90...100 - done.")
+
+
+@pytest.fixture
+def slow_server(server):
+    """The server behind a slow link (12.8 kB/s)."""
+    from conftest import SlowLink
+    s = SlowLink(server.port)
+    yield s
+    s.close()
+
+
+def cache_files(cache):
+    return [f for f in cache.glob("*.pipitcache")] if cache.exists() else []
+
+
+def test_killed_get_resumes_from_cache(slow_server, server, tmp_path):
+    """A `pipit get` killed (SIGKILL, no chance to save at exit) mid-transfer leaves a cache
+    file written at a checkpoint; the next run starts from it and fetches less."""
+    import time
+    name = "rgb_geojp2.jp2"
+    cache = tmp_path / "cache"
+    proc = subprocess.Popen([str(PIPIT_BIN), "get", slow_server.url(name), "-o",
+                             str(tmp_path / "k.tif"), "--cache", str(cache), "--max-len", "2000",
+                             "-q"], stderr=subprocess.PIPE, text=True)
+    # Kill it once about 40 % of the image's ~105 kB has come through (3 s at 12.8 kB/s).
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None and slow_server.relayed < 40000:
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(timeout=10)
+    if proc.returncode == 0:
+        pytest.skip("the fetch finished before it could be killed")
+    assert proc.returncode == -9, proc.stderr.read()
+    assert cache_files(cache), "no cache file written before the kill"
+    fresh = get(server.url(name), tmp_path / "f.tif", "--stats")
+    assert fresh.returncode == 0, fresh.stderr
+    full = json.loads(fresh.stdout)
+    # The same URL (the cache is keyed by it): the slow server, resumed from the cache.
+    p = get(slow_server.url(name), tmp_path / "r.tif", "--cache", cache, "--stats")
+    assert p.returncode == 0, p.stderr
+    resumed = json.loads(p.stdout)
+    assert resumed["loaded_from_disk"], resumed
+    assert resumed["new_bytes"] < full["new_bytes"], (resumed, full)
+    assert resumed["body_bytes"] < full["body_bytes"], (resumed, full)
+    a = gdal.Open(str(tmp_path / "f.tif")).ReadAsArray()
+    b = gdal.Open(str(tmp_path / "r.tif")).ReadAsArray()
+    assert np.array_equal(a, b)
+
+
+def test_two_clients_share_a_cache_dir(server, tmp_path):
+    """Two runs at once on one cache folder, each fetching another half of the image, leave the
+    union in the cache file (merged under a lock, not the last writer's half only): a third run
+    reading the whole image fetches no new byte."""
+    name = "gray16_gmljp2.jp2"
+    url = server.url(name)
+    cache = tmp_path / "cache"
+    half = WIDTH // 2
+    procs = [subprocess.Popen([str(PIPIT_BIN), "get", url, "-o", str(tmp_path / f"h{i}.tif"),
+                               "--cache", str(cache), "--max-len", "2000", "--stats",
+                               "--region", region], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+             for i, region in enumerate([f"0,0,{half},{HEIGHT}",
+                                         f"{half},0,{WIDTH - half},{HEIGHT}"])]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        assert json.loads(out)["new_bytes"] > 0
+    p = get(url, tmp_path / "all.tif", "--cache", cache, "--stats")
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)
+    assert s["loaded_from_disk"] and s["new_bytes"] == 0, s
+    want = gdal.Open(str(server.root / name)).ReadAsArray()
+    assert np.array_equal(gdal.Open(str(tmp_path / "all.tif")).ReadAsArray(), want)

@@ -24,6 +24,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <cpl_progress.h>
 #include <gdal_priv.h>
@@ -37,6 +38,12 @@ namespace {
 
 struct get_options {
   std::string url, out, region, comps, bands, size, cache_dir, ca_file;
+  // HTTP: the settings GDAL's driver takes from GDAL_HTTP_* (docs/man/pipit-get.1).
+  std::string user, auth, bearer, header_file, cookie, proxy, proxy_user;
+  std::vector<std::string> headers;
+  double connect_timeout = -1, timeout = -1, retry_delay = -1;
+  long low_speed_time = -1, low_speed_limit = -1;
+  int max_retry = -1;
   unsigned level = 0, layers = 0;
   std::uint64_t max_len = 0;
   unsigned threads = 0;  // decode threads; 0: one per CPU
@@ -421,6 +428,22 @@ int run_get(const get_options& o) {
   co.cache_dir = o.cache_dir;
   co.transport.verify_tls = !o.insecure;
   co.transport.ca_file = o.ca_file;
+  co.transport.user_password = o.user;
+  co.transport.auth = o.auth;
+  co.transport.bearer = o.bearer;
+  if (!o.bearer.empty() && o.auth.empty()) co.transport.auth = "bearer";
+  co.transport.headers = o.headers;
+  co.transport.header_file = o.header_file;
+  co.transport.cookie = o.cookie;
+  co.transport.proxy = o.proxy;
+  co.transport.proxy_auth = o.proxy_user;
+  if (o.connect_timeout >= 0)
+    co.transport.connect_timeout_ms = static_cast<long>(std::ceil(o.connect_timeout * 1000));
+  if (o.timeout >= 0) co.transport.timeout_ms = static_cast<long>(std::ceil(o.timeout * 1000));
+  if (o.low_speed_time >= 0) co.transport.low_speed_seconds = o.low_speed_time;
+  if (o.low_speed_limit >= 0) co.transport.low_speed_limit = std::max(1L, o.low_speed_limit);
+  if (o.max_retry >= 0) co.transport.max_retry = o.max_retry;
+  if (o.retry_delay >= 0) co.transport.retry_delay_seconds = o.retry_delay;
   co.use_session = !o.stateless;
   co.decode_threads = static_cast<int>(
       o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency()));
@@ -503,11 +526,13 @@ int run_get(const get_options& o) {
   if (progress) GDALTermProgress(1.0, nullptr, nullptr);
   if (o.stats) {
     std::printf(
-        "{\"requests\": %llu, \"body_bytes\": %llu, \"sessions\": %llu, \"reconnects\": %llu, "
+        "{\"requests\": %llu, \"body_bytes\": %llu, \"new_bytes\": %llu, \"sessions\": %llu, "
+        "\"reconnects\": %llu, "
         "\"cached_bytes\": %llu, \"loaded_from_disk\": %s, \"stateless\": %s, "
         "\"level\": %u, \"width\": %u, \"height\": %u}\n",
         static_cast<unsigned long long>(s.requests), static_cast<unsigned long long>(s.body_bytes),
-        static_cast<unsigned long long>(s.sessions), static_cast<unsigned long long>(s.reconnects),
+        static_cast<unsigned long long>(s.new_bytes), static_cast<unsigned long long>(s.sessions),
+        static_cast<unsigned long long>(s.reconnects),
         static_cast<unsigned long long>(s.cached_bytes), s.loaded_from_disk ? "true" : "false",
         s.stateless ? "true" : "false", p.w.discard_levels, p.out_w, p.out_h);
   } else if (!o.quiet && fmt != out_format::pgx) {
@@ -543,6 +568,40 @@ command register_get(CLI::App& app) {
   sub->add_option("--max-len", o->max_len, "largest len of a request");
   sub->add_option("--threads", o->threads, "decoding threads (default: one per CPU)");
   sub->add_flag("--insecure", o->insecure, "do not verify TLS certificates");
+  const char* http = "HTTP (as GDAL_HTTP_* for the GDAL driver)";
+  sub->add_option("--user", o->user, "USER:PASSWORD for the server (also user:password@ in URL)")
+      ->group(http);
+  sub->add_option("--auth", o->auth,
+                  "authentication scheme: basic (default), digest, ntlm, negotiate, any, "
+                  "anysafe, bearer")
+      ->group(http);
+  sub->add_option("--bearer", o->bearer, "OAuth 2 bearer token (Authorization: Bearer)")
+      ->group(http);
+  sub->add_option("-H,--header", o->headers, "'Name: value' added to every request (repeatable)")
+      ->group(http);
+  sub->add_option("--header-file", o->header_file,
+                  "file of 'Name: value' lines, read before each request")
+      ->group(http);
+  sub->add_option("--cookie", o->cookie, "'name=value; name2=value2'")->group(http);
+  sub->add_option("--proxy", o->proxy, "proxy host:port or URL")->group(http);
+  sub->add_option("--proxy-user", o->proxy_user, "USER:PASSWORD for the proxy")->group(http);
+  sub->add_option("--connect-timeout", o->connect_timeout, "seconds to connect (default 30)")
+      ->group(http);
+  sub->add_option("--timeout", o->timeout,
+                  "seconds a request may take (default: none, but 30 s without data fail it)")
+      ->group(http);
+  sub->add_option("--low-speed-time", o->low_speed_time,
+                  "a request below --low-speed-limit for this many seconds fails (default 30; "
+                  "0: never)")
+      ->group(http);
+  sub->add_option("--low-speed-limit", o->low_speed_limit, "bytes per second (default 1)")
+      ->group(http);
+  sub->add_option("--max-retry", o->max_retry,
+                  "retries of a request that timed out or got HTTP 429/5xx (default 0)")
+      ->group(http);
+  sub->add_option("--retry-delay", o->retry_delay,
+                  "seconds before the first retry, doubled for each next one (default 30)")
+      ->group(http);
   sub->add_flag("--stateless", o->stateless, "do not open a session");
   sub->add_flag("--stats", o->stats, "print transfer statistics as JSON");
   sub->add_flag("-q,--quiet", o->quiet, "no progress bar, no summary");
