@@ -211,13 +211,18 @@ def test_killed_get_resumes_from_cache(slow_server, server, tmp_path):
 
 
 def test_two_clients_share_a_cache_dir(server, tmp_path):
-    """Two runs at once on one cache folder, each fetching another half of the image, leave the
-    union in the cache file (merged under a lock, not the last writer's half only): a third run
-    reading the whole image fetches no new byte."""
-    name = "gray16_gmljp2.jp2"
+    """Two runs at once on one cache folder, each fetching another half of a tiled image, leave
+    the union in the cache file (merged under a lock, not the last writer's half only): a third
+    run reading the whole image fetches no new byte."""
+    name = "tiled_for_merge.jp2"
+    src = server.root / name
+    if not src.exists():
+        gdal.Translate(str(src), str(server.root / "gray16_gmljp2.jp2"), format="JP2OpenJPEG",
+                       creationOptions=["BLOCKXSIZE=128", "BLOCKYSIZE=128", "REVERSIBLE=YES",
+                                        "QUALITY=100", "RESOLUTIONS=3"])
     url = server.url(name)
     cache = tmp_path / "cache"
-    half = WIDTH // 2
+    half = 256  # a tile boundary: the halves share no tile
     procs = [subprocess.Popen([str(PIPIT_BIN), "get", url, "-o", str(tmp_path / f"h{i}.tif"),
                                "--cache", str(cache), "--max-len", "2000", "--stats",
                                "--region", region], stdout=subprocess.PIPE,
@@ -232,5 +237,5 @@ def test_two_clients_share_a_cache_dir(server, tmp_path):
     assert p.returncode == 0, p.stderr
     s = json.loads(p.stdout)
     assert s["loaded_from_disk"] and s["new_bytes"] == 0, s
-    want = gdal.Open(str(server.root / name)).ReadAsArray()
+    want = gdal.Open(str(src)).ReadAsArray()
     assert np.array_equal(gdal.Open(str(tmp_path / "all.tif")).ReadAsArray(), want)
