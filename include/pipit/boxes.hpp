@@ -44,6 +44,13 @@ result<std::vector<box>> read_boxes(bytes_view file, byte_range range, unsigned 
 // True when `file` starts with the JP2 signature box.
 bool has_jp2_signature(bytes_view file);
 
+// One channel definition of a cdef box (15444-1 I.5.3.6).
+struct channel_definition {
+  std::uint16_t channel = 0;      // Cn
+  std::uint16_t type = 0;         // Typ: 0 colour, 1 opacity, 2 premultiplied opacity
+  std::uint16_t association = 0;  // Asoc: 0 the whole image, i the i-th colour, 65535 none
+};
+
 struct jp2_description {
   std::uint32_t brand = 0;              // ftyp BR
   std::uint32_t height = 0, width = 0;  // ihdr
@@ -52,7 +59,8 @@ struct jp2_description {
   std::uint8_t colour_method = 0;  // colr METH
   std::uint32_t enum_cs = 0;       // colr EnumCS when METH = 1
   bool has_bpcc = false, has_pclr = false, has_cmap = false, has_cdef = false, has_res = false;
-  bool geojp2 = false;                  // uuid B14BF8BD-083D-4B43-A5AE-8CD7D5A6CE03
+  std::vector<channel_definition> channels;  // the cdef box's entries, in box order
+  bool geojp2 = false;                       // uuid B14BF8BD-083D-4B43-A5AE-8CD7D5A6CE03
   bool gmljp2 = false;                  // asoc with a 'gml.data' label, or an xml box holding GML
   std::vector<byte_range> codestreams;  // contents of each jp2c box, in file order
 };

@@ -116,6 +116,17 @@ struct component_info {
   std::uint8_t dx = 1, dy = 1;  // XRsiz, YRsiz
 };
 
+// How a component is to be shown, from the JP2 colr and cdef boxes.
+enum class band_colour : std::uint8_t { undefined, gray, red, green, blue, alpha, y, cb, cr };
+
+// The one sample type every band is given (by the GDAL driver and `pipit get` alike): 8, 16 or
+// 32 bits, the smallest holding every component's precision; signed when any component is, and
+// then at least 16 bits (a signed 8-bit component is read as 16-bit, its values as they are).
+struct sample_type {
+  std::uint8_t bits = 8;
+  bool is_signed = false;
+};
+
 // What the headers say of the image (main header, metadata-bin 0).
 struct image_info {
   std::uint32_t Xsiz = 0, Ysiz = 0, XOsiz = 0, YOsiz = 0;
@@ -130,6 +141,12 @@ struct image_info {
   // A JP2 file made of metadata-bin 0's boxes around a codestream with the headers and no
   // packet data: for georeferencing and colour boxes. Empty for a raw codestream.
   std::vector<std::uint8_t> jp2_header;
+  // From the JP2 header's boxes, read once by the core's box reader (describe_jp2).
+  std::uint32_t enum_cs = 0;         // colr EnumCS (0: no enumerated colour space, or no JP2)
+  std::vector<band_colour> colours;  // per component, as GDAL's JP2OpenJPEG interprets colr and
+                                     // cdef; all undefined for a raw codestream
+
+  sample_type samples() const;
 
   std::uint32_t width() const { return Xsiz - XOsiz; }
   std::uint32_t height() const { return Ysiz - YOsiz; }

@@ -7,6 +7,7 @@
 #include <deque>
 #include <thread>
 
+#include "pipit/boxes.hpp"
 #include "pipit/client.hpp"
 #include "pipit/rebuild.hpp"
 #include "pipit/view_window.hpp"
@@ -25,9 +26,52 @@ std::uint32_t image_info::height_at(std::uint32_t d) const {
   return static_cast<std::uint32_t>((Ysiz + s - 1) / s - (YOsiz + s - 1) / s);
 }
 
+sample_type image_info::samples() const {
+  unsigned precision = 1;
+  bool is_signed = false;
+  for (const auto& c : components) {
+    precision = std::max<unsigned>(precision, c.precision);
+    is_signed = is_signed || c.is_signed;
+  }
+  sample_type t;
+  t.is_signed = is_signed;
+  t.bits = precision > 16 ? 32 : (precision > 8 || is_signed) ? 16 : 8;
+  return t;
+}
+
 namespace {
 
 using clock = std::chrono::steady_clock;
+
+// The colour of each of n components from colr's EnumCS and cdef, as JP2OpenJPEG reads them:
+// cdef opacity is alpha; otherwise the colour channel cdef associates (or the component's own
+// number) is grey for a greyscale image (or one without colr of fewer than 3 components), else
+// R, G, B (Y, Cb, Cr for sYCC) for the first three channels of an image of 3 or more.
+std::vector<band_colour> colours_of(const jp2_description& d, std::size_t n) {
+  std::vector<band_colour> out(n, band_colour::undefined);
+  std::vector<int> type(n, -1), assoc(n, -1);
+  for (const auto& ch : d.channels)
+    if (ch.channel < n) {
+      type[ch.channel] = ch.type;
+      assoc[ch.channel] = ch.association;
+    }
+  const std::uint32_t cs = d.colour_method == 1 ? d.enum_cs : 0;
+  const bool grey = cs == 17 || (cs == 0 && n < 3);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (type[i] == 1 || type[i] == 2) {
+      out[i] = band_colour::alpha;
+      continue;
+    }
+    const std::size_t channel =
+        type[i] == 0 && assoc[i] > 0 ? static_cast<std::size_t>(assoc[i] - 1) : i;
+    if (grey)
+      out[i] = channel == 0 ? band_colour::gray : band_colour::undefined;
+    else if (n >= 3 && channel < 3)
+      out[i] = static_cast<band_colour>(
+          static_cast<int>(cs == 18 ? band_colour::y : band_colour::red) + channel);
+  }
+  return out;
+}
 
 class window_job final : public window_handle {
  public:
@@ -415,6 +459,18 @@ class client_impl final : public jpip_client {
     info_.levels = levels == 32 ? 0 : levels;
     info_.layers = layers;
     info_.ht = ix->ht;
+    info_.colours.assign(info_.components.size(), band_colour::undefined);
+    if (!info_.jp2_header.empty()) {
+      // A header the box reader cannot describe (a server's placeholder boxes, say) leaves the
+      // colours undefined: the pixels do not depend on them.
+      const bytes_view jp2(info_.jp2_header.data(), info_.jp2_header.size());
+      auto boxes = read_boxes(jp2, byte_range{0, jp2.size()});
+      auto d = boxes ? describe_jp2(jp2, *boxes) : result<jp2_description>(fail(boxes.error()));
+      if (d) {
+        info_.enum_cs = d->colour_method == 1 ? d->enum_cs : 0;
+        info_.colours = colours_of(*d, info_.components.size());
+      }
+    }
     cs_ = std::make_unique<codestream_index>(std::move(*ix));
     return {};
   }

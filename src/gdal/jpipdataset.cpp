@@ -4,6 +4,7 @@
  *           georeferencing and synchronous reads.
  ****************************************************************************/
 #include "jpipdataset.h"
+#include "jpipgdaltypes.h"
 #include "jpipoptions.h"
 
 #include <algorithm>
@@ -30,99 +31,6 @@ bool IsExactWindow(int nXOff, int nYOff, int nXSize, int nYSize, int nBufXSize,
         return psExtraArg->dfXOff == nXOff && psExtraArg->dfYOff == nYOff &&
                psExtraArg->dfXSize == nXSize && psExtraArg->dfYSize == nYSize;
     return true;
-}
-
-GDALDataType DataTypeOf(const pipit::client::image_info &oInfo)
-{
-    int nPrec = 1;
-    bool bSigned = false;
-    for (const auto &c : oInfo.components)
-    {
-        nPrec = std::max<int>(nPrec, c.precision);
-        bSigned = bSigned || c.is_signed;
-    }
-    if (nPrec <= 8)
-        return bSigned ? GDT_Int16 : GDT_Byte;
-    if (nPrec <= 16)
-        return bSigned ? GDT_Int16 : GDT_UInt16;
-    return bSigned ? GDT_Int32 : GDT_UInt32;
-}
-
-} // namespace
-
-namespace
-{
-
-// The colr (EnumCS) and cdef boxes of the JP2 header.
-struct JP2Colour
-{
-    int nEnumCS = 0; // 0: no enumerated colr box
-    std::vector<int> anType{}, anAssoc{};
-};
-
-JP2Colour ReadJP2Colour(const std::vector<std::uint8_t> &oHeader, int nComps)
-{
-    JP2Colour oColour;
-    oColour.anType.assign(nComps, -1);
-    oColour.anAssoc.assign(nComps, -1);
-    if (oHeader.empty())
-        return oColour;
-    const CPLString osName(CPLSPrintf("/vsimem/jpip_colr_%p.jp2",
-                                      static_cast<const void *>(&oHeader)));
-    VSILFILE *fp = VSIFileFromMemBuffer(
-        osName, const_cast<GByte *>(oHeader.data()), oHeader.size(), FALSE);
-    if (fp == nullptr)
-        return oColour;
-    GDALJP2Box oBox(fp);
-    if (oBox.ReadFirst())
-    {
-        while (strlen(oBox.GetType()) > 0)
-        {
-            if (EQUAL(oBox.GetType(), "jp2h"))
-            {
-                GDALJP2Box oSub(fp);
-                for (int bOK = oSub.ReadFirstChild(&oBox);
-                     bOK && strlen(oSub.GetType()) > 0;
-                     bOK = oSub.ReadNextChild(&oBox))
-                {
-                    const bool bColr = EQUAL(oSub.GetType(), "colr");
-                    const bool bCdef = EQUAL(oSub.GetType(), "cdef");
-                    if (!bColr && !bCdef)
-                        continue;
-                    GByte *pabyData = oSub.ReadBoxData();
-                    const GIntBig nLen = oSub.GetDataLength();
-                    if (pabyData != nullptr && bColr && nLen >= 7 &&
-                        pabyData[0] == 1 && oColour.nEnumCS == 0)
-                    {
-                        oColour.nEnumCS = (pabyData[3] << 24) |
-                                          (pabyData[4] << 16) |
-                                          (pabyData[5] << 8) | pabyData[6];
-                    }
-                    if (pabyData != nullptr && bCdef && nLen >= 2)
-                    {
-                        const int nN = (pabyData[0] << 8) | pabyData[1];
-                        for (int i = 0; i < nN && 2 + 6 * i + 6 <= nLen; ++i)
-                        {
-                            const GByte *p = pabyData + 2 + 6 * i;
-                            const int nCn = (p[0] << 8) | p[1];
-                            if (nCn < nComps)
-                            {
-                                oColour.anType[nCn] = (p[2] << 8) | p[3];
-                                oColour.anAssoc[nCn] = (p[4] << 8) | p[5];
-                            }
-                        }
-                    }
-                    CPLFree(pabyData);
-                }
-                break;
-            }
-            if (!oBox.ReadNext())
-                break;
-        }
-    }
-    VSIFCloseL(fp);
-    VSIUnlink(osName);
-    return oColour;
 }
 
 } // namespace
@@ -301,10 +209,7 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
                  poOpenInfo->pszFilename);
         return nullptr;
     }
-    poShared->bIs420 = JPIPIs420(
-        oInfo, ReadJP2Colour(oInfo.jp2_header,
-                             static_cast<int>(oInfo.components.size()))
-                   .nEnumCS);
+    poShared->bIs420 = JPIPIs420(oInfo);
     for (const auto &c : oInfo.components)
     {
         if ((c.dx != 1 || c.dy != 1) && !poShared->bIs420)
@@ -319,7 +224,7 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
         }
     }
 
-    const GDALDataType eDT = DataTypeOf(oInfo);
+    const GDALDataType eDT = JPIPDataType(oInfo);
     auto poDS = std::make_unique<JPIPDataset>();
     poDS->m_poShared = poShared;
     poDS->nRasterXSize = static_cast<int>(oInfo.width());
@@ -437,48 +342,18 @@ void JPIPDataset::ReadJP2Boxes()
 
 void JPIPDataset::SetBandColorInterpretations()
 {
-    const int nComps = nBands;
-    const auto &oHeader = m_poShared->oInfo.jp2_header;
-    const JP2Colour oColour = ReadJP2Colour(oHeader, nComps);
-    const int nEnumCS = oColour.nEnumCS;
-    const auto &anType = oColour.anType;
-    const auto &anAssoc = oColour.anAssoc;
-    auto SetBand = [this](int i, GDALColorInterp e) {
-        cpl::down_cast<JPIPRasterBand *>(GetRasterBand(i + 1))->m_eColorInterp =
-            e;
-    };
-    // 4:2:0 bands are converted to RGB (and alpha), as JP2OpenJPEG does.
-    if (m_poShared->bIs420)
-    {
-        for (int i = 0; i < nComps; ++i)
-            SetBand(i, i < 3 ? static_cast<GDALColorInterp>(GCI_RedBand + i)
-                             : GCI_AlphaBand);
-        return;
-    }
-    // A raw codestream (no JP2 header) has no colour: JP2OpenJPEG leaves
-    // every band Undefined.
-    if (oHeader.empty())
-        return;
-    const bool bGrey = nEnumCS == 17 || (nEnumCS == 0 && nComps < 3);
-    const bool bYCC = nEnumCS == 18;
-    for (int i = 0; i < nComps; ++i)
+    const auto &oInfo = m_poShared->oInfo;
+    for (int i = 0; i < nBands; ++i)
     {
         GDALColorInterp e = GCI_Undefined;
-        if (anType[i] == 1 || anType[i] == 2)
-            e = GCI_AlphaBand;
-        else
-        {
-            const int nChannel =
-                anType[i] == 0 && anAssoc[i] > 0 ? anAssoc[i] - 1 : i;
-            // Alpha only when cdef says so (as JP2OpenJPEG does).
-            if (bGrey)
-                e = nChannel == 0 ? GCI_GrayIndex : GCI_Undefined;
-            else if (nComps >= 3 && nChannel < 3)
-                e = bYCC ? static_cast<GDALColorInterp>(GCI_YCbCr_YBand +
-                                                        nChannel)
-                         : static_cast<GDALColorInterp>(GCI_RedBand + nChannel);
-        }
-        SetBand(i, e);
+        // 4:2:0 bands are converted to RGB (and alpha), as JP2OpenJPEG does.
+        if (m_poShared->bIs420)
+            e = i < 3 ? static_cast<GDALColorInterp>(GCI_RedBand + i)
+                      : GCI_AlphaBand;
+        else if (static_cast<std::size_t>(i) < oInfo.colours.size())
+            e = JPIPColorInterp(oInfo.colours[i]);
+        cpl::down_cast<JPIPRasterBand *>(GetRasterBand(i + 1))->m_eColorInterp =
+            e;
     }
 }
 
@@ -591,8 +466,9 @@ const GDAL_GCP *JPIPDataset::GetGCPs()
 /*                         4:2:0 to RGB                                 */
 /************************************************************************/
 
-bool JPIPIs420(const pipit::client::image_info &oInfo, int nEnumCS)
+bool JPIPIs420(const pipit::client::image_info &oInfo)
 {
+    const std::uint32_t nEnumCS = oInfo.enum_cs;
     const auto &c = oInfo.components;
     if ((c.size() != 3 && c.size() != 4) || nEnumCS == 16 || oInfo.XOsiz != 0 ||
         oInfo.YOsiz != 0 || oInfo.Xsiz % 2 != 0 || oInfo.Ysiz % 2 != 0)

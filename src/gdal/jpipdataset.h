@@ -39,7 +39,7 @@ struct JPIPShared
 // and Cr sub-sampled by 2 both ways over an even-sized image at the grid's
 // origin, 8-bit unsigned, not declared sRGB: the 4:2:0 layout JP2OpenJPEG
 // converts to RGB (and GDAL writes with YCBCR420=YES).
-bool JPIPIs420(const pipit::client::image_info &oInfo, int nEnumCS);
+bool JPIPIs420(const pipit::client::image_info &oInfo);
 
 class JPIPAsyncReader;
 

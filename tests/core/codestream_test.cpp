@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "codestream_test_util.hpp"
+#include "pipit/boxes.hpp"
 #include "pipit/image_index.hpp"
 
 using namespace pipit;
@@ -143,4 +144,57 @@ TEST(Codestream, GeneratedCorpus) {
   auto files = corpus_files();
   if (files.empty()) GTEST_SKIP() << "no corpus in " << pipit::testing::corpus_dir();
   for (const auto& f : files) check_file(f);
+}
+
+namespace {
+
+void put_box(std::vector<std::uint8_t>& out, const char (&type)[5],
+             const std::vector<std::uint8_t>& content) {
+  const auto n = static_cast<std::uint32_t>(content.size() + 8);
+  for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(n >> s));
+  out.insert(out.end(), type, type + 4);
+  out.insert(out.end(), content.begin(), content.end());
+}
+
+// A JP2 file of the boxes describe_jp2 reads: signature, ftyp, jp2h (ihdr, colr, `cdef`), jp2c.
+std::vector<std::uint8_t> jp2_with_cdef(const std::vector<std::uint8_t>& cdef) {
+  std::vector<std::uint8_t> f, jp2h;
+  put_box(f, "jP  ", {0x0D, 0x0A, 0x87, 0x0A});
+  put_box(f, "ftyp", {'j', 'p', '2', ' ', 0, 0, 0, 0, 'j', 'p', '2', ' '});
+  put_box(jp2h, "ihdr", {0, 0, 0, 4, 0, 0, 0, 4, 0, 4, 7, 7, 0, 0});
+  put_box(jp2h, "colr", {1, 0, 0, 0, 0, 0, 16});
+  put_box(jp2h, "cdef", cdef);
+  put_box(f, "jp2h", jp2h);
+  put_box(f, "jp2c", {0xFF, 0x4F});
+  return f;
+}
+
+}  // namespace
+
+TEST(Jp2Boxes, ChannelDefinitionsAreRead) {
+  // N = 2: channel 3 is opacity of the whole image, channel 0 the first colour.
+  const auto f = jp2_with_cdef({0, 2, 0, 3, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1});
+  auto boxes = read_boxes(f, byte_range{0, f.size()});
+  ASSERT_TRUE(boxes) << boxes.error().to_string();
+  auto d = describe_jp2(f, *boxes);
+  ASSERT_TRUE(d) << d.error().to_string();
+  EXPECT_EQ(d->enum_cs, 16u);
+  ASSERT_TRUE(d->has_cdef);
+  ASSERT_EQ(d->channels.size(), 2u);
+  EXPECT_EQ(d->channels[0].channel, 3);
+  EXPECT_EQ(d->channels[0].type, 1);
+  EXPECT_EQ(d->channels[0].association, 0);
+  EXPECT_EQ(d->channels[1].channel, 0);
+  EXPECT_EQ(d->channels[1].type, 0);
+  EXPECT_EQ(d->channels[1].association, 1);
+}
+
+TEST(Jp2Boxes, TruncatedChannelDefinitionIsAnError) {
+  // N = 2 but one entry and a half.
+  const auto f = jp2_with_cdef({0, 2, 0, 3, 0, 1, 0, 0, 0, 0, 0});
+  auto boxes = read_boxes(f, byte_range{0, f.size()});
+  ASSERT_TRUE(boxes) << boxes.error().to_string();
+  auto d = describe_jp2(f, *boxes);
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().message.find("cdef"), std::string::npos) << d.error().to_string();
 }

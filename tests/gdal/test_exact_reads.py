@@ -336,3 +336,25 @@ def test_stingy_server_window_is_exact(stingy_server, image_dir, big_lossy, tmp_
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert np.array_equal(g.Open(str(out)).ReadAsArray(), local.ReadAsArray(*win))
+
+
+def test_get_and_driver_give_bands_one_type_and_colour(server, image_dir, rgba, tmp_path):
+    """`pipit get` and the driver read colour and data type from one model of the image: the
+    same bands get the same type and colour interpretation (a raw codestream: Undefined)."""
+    g = gdal()
+    raw = "raw_rgb_get.j2k"
+    make_jp2(g, image_dir / raw, planes(120, 90, 3, 9), g.GDT_Byte,
+             ["CODEC=J2K", "REVERSIBLE=YES", "QUALITY=100"])
+    for name, bands in ((rgba, "1,2,3,4"), (rgba, "4,1"), (raw, "1,2,3"),
+                        ("int16_lossy.jp2", "1"), ("gray12_lossless.jp2", "1")):
+        out = tmp_path / f"{name}_{bands.replace(',', '')}.tif"
+        p = subprocess.run([str(PIPIT_BIN), "get", server.url(name), "-o", str(out), "--bands",
+                            bands], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        got = g.Open(str(out))
+        ds = open_jpip(g, server.url(name))
+        for i, b in enumerate(int(v) for v in bands.split(",")):
+            gb, db = got.GetRasterBand(i + 1), ds.GetRasterBand(b)
+            assert gb.DataType == db.DataType, (name, b)
+            assert gb.GetColorInterpretation() == db.GetColorInterpretation(), (name, b)
+            assert np.array_equal(gb.ReadAsArray(), db.ReadAsArray()), (name, b)

@@ -165,7 +165,19 @@ result<jp2_description> describe_jp2(bytes_view file, const std::vector<box>& bo
       case box_type("bpcc"): d.has_bpcc = true; break;
       case box_type("pclr"): d.has_pclr = true; break;
       case box_type("cmap"): d.has_cmap = true; break;
-      case box_type("cdef"): d.has_cdef = true; break;
+      case box_type("cdef"): {
+        if (d.has_cdef) break;
+        d.has_cdef = true;
+        byte_reader r(content(file, b), b.content_offset());
+        PIPIT_TRY_ASSIGN(n, r.u16("cdef: N"));
+        for (std::uint16_t i = 0; i < n; ++i) {
+          PIPIT_TRY_ASSIGN(cn, r.u16("cdef: Cn"));
+          PIPIT_TRY_ASSIGN(typ, r.u16("cdef: Typ"));
+          PIPIT_TRY_ASSIGN(asoc, r.u16("cdef: Asoc"));
+          d.channels.push_back(channel_definition{cn, typ, asoc});
+        }
+        break;
+      }
       case box_type("res "): d.has_res = true; break;
       default: break;
     }

@@ -31,6 +31,7 @@
 #include <gdaljp2metadata.h>
 
 #include "commands.hpp"
+#include "jpipgdaltypes.h"
 #include "pipit/client.hpp"
 
 namespace pipit::tools {
@@ -98,13 +99,6 @@ bool write_pgx(const std::string& path, const client::decoded_window::plane& p,
   }
   f.write(buf.data(), static_cast<std::streamsize>(buf.size()));
   return static_cast<bool>(f);
-}
-
-// The same sample types as the JPIP GDAL driver.
-GDALDataType data_type(const client::component_info& ci) {
-  if (ci.precision <= 8) return ci.is_signed ? GDT_Int16 : GDT_Byte;
-  if (ci.precision <= 16) return ci.is_signed ? GDT_Int16 : GDT_UInt16;
-  return ci.is_signed ? GDT_Int32 : GDT_UInt32;
 }
 
 // Georeferencing of the whole image at full resolution, from the JP2 boxes of metadata-bin 0.
@@ -312,11 +306,8 @@ int write_gdal(const get_options& o, out_format fmt, const client::image_info& i
                    "choose them one at a time with --bands\n");
       return 2;
     }
-  GDALDataType dt = GDT_Byte;
-  for (const auto& pl : d.planes) {
-    const GDALDataType t = data_type(info.components[pl.component]);
-    dt = GDALDataTypeUnion(dt, t);
-  }
+  // The JPIP driver's type and colours (jpipgdaltypes.h): one model of the image for both.
+  const GDALDataType dt = JPIPDataType(info);
   if (fmt == out_format::png && dt != GDT_Byte && dt != GDT_UInt16) {
     std::fprintf(stderr,
                  "pipit get: PNG holds 8- and 16-bit unsigned samples only (these are %s): "
@@ -350,10 +341,10 @@ int write_gdal(const get_options& o, out_format fmt, const client::image_info& i
       return 1;
   }
   src.reset();
-  // Colour: three components (and a fourth) taken from an image of three or more are RGB(A).
-  if ((nb == 3 || nb == 4) && info.components.size() >= 3) {
-    const GDALColorInterp ci[4] = {GCI_RedBand, GCI_GreenBand, GCI_BlueBand, GCI_AlphaBand};
-    for (int b = 0; b < nb; ++b) out->GetRasterBand(b + 1)->SetColorInterpretation(ci[b]);
+  for (int b = 0; b < nb; ++b) {
+    const std::uint32_t c = d.planes[b].component;
+    if (c < info.colours.size())
+      out->GetRasterBand(b + 1)->SetColorInterpretation(JPIPColorInterp(info.colours[c]));
   }
   georef g;
   read_georef(info, g);
