@@ -161,6 +161,13 @@ struct index_options {
   // Refuse codestreams whose geometry or packet count exceeds these (damaged or hostile input).
   std::uint64_t max_packets = std::uint64_t{1} << 30;
   std::uint64_t max_blocks_per_precinct = std::uint64_t{1} << 22;
+  // The memory the index may take for what the headers declare: per tile its coding and geometry
+  // (components x resolutions), its slot table (precincts x layers x 4 bytes) and its packets.
+  // Checked before anything is allocated, so a few kilobytes of headers that declare a billion
+  // packets are refused with errc::limit instead of exhausting memory. A complete tile must also
+  // hold at least one byte per declared packet (errc::corrupt otherwise), which bounds the
+  // packet tables of every legal file by its size.
+  std::uint64_t max_index_bytes = std::uint64_t{1} << 30;
   // Stop after headers, tile-parts and geometry: no packets (the client's rebuild uses this on a
   // codestream skeleton made of header bins).
   bool headers_only = false;

@@ -35,6 +35,10 @@ struct rebuild_options {
   // are copied; every other packet is written empty. Decoding the window's region then gives
   // the same samples as a full rebuild, for a fraction of the copying.
   std::optional<window_spec> window;
+  // The skeleton's index limit (index_options::max_index_bytes): header bins that declare more
+  // packets than this allows (each costs the rebuild a listed packet and an output byte) are
+  // refused with errc::limit before anything is written.
+  std::uint64_t max_index_bytes = index_options{}.max_index_bytes;
 };
 
 struct rebuild_stats {
@@ -49,8 +53,11 @@ struct rebuild_stats {
 class codestream_skeleton {
  public:
   // Fails (errc::not_found) when the main header bin is absent or incomplete, and (corrupt)
-  // when the header bins cannot be parsed.
-  static result<codestream_skeleton> build(const databin_cache& cache, std::uint32_t csn = 0);
+  // when the header bins cannot be parsed, (limit) when they declare more than
+  // `max_index_bytes` allows (see rebuild_options).
+  static result<codestream_skeleton> build(
+      const databin_cache& cache, std::uint32_t csn = 0,
+      std::uint64_t max_index_bytes = index_options{}.max_index_bytes);
 
   const codestream_index& index() const { return *index_; }
   std::uint32_t csn() const { return csn_; }

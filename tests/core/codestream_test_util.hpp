@@ -40,3 +40,30 @@ inline std::vector<std::string> corpus_files() {
 }
 
 }  // namespace pipit::testing
+
+namespace pipit::testing {
+
+// A complete one-tile codestream (SOC SIZ COD QCD SOT SOD body EOC) whose headers declare
+// `components` x (`levels` + 1) precincts x `layers` packets over `body` zero bytes: with many
+// components and layers, a few kilobytes that declare a billion packets (a header bomb).
+inline std::vector<std::uint8_t> header_bomb(unsigned components, unsigned layers, unsigned levels,
+                                             unsigned body, unsigned size = 16) {
+  std::vector<std::uint8_t> v;
+  auto u8 = [&](unsigned x) { v.push_back(static_cast<std::uint8_t>(x)); };
+  auto u16 = [&](unsigned x) { u8(x >> 8), u8(x & 0xFF); };
+  auto u32 = [&](std::uint32_t x) { u16(x >> 16), u16(x & 0xFFFF); };
+  u16(0xFF4F);
+  u16(0xFF51), u16(38 + 3 * components), u16(0);
+  for (std::uint32_t f : {size, size, 0u, 0u, size, size, 0u, 0u}) u32(f);
+  u16(components);
+  for (unsigned c = 0; c < components; ++c) u8(7), u8(1), u8(1);
+  u16(0xFF52), u16(12), u8(0), u8(0), u16(layers), u8(0), u8(levels), u8(4), u8(4), u8(0), u8(1);
+  u16(0xFF5C), u16(3 + 3 * levels + 1), u8(0x40);
+  for (unsigned b = 0; b < 3 * levels + 1; ++b) u8(0x40);
+  u16(0xFF90), u16(10), u16(0), u32(14 + body), u8(0), u8(1), u16(0xFF93);
+  v.insert(v.end(), body, 0);
+  u16(0xFFD9);
+  return v;
+}
+
+}  // namespace pipit::testing

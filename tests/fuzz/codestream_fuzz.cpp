@@ -11,6 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     o.use_pointer_markers = plt;
     o.max_packets = 1u << 20;
     o.max_blocks_per_precinct = 1u << 16;
+    o.max_index_bytes = 64u << 20;
     auto ix = pipit::image_index::build(b, o);
     if (ix) {
       // Walk the result so that inconsistent indexes show up as out-of-bounds reads.

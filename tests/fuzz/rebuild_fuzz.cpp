@@ -23,13 +23,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto& m = std::get<pipit::jpp_message>(*ev);
     (void)cache.add(m.bin(), m.msg_offset, m.body, m.is_last);
   }
-  auto cs = pipit::rebuild_codestream(cache);
+  pipit::rebuild_options ro;
+  ro.max_index_bytes = 64u << 20;
+  auto cs = pipit::rebuild_codestream(cache, ro);
   if (cs && cs->size() < (64u << 20)) {
     pipit::index_options o;
     o.use_pointer_markers = false;
     o.max_packets = 1u << 20;
+    o.max_index_bytes = 64u << 20;
     (void)pipit::image_index::build(*cs, o);
   }
-  (void)pipit::rebuild_jp2(cache);
+  (void)pipit::rebuild_jp2(cache, ro);
   return 0;
 }

@@ -145,7 +145,10 @@ result<codestream_index> codestream_index::build(bytes_view file, byte_range cs,
   ix.has_eoc = true;
   ix.range.length = r.abs_pos() - cs.offset;
 
-  // Tiles: coding parameters and geometry.
+  // Tiles: coding parameters and geometry, within the memory budget of the index.
+  detail::memory_budget budget(options.max_index_bytes);
+  PIPIT_TRY(budget.charge(std::uint64_t{num_tiles} * sizeof(tile_entry), ix.main_header_end,
+                          "SIZ: " + std::to_string(num_tiles) + " tiles"));
   ix.tiles.resize(num_tiles);
   for (std::uint32_t i = 0; i < ix.tile_parts.size(); ++i) {
     auto& t = ix.tiles[ix.tile_parts[i].tile];
@@ -167,6 +170,9 @@ result<codestream_index> codestream_index::build(bytes_view file, byte_range cs,
                   "tile " + std::to_string(ti) + ": TNsot says " + std::to_string(first.TNsot) +
                       " tile-parts, the codestream has " + std::to_string(t.parts.size()));
     t.area = ix.siz.tile_rect(ti);
+    PIPIT_TRY(
+        budget.charge(csiz * sizeof(component_coding), first.sot_offset,
+                      "tile " + std::to_string(ti) + ": " + std::to_string(csiz) + " components"));
     t.coding = ix.defaults;
     bool tile_cod = false;
     std::vector<poc_entry> tile_pocs;
@@ -175,11 +181,24 @@ result<codestream_index> codestream_index::build(bytes_view file, byte_range cs,
     if (!tile_pocs.empty()) t.coding.pocs = std::move(tile_pocs);
     for (const auto& cc : t.coding.components)
       if (cc.cblk_style & cblk_ht) ix.ht = true;
+    std::uint64_t resolutions = 0;
+    for (const auto& cc : t.coding.components) resolutions += cc.levels + 1u;
+    PIPIT_TRY(budget.charge(resolutions * sizeof(tile_entry::resolution_info) + (csiz + 1) * 4,
+                            first.sot_offset,
+                            "tile " + std::to_string(ti) + ": " + std::to_string(resolutions) +
+                                " resolutions in " + std::to_string(csiz) + " components"));
     PIPIT_TRY(detail::layout_tile(ix.siz, t, options.max_packets, first.sot_offset));
+    if (options.headers_only) {
+      // A headers-only index is a rebuild's skeleton: the rebuild lists and writes (at least one
+      // byte each) every declared packet, so they count here.
+      const std::uint64_t declared = std::uint64_t{t.num_slots} * t.coding.layers;
+      PIPIT_TRY(budget.charge(declared * (sizeof(detail::packet_ref) + 3), first.sot_offset,
+                              "tile " + std::to_string(ti) + ": " + detail::declared_packets(t)));
+    }
   }
   if (options.headers_only) return ix;
   PIPIT_TRY(detail::locate_packed_headers(file, ix));
-  PIPIT_TRY(detail::index_packets(file, ix, options));
+  PIPIT_TRY(detail::index_packets(file, ix, options, budget));
   return ix;
 }
 

@@ -54,21 +54,27 @@ struct positioned {
   std::uint8_t r;
 };
 
+static_assert(sizeof(positioned) + sizeof(std::uint16_t) + sizeof(void*) <=
+              sequence_bytes_per_slot);
+
 class sequencer {
  public:
-  sequencer(const image_size& siz, const tile_entry& tile)
-      : siz_(siz), tile_(tile), next_layer_(tile.num_slots, 0) {}
+  sequencer(const image_size& siz, const tile_entry& tile, std::size_t limit)
+      : siz_(siz), tile_(tile), limit_(limit), next_layer_(tile.num_slots, 0) {}
+
+  bool full() const { return out.size() >= limit_; }
 
   void run(const volume& v) {
+    if (full()) return;
     switch (v.order) {
       case progression::LRCP:
-        for (unsigned l = 0; l < v.l_end; ++l)
+        for (unsigned l = 0; l < v.l_end && !full(); ++l)
           for (unsigned r = v.r_begin; r < v.r_end; ++r)
             for (unsigned c = v.c_begin; c < v.c_end; ++c) raster(c, r, l);
         break;
       case progression::RLCP:
-        for (unsigned r = v.r_begin; r < v.r_end; ++r)
-          for (unsigned l = 0; l < v.l_end; ++l)
+        for (unsigned r = v.r_begin; r < v.r_end && !full(); ++r)
+          for (unsigned l = 0; l < v.l_end && !full(); ++l)
             for (unsigned c = v.c_begin; c < v.c_end; ++c) raster(c, r, l);
         break;
       default: positional(v); break;
@@ -79,7 +85,7 @@ class sequencer {
 
  private:
   void emit(std::uint32_t slot, std::uint32_t p, unsigned c, unsigned r, unsigned l) {
-    if (next_layer_[slot] != l) return;
+    if (next_layer_[slot] != l || full()) return;
     next_layer_[slot] = static_cast<std::uint16_t>(l + 1);
     out.push_back(packet_ref{slot, p, static_cast<std::uint16_t>(c), static_cast<std::uint16_t>(l),
                              static_cast<std::uint8_t>(r)});
@@ -89,7 +95,7 @@ class sequencer {
     if (r > tile_.coding.components[c].levels) return;
     const auto& ri = tile_.res(c, r);
     const std::uint32_t n = static_cast<std::uint32_t>(ri.grid.count());
-    for (std::uint32_t p = 0; p < n; ++p) emit(ri.slot_base + p, p, c, r, l);
+    for (std::uint32_t p = 0; p < n && !full(); ++p) emit(ri.slot_base + p, p, c, r, l);
   }
 
   void positional(const volume& v) {
@@ -121,20 +127,21 @@ class sequencer {
     std::stable_sort(list.begin(), list.end(),
                      [&](const positioned& a, const positioned& b) { return key(a) < key(b); });
     for (const auto& e : list)
-      for (unsigned l = next_layer_[e.slot]; l < v.l_end; ++l)
+      for (unsigned l = next_layer_[e.slot]; l < v.l_end && !full(); ++l)
         emit(e.slot, e.precinct, e.c, e.r, l);
   }
 
   const image_size& siz_;
   const tile_entry& tile_;
+  std::size_t limit_;
   std::vector<std::uint16_t> next_layer_;
 };
 
 }  // namespace
 
 std::vector<packet_ref> packet_sequence(const image_size& siz, const tile_entry& tile,
-                                        std::size_t* required) {
-  sequencer seq(siz, tile);
+                                        std::size_t* required, std::size_t limit) {
+  sequencer seq(siz, tile, limit);
   const auto& tc = tile.coding;
   const unsigned ncomp = static_cast<unsigned>(tc.components.size());
   const volume all{tc.layers, 0, tc.max_levels() + 1u, 0, ncomp, tc.order};

@@ -1,6 +1,7 @@
 // Packets of each tile: lengths from PLT/PLM, or from decoding the packet headers.
 #include "tile_packets.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -12,6 +13,8 @@ namespace pipit::detail {
 namespace {
 
 std::string tile_name(std::uint32_t t) { return "tile " + std::to_string(t); }
+
+std::string mib(std::uint64_t n) { return std::to_string((n + (1u << 20) - 1) >> 20) + " MiB"; }
 
 // Packet lengths per tile-part from PLT (all tile-parts of the tile must have them) or PLM.
 // Returns false in `found` when the tile has no complete pointer information.
@@ -75,16 +78,30 @@ result<std::vector<std::vector<std::uint32_t>>> plm_lengths(bytes_view file,
 
 class tile_indexer {
  public:
-  tile_indexer(bytes_view file, codestream_index& ix, std::uint32_t ti, const index_options& o)
-      : file_(file), ix_(ix), ti_(ti), t_(ix.tiles[ti]), opt_(o) {}
+  tile_indexer(bytes_view file, codestream_index& ix, std::uint32_t ti, const index_options& o,
+               memory_budget& budget)
+      : file_(file), ix_(ix), ti_(ti), t_(ix.tiles[ti]), opt_(o), budget_(budget) {}
 
   result<void> run(const std::vector<std::vector<std::uint32_t>>* lengths) {
-    std::size_t required = 0;
-    seq_ = packet_sequence(ix_.siz, t_, &required);
     std::uint64_t avail = 0;
     for (std::uint32_t pi : t_.parts)
       avail += ix_.tile_parts[pi].end - ix_.tile_parts[pi].body_offset;
     for (const auto& br : t_.packed_headers) avail += br.length;
+    // Every packet takes at least one byte (of header, in the body or in PPM/PPT): check what
+    // the headers declare against the bytes before allocating anything for it.
+    const std::uint64_t at = ix_.tile_parts[t_.parts[0]].sot_offset;
+    const std::uint64_t declared = std::uint64_t{t_.num_slots} * t_.coding.layers;
+    if (t_.coding.pocs.empty() && declared > avail)
+      return fail(errc::corrupt, at,
+                  tile_name(ti_) + " declares " + declared_packets(t_) + " but holds only " +
+                      std::to_string(avail) + " bytes, and every packet takes at least one");
+    const std::uint64_t listed = std::min(declared, avail + 1);
+    PIPIT_TRY(budget_.charge(declared * sizeof(std::uint32_t) +
+                                 listed * (sizeof(packet_ref) + sizeof(packet_entry)) +
+                                 std::uint64_t{t_.num_slots} * sequence_bytes_per_slot,
+                             at, tile_name(ti_) + ": " + declared_packets(t_)));
+    std::size_t required = 0;
+    seq_ = packet_sequence(ix_.siz, t_, &required, static_cast<std::size_t>(listed));
     if (required > avail)
       return fail(errc::corrupt, ix_.tile_parts[t_.parts[0]].sot_offset,
                   tile_name(ti_) + " declares " + std::to_string(required) +
@@ -279,6 +296,7 @@ class tile_indexer {
   std::uint32_t ti_;
   tile_entry& t_;
   const index_options& opt_;
+  memory_budget& budget_;
   std::vector<packet_ref> seq_;
   std::size_t next_ = 0;
   std::uint32_t slot_ = 0;
@@ -291,7 +309,24 @@ class tile_indexer {
 
 }  // namespace
 
-result<void> index_packets(bytes_view file, codestream_index& ix, const index_options& options) {
+result<void> memory_budget::charge(std::uint64_t n, std::uint64_t offset, const std::string& what) {
+  if (n > limit_ - std::min(used_, limit_))
+    return fail(errc::limit, offset,
+                what + " would take " + mib(used_ + n) + " of index memory, above the limit of " +
+                    mib(limit_));
+  used_ += n;
+  return {};
+}
+
+std::string declared_packets(const tile_entry& t) {
+  return std::to_string(t.coding.components.size()) + " components, " +
+         std::to_string(t.coding.layers) + " layers, " + std::to_string(t.num_slots) +
+         " precincts (" + std::to_string(std::uint64_t{t.num_slots} * t.coding.layers) +
+         " packets)";
+}
+
+result<void> index_packets(bytes_view file, codestream_index& ix, const index_options& options,
+                           memory_budget& budget) {
   PIPIT_TRY_ASSIGN(plm, plm_lengths(file, ix));
   ix.headers_parsed = false;
   for (std::uint32_t ti = 0; ti < ix.tiles.size(); ++ti) {
@@ -300,7 +335,7 @@ result<void> index_packets(bytes_view file, codestream_index& ix, const index_op
     bool found = false;
     if (options.use_pointer_markers && !t.packed)
       PIPIT_TRY(pointer_lengths(file, ix, plm, t, lengths, found));
-    tile_indexer ti_indexer(file, ix, ti, options);
+    tile_indexer ti_indexer(file, ix, ti, options, budget);
     PIPIT_TRY(ti_indexer.run(found ? &lengths : nullptr));
     if (!found) ix.headers_parsed = true;
   }

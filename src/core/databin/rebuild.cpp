@@ -1,5 +1,6 @@
 #include "pipit/rebuild.hpp"
 
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -98,7 +99,8 @@ void complete_packets(bytes_view bin, const image_size& siz, const tile_entry& t
 }  // namespace
 
 result<codestream_skeleton> codestream_skeleton::build(const databin_cache& cache,
-                                                       std::uint32_t csn) {
+                                                       std::uint32_t csn,
+                                                       std::uint64_t max_index_bytes) {
   const bin_id mh{bin_kind::main_header, csn, 0};
   if (!cache.is_complete(mh))
     return fail(errc::not_found, no_offset,
@@ -135,6 +137,7 @@ result<codestream_skeleton> codestream_skeleton::build(const databin_cache& cach
   put16(skel, EOC);
   index_options io;
   io.headers_only = true;
+  io.max_index_bytes = max_index_bytes;
   PIPIT_TRY_ASSIGN(ix, codestream_index::build(skel, byte_range{0, skel.size()}, io));
   sk.index_ = std::make_shared<const codestream_index>(std::move(ix));
   return sk;
@@ -213,7 +216,9 @@ std::vector<std::uint8_t> codestream_skeleton::codestream(const databin_cache& c
     out.insert(out.end(), tile_heads_[t].begin(), tile_heads_[t].end());
     put16(out, SOD);
     std::size_t required = 0;
-    const auto seq = detail::packet_sequence(ix.siz, te, &required);
+    // The skeleton's index charged every declared packet to its memory limit.
+    const auto seq =
+        detail::packet_sequence(ix.siz, te, &required, std::numeric_limits<std::size_t>::max());
     const unsigned layers =
         max_layers ? std::min<unsigned>(max_layers, te.coding.layers) : te.coding.layers;
     const std::vector<std::uint8_t>& want = wanted[t];
@@ -259,7 +264,7 @@ std::vector<std::uint8_t> codestream_skeleton::codestream(const databin_cache& c
 result<std::vector<std::uint8_t>> rebuild_codestream(const databin_cache& cache,
                                                      const rebuild_options& o,
                                                      rebuild_stats* stats) {
-  PIPIT_TRY_ASSIGN(sk, codestream_skeleton::build(cache, o.csn));
+  PIPIT_TRY_ASSIGN(sk, codestream_skeleton::build(cache, o.csn, o.max_index_bytes));
   return sk.codestream(cache, o.max_layers, stats, o.window ? &*o.window : nullptr);
 }
 

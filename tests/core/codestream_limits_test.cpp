@@ -1,0 +1,56 @@
+// Implausible declarations are refused before the index allocates for them: a codestream cannot
+// hold more packets than bytes, and the index's memory stays under index_options' limit.
+#include <gtest/gtest.h>
+
+#include "codestream_test_util.hpp"
+#include "pipit/image_index.hpp"
+
+using namespace pipit;
+using pipit::testing::header_bomb;
+
+TEST(CodestreamLimits, HeaderBombIsRefusedBeforeAllocating) {
+  // 49 KB declaring 16384 components x 65535 layers = 1,073,725,440 packets: it used to make the
+  // index allocate gigabytes and die of std::bad_alloc.
+  auto bomb = header_bomb(16384, 65535, 0, 18);
+  EXPECT_EQ(bomb.size(), 49248u);
+  auto ix = image_index::build(bomb);
+  ASSERT_FALSE(ix);
+  EXPECT_EQ(ix.error().code, errc::corrupt);
+  EXPECT_NE(ix.error().message.find("declares 16384 components, 65535 layers"), std::string::npos)
+      << ix.error().message;
+  EXPECT_NE(ix.error().message.find("1073725440 packets"), std::string::npos) << ix.error().message;
+  EXPECT_NE(ix.error().message.find("holds only 18 bytes"), std::string::npos)
+      << ix.error().message;
+}
+
+TEST(CodestreamLimits, ManyComponentsAndLevelsAreRefusedBeforeAllocating) {
+  // 2.6 KB: 809 components, 33 resolutions each, 65535 layers.
+  auto bomb = header_bomb(809, 65535, 32, 1);
+  auto ix = image_index::build(bomb);
+  ASSERT_FALSE(ix);
+  EXPECT_NE(ix.error().message.find("declares 809 components"), std::string::npos)
+      << ix.error().message;
+}
+
+TEST(CodestreamLimits, IndexMemoryAboveTheLimitIsRefused) {
+  // Plausible for its bytes (one packet per byte) but above a small memory limit.
+  auto cs = header_bomb(64, 64, 0, 64 * 64);
+  ASSERT_TRUE(image_index::build(cs)) << image_index::build(cs).error().to_string();
+  index_options o;
+  o.max_index_bytes = 64 * 1024;
+  auto ix = image_index::build(cs, o);
+  ASSERT_FALSE(ix);
+  EXPECT_EQ(ix.error().code, errc::limit);
+  EXPECT_NE(ix.error().message.find("above the limit of"), std::string::npos) << ix.error().message;
+}
+
+TEST(CodestreamLimits, HeadersOnlyIndexOfABombStaysWithinTheLimit) {
+  // The client's rebuild indexes header bins only: the geometry is still charged.
+  auto bomb = header_bomb(16384, 65535, 32, 18);
+  index_options o;
+  o.headers_only = true;
+  o.max_index_bytes = 16u << 20;
+  auto ix = image_index::build(bomb, o);
+  ASSERT_FALSE(ix);
+  EXPECT_EQ(ix.error().code, errc::limit);
+}
