@@ -2,13 +2,14 @@
 exit codes of the pipit command line (0 ok, 1 failure with one stderr line, 2 usage)."""
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 
 import pytest
 
 import pixels
-from conftest import CORPUS, codestream, has_command, info, run_pipit
+from conftest import CORPUS, codestream, has_command, info, pipit_ok, run_pipit
 
 
 def opj_dump(path) -> dict:
@@ -203,3 +204,29 @@ def test_stream_rebuild_failures_exit_1(tmp_path, pipit_bin):
             problems.append(f"{what}: {len(p.stderr.splitlines())} stderr lines: {p.stderr!r}")
     if problems:
         pytest.fail("\n  ".join(problems), pytrace=False)
+
+
+def coc_levels_codestream() -> bytes:
+    """A 16x16 codestream of 3 components whose COC gives them 0, 1 and 2 decomposition levels
+    (COD says 2), one layer, every packet empty."""
+    import struct
+    siz = struct.pack(">HIIIIIIIIH", 0, 16, 16, 0, 0, 16, 16, 0, 0, 3) + bytes([7, 1, 1]) * 3
+    out = b"\xff\x4f\xff\x51" + struct.pack(">H", 2 + len(siz)) + siz
+    out += b"\xff\x52" + struct.pack(">HBBHBBBBBB", 12, 0, 0, 1, 0, 2, 4, 4, 0, 1)
+    for comp, levels in ((0, 0), (1, 1)):
+        out += b"\xff\x53" + struct.pack(">HBBBBBBB", 9, comp, 0, levels, 4, 4, 0, 1)
+    out += b"\xff\x5c" + struct.pack(">HB", 3 + 7, 0x40) + bytes([0x40]) * 7
+    packets = 1 + 2 + 3
+    out += b"\xff\x90" + struct.pack(">HHIBB", 10, 0, 14 + packets, 0, 1) + b"\xff\x93"
+    return out + bytes(packets) + b"\xff\xd9"
+
+
+def test_info_shows_per_component_levels_from_coc(tmp_path, pipit_bin):
+    path = tmp_path / "coc_levels.j2k"
+    path.write_bytes(coc_levels_codestream())
+    j = json.loads(pipit_ok("info", "--json", path).stdout)
+    assert j["component_levels"] == [0, 1, 2]
+    assert [c["levels"] for c in j["component_info"]] == [0, 1, 2]
+    assert j["packets"] == 6
+    text = pipit_ok("info", path).stdout
+    assert "levels: 0, 1, 2 (per component)" in text, text

@@ -1,4 +1,5 @@
 // `pipit info FILE [--json]`: what a JPEG 2000 file holds, from the codestream model.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -32,9 +33,18 @@ nlohmann::json describe(const image_index& ix, const std::string& path) {
   j["height"] = cs.siz.height();
   j["components"] = cs.siz.components.size();
   json comps = json::array();
-  for (const auto& c : cs.siz.components)
-    comps.push_back(
-        {{"precision", c.precision}, {"signed", c.is_signed}, {"dx", c.XRsiz}, {"dy", c.YRsiz}});
+  json levels = json::array();  // per component (COC may give each its own), main header
+  for (std::size_t c = 0; c < cs.siz.components.size(); ++c) {
+    const auto& sc = cs.siz.components[c];
+    const unsigned nl = cs.defaults.components[c].levels;
+    comps.push_back({{"precision", sc.precision},
+                     {"signed", sc.is_signed},
+                     {"dx", sc.XRsiz},
+                     {"dy", sc.YRsiz},
+                     {"levels", nl}});
+    levels.push_back(nl);
+  }
+  j["component_levels"] = levels;
   j["component_info"] = comps;
   j["offset"] = {cs.siz.XOsiz, cs.siz.YOsiz};
   j["tiles"] = cs.siz.num_tiles();
@@ -139,7 +149,15 @@ void print_text(const nlohmann::json& j) {
               << "x" << ci["dy"] << "\n";
   std::cout << "tiles: " << j["tiles"] << " (" << j["tile_size"][0] << " x " << j["tile_size"][1]
             << "), tile-parts: " << j["tile_parts"] << "\n";
-  std::cout << "levels: " << j["levels"] << ", layers: " << j["layers"]
+  std::cout << "levels: ";
+  const auto& cl = j["component_levels"];
+  if (std::all_of(cl.begin(), cl.end(), [&](const auto& v) { return v == cl.front(); })) {
+    std::cout << cl.front();
+  } else {
+    for (std::size_t k = 0; k < cl.size(); ++k) std::cout << (k ? ", " : "") << cl[k];
+    std::cout << " (per component)";
+  }
+  std::cout << ", layers: " << j["layers"]
             << ", progression: " << j["progression"].get<std::string>()
             << ", transform: " << j["transform"].get<std::string>() << "\n";
   std::cout << "code-blocks: " << j["code_block"][0] << " x " << j["code_block"][1] << " (style 0x"
