@@ -2,6 +2,7 @@
 """GDAL's own read patterns through the JPIP driver beside JP2OpenJPEG on the local file.
 
 Usage: workloads.py --pipit PIPIT_BIN --driver-path DIR [--size N] [--rounds R] [--work DIR]
+                    [--fetch-whole-tiles YES|NO]
 
 Makes a georeferenced tiled RGB JP2 (SIZE x SIZE, 1024x1024 tiles, lossy, 5 resolutions) with
 gdal_translate, serves it with `pipit serve` on 127.0.0.1, and times four workloads, each in a
@@ -12,7 +13,8 @@ new process (so every JPIP run starts with a cold client: no cache folder, no de
   warp       gdalwarp to EPSG:3857
   tiles      gdal2tiles.py (zoom levels 0 to the native one) of a VRT of the image
 
-JP2OpenJPEG reads the local file, the JPIP driver the jpip:// URL over loopback; the methods
+JP2OpenJPEG reads the local file, the JPIP driver the jpip:// URL over loopback (with the
+driver's FETCH_WHOLE_TILES as --fetch-whole-tiles says, YES by default); the methods
 alternate within each round. Prints one row per workload: the median time of each method, the
 spread (min-max) and the ratio of medians (target <= 1.2).
 """
@@ -99,6 +101,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--work", default=None)
     ap.add_argument("--workloads", default="strips,translate,warp,tiles")
+    ap.add_argument("--fetch-whole-tiles", default="YES")
     a = ap.parse_args()
     work = Path(a.work or tempfile.mkdtemp(prefix="pipit_workloads_"))
     images = work / "images"
@@ -108,7 +111,8 @@ def main() -> int:
         make_image(image, a.size)
     port = free_port()
     env = dict(os.environ, GDAL_DRIVER_PATH=str(Path(a.driver_path).resolve()),
-               GDAL_PAM_ENABLED="NO", NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
+               GDAL_PAM_ENABLED="NO", NO_PROXY="127.0.0.1", no_proxy="127.0.0.1",
+               JPIP_FETCH_WHOLE_TILES=a.fetch_whole_tiles)
     server = subprocess.Popen([a.pipit, "serve", "--root", str(images), "--listen",
                                f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
@@ -121,7 +125,8 @@ def main() -> int:
                 time.sleep(0.05)
         url = f"jpip://127.0.0.1:{port}/{image.name}"
         print(f"{a.size}x{a.size} RGB, 1024x1024 tiles, lossy; {a.rounds} rounds; "
-              f"{os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}")
+              f"{os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}; "
+              f"FETCH_WHOLE_TILES={a.fetch_whole_tiles}")
         print(f"{'workload':<10} {'JP2OpenJPEG s':>14} {'spread':>13} {'JPIP s':>8} "
               f"{'spread':>13} {'ratio':>6}  target <= 1.2")
         for name in a.workloads.split(","):

@@ -209,6 +209,9 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
                  poOpenInfo->pszFilename);
         return nullptr;
     }
+    poShared->bFetchWholeTiles = CPLTestBool(CSLFetchNameValueDef(
+        poOpenInfo->papszOpenOptions, "FETCH_WHOLE_TILES",
+        CPLGetConfigOption("JPIP_FETCH_WHOLE_TILES", "NO")));
     poShared->bIs420 = JPIPIs420(oInfo);
     for (const auto &c : oInfo.components)
     {
@@ -483,6 +486,45 @@ bool JPIPIs420(const pipit::client::image_info &oInfo)
     return true;
 }
 
+pipit::client::window JPIPShared::TileAligned(
+    const pipit::client::window &oWin) const
+{
+    const auto &o = oInfo;
+    const std::uint32_t d = oWin.discard_levels;
+    const std::uint64_t s = std::uint64_t{1} << d;
+    const bool bTiled = o.XTsiz < o.width() || o.YTsiz < o.height();
+    if (!bTiled || o.XTsiz == 0 || o.YTsiz == 0 || (o.XTsiz >> d) > 4096 ||
+        (o.YTsiz >> d) > 4096)
+        return oWin;
+    // One axis: the frame interval [v, v + n) at level d grown to the tiles
+    // it meets (reference grid: origin O, size S, tiles of T from TO).
+    auto Grow = [s](std::uint64_t v, std::uint64_t n, std::uint64_t O,
+                    std::uint64_t S, std::uint64_t T, std::uint64_t TO,
+                    std::uint32_t &nOut0, std::uint32_t &nOutN) {
+        const std::uint64_t o0 = (O + s - 1) / s;
+        const std::uint64_t R0 = std::max(O, (o0 + v) * s);
+        const std::uint64_t R1 = std::min(S, (o0 + v + n) * s);
+        const std::uint64_t p0 = (R0 - TO) / T;
+        const std::uint64_t p1 = (R1 - TO + T - 1) / T;
+        const std::uint64_t A0 = std::max(O, TO + p0 * T);
+        const std::uint64_t A1 = std::min(S, TO + p1 * T);
+        const std::uint64_t f0 = (A0 + s - 1) / s - o0;
+        const std::uint64_t f1 = (A1 + s - 1) / s - o0;
+        if (f1 <= f0 || f0 > v || f1 < v + n)
+            return false;
+        nOut0 = static_cast<std::uint32_t>(f0);
+        nOutN = static_cast<std::uint32_t>(f1 - f0);
+        return true;
+    };
+    pipit::client::window oOut = oWin;
+    if (!Grow(oWin.x, oWin.w, o.XOsiz, o.Xsiz, o.XTsiz, o.XTOsiz, oOut.x,
+              oOut.w) ||
+        !Grow(oWin.y, oWin.h, o.YOsiz, o.Ysiz, o.YTsiz, o.YTOsiz, oOut.y,
+              oOut.h))
+        return oWin;
+    return oOut;
+}
+
 pipit::client::window JPIPShared::ClientWindow(
     const pipit::client::window &oWin) const
 {
@@ -592,8 +634,11 @@ CPLErr JPIPDataset::ReadWindow(int nXOff, int nYOff, int nXSize, int nYSize,
     if (static_cast<int>(anComps.size()) < nBands)
         oWin.comps = anComps;
 
-    auto oFetched = m_poShared->poClient->fetch(m_poShared->ClientWindow(oWin),
-                                                JPIP_PRIORITY_HIGH);
+    const auto oClientWin = m_poShared->ClientWindow(oWin);
+    auto oFetched = m_poShared->poClient->fetch(
+        m_poShared->bFetchWholeTiles ? m_poShared->TileAligned(oClientWin)
+                                     : oClientWin,
+        JPIP_PRIORITY_HIGH);
     if (!oFetched)
     {
         JPIPReportError(oFetched.error(), GetDescription());
@@ -715,6 +760,9 @@ void GDALRegister_JPIP()
         "  <Option name='DECODED_CACHE' type='string' default='128MB' "
         "description='Bytes of decoded tiles kept for later reads (0: "
         "none; suffixes KB, MB, GB)'/>"
+        "  <Option name='FETCH_WHOLE_TILES' type='boolean' default='NO' "
+        "description='Synchronous reads fetch the whole tiles they meet (a "
+        "pass over the image decodes each tile once)'/>"
         "</OpenOptionList>");
     poDriver->pfnIdentify = JPIPDataset::Identify;
     poDriver->pfnOpen = JPIPDataset::Open;

@@ -26,10 +26,17 @@ struct JPIPShared
     // JP2OpenJPEG reads them: bands of RGB(A) at the size of Y, made from
     // each Y sample and the Cb and Cr samples at half its coordinates.
     bool bIs420 = false;
+    // FETCH_WHOLE_TILES: synchronous reads fetch every tile they meet whole.
+    bool bFetchWholeTiles = false;
 
     // The window the client fetches and decodes for the bands' window oWin:
     // oWin itself, or for a 4:2:0 image every component from an even corner.
     pipit::client::window ClientWindow(const pipit::client::window &oWin) const;
+    // oWin grown to the tiles it meets, when the image has several tiles of
+    // at most 4096 samples at oWin's level (the client then decodes whole
+    // tiles, so a tile fetched whole is decoded once for every later window
+    // in it); else oWin.
+    pipit::client::window TileAligned(const pipit::client::window &oWin) const;
     // The samples of oWin's bands (planes of component = band - 1).
     pipit::result<pipit::client::decoded_window> Decode(
         const pipit::client::window &oWin) const;

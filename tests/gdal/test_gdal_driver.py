@@ -395,3 +395,31 @@ def test_get_metadata_lists_the_stat_keys(server):
     for k in keys:
         assert md[k] == ds.GetMetadataItem(k, "JPIP"), k
     assert int(md["JPIP_STAT_BYTES_RECEIVED"]) > 0 and md["JPIP_STAT_CACHE_LOADED"] == "NO"
+
+
+def test_strip_pass_with_fetch_whole_tiles_decodes_each_tile_once(server, image_dir):
+    """A pass over the image in 512x128 strips (as GDAL programs read through a VRT) decoded
+    tiles from the part of their data a strip had fetched, then again for later strips; with
+    FETCH_WHOLE_TILES each tile-component is decoded once, and the pixels are the same."""
+    g = gdal()
+    name = "two_big_tiles.jp2"  # 2048x1024, 1024x1024 tiles: 2 tiles, 3 components
+    if not (image_dir / name).exists():
+        y, x = np.mgrid[0:1024, 0:2048]
+        mem = g.GetDriverByName("MEM").Create("", 2048, 1024, 3, g.GDT_Byte)
+        for b in range(3):
+            v = ((x * (3 + b) + y * (5 - b)) % 251) + ((x >> 4) ^ (y >> 3)) % 7
+            mem.GetRasterBand(b + 1).WriteArray(v.astype(np.uint8))
+        g.Translate(str(image_dir / name), mem, format="JP2OpenJPEG",
+                    creationOptions=["BLOCKXSIZE=1024", "BLOCKYSIZE=1024", "QUALITY=25",
+                                     "RESOLUTIONS=5"])
+    local = open_local(g, image_dir / name)
+    decoded = {}
+    for option in ("NO", "YES"):
+        ds = open_jpip(g, server.url(name), FETCH_WHOLE_TILES=option)
+        W, H = ds.RasterXSize, ds.RasterYSize
+        for y in range(0, H, 128):
+            for x in range(0, W, 512):
+                w, h = min(512, W - x), min(128, H - y)
+                assert np.array_equal(ds.ReadAsArray(x, y, w, h), local.ReadAsArray(x, y, w, h))
+        decoded[option] = int(ds.GetMetadataItem("JPIP_STAT_TILES_DECODED", "JPIP"))
+    assert decoded["YES"] == 6, decoded  # without the option: 12 (each tile twice)
