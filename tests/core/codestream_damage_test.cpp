@@ -91,3 +91,35 @@ TEST(CodestreamDamage, ErrorsNameWhatAndWhere) {
   ASSERT_FALSE(ix);
   EXPECT_NE(ix.error().message.find("EOC"), std::string::npos);
 }
+
+// tests/corpus/make_damaged.py's files: truncations, a missing EOC, trailing garbage, a wrong
+// TNsot, a tile without tile-parts, header bombs. Each is indexed or refused with a message,
+// never a crash; those expected to be refused ("error:WORDS") say WORDS.
+TEST(CodestreamDamage, DamagedCorpusFilesAreRefusedOrIndexedNeverCrash) {
+  const std::string dir = corpus_dir() + "/damaged";
+  std::ifstream manifest(dir + "/MANIFEST.tsv");
+  ASSERT_TRUE(manifest) << "no " << dir << "/MANIFEST.tsv: run tests/corpus/make_corpus.sh";
+  std::string line;
+  int files = 0;
+  while (std::getline(manifest, line)) {
+    const auto tab1 = line.find('\t'), tab2 = line.find('\t', tab1 + 1);
+    const std::string name = line.substr(0, tab1), expect = line.substr(tab1 + 1, tab2 - tab1 - 1);
+    SCOPED_TRACE(name);
+    auto data = read_file(dir + "/" + name);
+    ASSERT_FALSE(data.empty());
+    ++files;
+    for (bool plt : {true, false}) {
+      index_options o;
+      o.use_pointer_markers = plt;
+      auto ix = image_index::build(data, o);
+      if (expect.rfind("error:", 0) == 0) {
+        ASSERT_FALSE(ix);
+        EXPECT_NE(ix.error().message.find(expect.substr(6)), std::string::npos)
+            << ix.error().message;
+      } else if (!ix) {
+        EXPECT_FALSE(ix.error().message.empty());
+      }
+    }
+  }
+  EXPECT_GE(files, 10);
+}

@@ -562,6 +562,9 @@ done <"$manifest"
 "$PY" "$work/check.py" "$out" "$expects" "$work" || die "check failed"
 nlossless=$(grep -c -w lossless "$expects")
 
+# Damaged and implausible files made from the corpus, in OUTDIR/damaged/ (see make_damaged.py).
+"$PY" "$(dirname "$self")/make_damaged.py" "$out" || die "make_damaged.py failed"
+
 mv "$manifest" "$out/MANIFEST.tsv"
 n=$(wc -l <"$out/MANIFEST.tsv")
 size=$(du -sk "$out" | cut -f1)
