@@ -115,7 +115,7 @@ fuzz() {
     banner "fuzz: $name for ${fuzz_seconds} s (log: $log)"
     # The working corpus comes first: libFuzzer adds new inputs there, never to the seed folders.
     if timeout --kill-after=30 $((fuzz_seconds + 600)) "$bin" \
-        -max_total_time="$fuzz_seconds" -timeout=30 -rss_limit_mb=2560 -print_final_stats=1 \
+        -max_total_time="$fuzz_seconds" -timeout=30 -rss_limit_mb=512 -print_final_stats=1 \
         -artifact_prefix="$root/$dir/fuzz-artifacts/$name-" \
         "$root/$dir/fuzz-corpus/$name" "${own[@]}" "${seeds[@]}" >"$log" 2>&1; then
       record PASS "fuzz $name ($(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$log" |
