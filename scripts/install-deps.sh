@@ -22,7 +22,14 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libexpected-dev
   # a reverse proxy for the integration tests
   nginx-light
+  # the browser viewer: the core compiled to WebAssembly, and a browser for its tests
+  emscripten chromium
 )
+# The viewer's JavaScript dependencies come from `npm ci` at build time: Node.js and npm from
+# Debian unless some Node.js with npm is already installed.
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

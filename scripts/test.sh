@@ -75,7 +75,7 @@ want build && ctest_suite build build
 # optimisation for sanitizer builds, and the longest step of CI compiles faster.
 want asan && ctest_args="-LE integration|gdal|tools|install" \
   build_targets="pipit_core_tests pipit_server_tests pipit_client_tests pipit" \
-  ctest_suite asan build-asan -DPIPIT_SANITIZE=ON -DPIPIT_BUILD_BENCH=OFF \
+  ctest_suite asan build-asan -DPIPIT_SANITIZE=ON -DPIPIT_BUILD_BENCH=OFF -DPIPIT_BUILD_VIEWER=OFF \
   -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DCMAKE_C_FLAGS_DEBUG="-O1 -g"
 
 fuzz() {
@@ -86,7 +86,7 @@ fuzz() {
   banner "fuzz: configure and build ${names[*]:-(no targets yet)} in $dir with clang-14"
   if ! command -v clang++-14 >/dev/null 2>&1; then record FAIL "fuzz (clang++-14 not found)"; return; fi
   if ! configure "$dir" -DCMAKE_CXX_COMPILER=clang++-14 -DPIPIT_FUZZ=ON -DPIPIT_SANITIZE=ON \
-      -DPIPIT_BUILD_BENCH=OFF; then
+      -DPIPIT_BUILD_BENCH=OFF -DPIPIT_BUILD_VIEWER=OFF; then
     record FAIL "fuzz (configure failed)"; return
   fi
   if [ ${#names[@]} -eq 0 ]; then echo "test.sh: no tests/fuzz/*_fuzz.cpp yet: nothing to fuzz"; return; fi

@@ -6,6 +6,7 @@
 
 #include "server/admin_endpoints.hpp"
 #include "server/error_status.hpp"
+#include "server/viewer_endpoints.hpp"
 
 namespace pipit::server {
 
@@ -148,6 +149,8 @@ void http_connection<Stream>::serve(const http::request<http::string_body>& req)
   const std::string_view target(req.target().data(), req.target().size());
   if (req.method() == http::verb::get)
     if (auto a = admin_reply(target, ctx_)) return send_reply(std::move(*a));
+  if (req.method() == http::verb::get)
+    if (auto v = viewer_reply(target, ctx_)) return send_reply(std::move(*v));
   send_reply(
       ctx_.handler.handle(req.method() == http::verb::get ? "GET" : "POST", target, req.body()));
 }

@@ -60,6 +60,9 @@ class target_registry {
   // The target named `name` (already percent-decoded), indexed.
   result<std::shared_ptr<const target>> open(std::string_view name);
 
+  // The canonical root folder.
+  const std::filesystem::path& root() const { return root_; }
+
   std::size_t cached() const;
   std::uint64_t cached_bytes() const;
   std::uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
