@@ -156,6 +156,14 @@ struct tile_entry {
 
 inline constexpr std::uint32_t none_packet = 0xFFFFFFFFu;
 
+// Damage the index went past, as OpenJPEG does (a wrong TNsot...): what and where. Never silent:
+// `pipit info` prints each, the server logs them when it indexes a file.
+struct index_warning {
+  std::uint64_t offset = no_offset;
+  std::string message;
+  std::string to_string() const { return "at byte " + std::to_string(offset) + ": " + message; }
+};
+
 struct index_options {
   bool use_pointer_markers = true;  // take packet lengths from PLT/PLM when they are present
   // Refuse codestreams whose geometry or packet count exceeds these (damaged or hostile input).
@@ -187,6 +195,7 @@ class codestream_index {
   std::vector<tile_part> tile_parts;         // in codestream order
   std::vector<tile_entry> tiles;             // by tile index
   std::vector<packet_entry> packets;         // per tile in progression order, tiles in index order
+  std::vector<index_warning> warnings;       // in the order found
   bool has_eoc = false;
   bool ht = false;              // HTJ2K code-blocks (Part 15) in some component
   bool headers_parsed = false;  // packet headers were decoded (lengths not all from PLT)

@@ -116,6 +116,13 @@ TEST(CodestreamDamage, DamagedCorpusFilesAreRefusedOrIndexedNeverCrash) {
         ASSERT_FALSE(ix);
         EXPECT_NE(ix.error().message.find(expect.substr(6)), std::string::npos)
             << ix.error().message;
+      } else if (expect.rfind("warn:", 0) == 0) {
+        ASSERT_TRUE(ix) << ix.error().to_string();
+        bool found = false;
+        for (const auto& cs : ix->codestreams)
+          for (const auto& w : cs.warnings)
+            found = found || w.message.find(expect.substr(5)) != std::string::npos;
+        EXPECT_TRUE(found) << "no warning about " << expect.substr(5);
       } else if (!ix) {
         EXPECT_FALSE(ix.error().message.empty());
       }

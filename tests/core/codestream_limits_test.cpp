@@ -54,3 +54,16 @@ TEST(CodestreamLimits, HeadersOnlyIndexOfABombStaysWithinTheLimit) {
   ASSERT_FALSE(ix);
   EXPECT_EQ(ix.error().code, errc::limit);
 }
+
+TEST(CodestreamLimits, WrongTNsotIsIndexedWithWarning) {
+  // TNsot 1 where the tile has 2 tile-parts: OpenJPEG decodes it, so the index warns.
+  auto cs = header_bomb(1, 1, 0, 1);
+  // Split the one tile-part into two: the second holds no packet.
+  const std::vector<std::uint8_t> part2{0xFF, 0x90, 0, 10, 0, 0, 0, 0, 0, 14, 1, 1, 0xFF, 0x93};
+  cs.insert(cs.end() - 2, part2.begin(), part2.end());
+  auto ix = image_index::build(cs);
+  ASSERT_TRUE(ix) << ix.error().to_string();
+  ASSERT_EQ(ix->codestreams[0].warnings.size(), 1u);
+  EXPECT_NE(ix->codestreams[0].warnings[0].message.find("TNsot says 1 tile-parts"),
+            std::string::npos);
+}

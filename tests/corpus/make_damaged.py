@@ -4,6 +4,7 @@
 
 Writes CORPUS_DIR/damaged/*.j2k and CORPUS_DIR/damaged/MANIFEST.tsv, one line per file:
 name, TAB, expectation, TAB, description. The expectation is one of
+  warn:WORDS   Pipit indexes the file; WORDS is in one of its warnings (checked)
   error:WORDS  Pipit refuses the file; WORDS is in the error message (checked by the core tests)
   damaged:WORDS  damage that OpenJPEG may survive; WORDS names it. Pipit either refuses the file
                with an error or indexes it, never crashes (checked); indexing these with warnings
@@ -105,7 +106,7 @@ def main() -> int:
     for p in parts:
         if p["isot"] == 0:
             set_tnsot(cs, p, n0 - 1)
-    write("tnsot_tp_r.j2k", bytes(cs), "damaged:TNsot",
+    write("tnsot_tp_r.j2k", bytes(cs), "warn:TNsot",
           f"tp_r.j2k with TNsot {n0 - 1} in tile 0, which has {n0} tile-parts")
 
     # A tile without tile-parts: tile 0 of sub2_tiled.j2k removed.

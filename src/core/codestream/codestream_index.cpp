@@ -166,9 +166,10 @@ result<codestream_index> codestream_index::build(bytes_view file, byte_range cs,
                   "tile " + std::to_string(ti) + " has no tile-part");
     const auto& first = ix.tile_parts[t.parts.front()];
     if (first.TNsot != 0 && first.TNsot != t.parts.size())
-      return fail(errc::corrupt, first.sot_offset + 11,
-                  "tile " + std::to_string(ti) + ": TNsot says " + std::to_string(first.TNsot) +
-                      " tile-parts, the codestream has " + std::to_string(t.parts.size()));
+      ix.warnings.push_back({first.sot_offset + 11, "tile " + std::to_string(ti) + ": TNsot says " +
+                                                        std::to_string(first.TNsot) +
+                                                        " tile-parts, the codestream has " +
+                                                        std::to_string(t.parts.size())});
     t.area = ix.siz.tile_rect(ti);
     PIPIT_TRY(
         budget.charge(csiz * sizeof(component_coding), first.sot_offset,

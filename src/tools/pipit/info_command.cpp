@@ -103,6 +103,10 @@ nlohmann::json describe(const image_index& ix, const std::string& path) {
                    {"header_bytes", s.header},
                    {"body_bytes", s.body}});
   j["per_resolution"] = per;
+  json warnings = json::array();
+  for (const auto& c : ix.codestreams)
+    for (const auto& w : c.warnings) warnings.push_back(w.to_string());
+  j["warnings"] = warnings;
   j["codestreams"] = ix.codestreams.size();
   if (ix.jp2) {
     json boxes = json::array();
@@ -173,6 +177,7 @@ void print_text(const nlohmann::json& j) {
   for (const auto& r : j["per_resolution"])
     std::cout << "  resolution " << r["resolution"] << ": " << r["packets"] << " packets, "
               << r["header_bytes"] << " header bytes, " << r["body_bytes"] << " body bytes\n";
+  for (const auto& w : j["warnings"]) std::cout << "warning: " << w.get<std::string>() << "\n";
 }
 
 int run_info(const info_options& o) {
