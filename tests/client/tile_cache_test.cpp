@@ -19,7 +19,7 @@ std::shared_ptr<const data_stamp> stamp(data_stamp s) {
   return std::make_shared<const data_stamp>(std::move(s));
 }
 
-constexpr std::uint64_t kPlaneBytes = 16 * 16 * 4 + sizeof(cell_plane);
+constexpr std::uint64_t plane_bytes = std::uint64_t{16} * 16 * 4 + sizeof(cell_plane);
 
 TEST(TileCache, HitsOnlyForTheSameStamp) {
   tile_cache c(1 << 20);
@@ -39,13 +39,13 @@ TEST(TileCache, HitsOnlyForTheSameStamp) {
   EXPECT_EQ(c.find(k, {7, 102, 41})->samples[0], 6);
   const auto s = c.stats();
   EXPECT_EQ(s.entries, 1u);
-  EXPECT_EQ(s.bytes, kPlaneBytes);
+  EXPECT_EQ(s.bytes, plane_bytes);
   EXPECT_EQ(s.hits, 2u);
   EXPECT_EQ(s.misses, 5u);
 }
 
 TEST(TileCache, EvictsTheLeastRecentlyUsed) {
-  tile_cache c(3 * kPlaneBytes);
+  tile_cache c(3 * plane_bytes);
   for (std::uint32_t i = 0; i < 3; ++i)
     c.insert(cell_key{i, 0, 0, 0}, stamp({i}), plane(16, 16, 0));
   ASSERT_TRUE(c.find(cell_key{0, 0, 0, 0}, {0}));  // 0 becomes the most recently used
@@ -54,11 +54,11 @@ TEST(TileCache, EvictsTheLeastRecentlyUsed) {
   EXPECT_FALSE(c.find(cell_key{1, 0, 0, 0}, {1}));
   EXPECT_TRUE(c.find(cell_key{2, 0, 0, 0}, {2}));
   EXPECT_TRUE(c.find(cell_key{3, 0, 0, 0}, {3}));
-  EXPECT_LE(c.stats().bytes, 3 * kPlaneBytes);
+  EXPECT_LE(c.stats().bytes, 3 * plane_bytes);
 }
 
 TEST(TileCache, PlanesOutliveEvictionAndClear) {
-  tile_cache c(kPlaneBytes);
+  tile_cache c(plane_bytes);
   c.insert(cell_key{0, 0, 0, 0}, stamp({1}), plane(16, 16, 9));
   auto held = c.find(cell_key{0, 0, 0, 0}, {1});
   c.insert(cell_key{1, 0, 0, 0}, stamp({1}), plane(16, 16, 0));
@@ -74,7 +74,7 @@ TEST(TileCache, ZeroCapacityKeepsNothing) {
   c.insert(cell_key{0, 0, 0, 0}, stamp({1}), plane(1, 1, 0));
   EXPECT_FALSE(c.find(cell_key{0, 0, 0, 0}, {1}));
   EXPECT_EQ(c.stats().entries, 0u);
-  tile_cache small(kPlaneBytes - 1);  // a plane larger than the capacity is not kept
+  tile_cache small(plane_bytes - 1);  // a plane larger than the capacity is not kept
   small.insert(cell_key{0, 0, 0, 0}, stamp({1}), plane(16, 16, 0));
   EXPECT_EQ(small.stats().bytes, 0u);
 }
