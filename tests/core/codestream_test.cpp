@@ -1,4 +1,4 @@
-// The codestream model on the shared vectors and on every file of the generated corpus.
+// The codestream model on the fixtures of tests/data/ and on every file of the generated corpus.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -97,7 +97,7 @@ void check_file(const std::string& path) {
 
 }  // namespace
 
-TEST(Codestream, SharedVectorsIndexExactly) {
+TEST(Codestream, TestVectorsIndexExactly) {
   for (const char* name : {"g_plt.j2k", "g_eph.j2k", "rgb_t.j2k"}) check_file(vector_path(name));
 }
 

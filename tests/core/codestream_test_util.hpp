@@ -1,4 +1,4 @@
-// Shared helpers for codestream tests: reading files and listing the generated corpus.
+// Helpers of the codestream tests: the fixtures of tests/data/ and the generated corpus.
 #pragma once
 
 #include <algorithm>
@@ -8,17 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "test_data.hpp"
+
 namespace pipit::testing {
 
-inline std::vector<std::uint8_t> read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(f)),
-                                   std::istreambuf_iterator<char>());
-}
-
-inline std::string vector_path(const std::string& name) {
-  return std::string(PIPIT_SHARED_VECTORS) + "/" + name;
-}
+// tests/data/NAME as a string (throws when the fixture is missing).
+inline std::string vector_path(const std::string& name) { return data_path(name).string(); }
 
 // Every JPEG 2000 file of the generated corpus (tests/corpus/make_corpus.sh), sorted.
 // PIPIT_CORPUS in the environment overrides the build tree's corpus folder.

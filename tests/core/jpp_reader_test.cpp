@@ -1,5 +1,5 @@
-// jpp_reader on the shared test vectors: message contents (checked against jppdump.py) and
-// independence from how the stream is cut into reads.
+// jpp_reader on the test vectors of tests/data/: message contents (decoded by hand from the bytes)
+// and independence from how the stream is cut into reads.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -10,15 +10,14 @@
 #include <vector>
 
 #include "pipit/jpp.hpp"
+#include "test_data.hpp"
 
 namespace {
 
 using bytes = std::vector<std::uint8_t>;
 
-bytes read_vector(const std::string& name) {
-  std::ifstream f(std::string(PIPIT_SHARED_VECTORS) + "/" + name, std::ios::binary);
-  return bytes(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
+// tests/data/NAME (a missing fixture fails the test, naming its path).
+bytes read_vector(const std::string& name) { return pipit::testing::read_data(name); }
 
 // An owned copy of one event, comparable.
 struct record {
@@ -114,7 +113,8 @@ void check_messages(const outcome& o, const std::vector<expect_msg>& want, unsig
   EXPECT_EQ(o.events.back().at, eor_at);
 }
 
-// Expected values are those printed by `jppdump.py FILE -v`.
+// Expected values: the message listings of docs/jpip-notes.md §11 (vectors 8 and 9), decoded by
+// hand from the bytes.
 TEST(JppReader, ReadsPartialVector) {
   const bytes file = read_vector("g_plt_partial.jpp");
   ASSERT_EQ(file.size(), 202u);

@@ -10,15 +10,14 @@
 #include <vector>
 
 #include "pipit/jpp.hpp"
+#include "test_data.hpp"
 
 namespace {
 
 using bytes = std::vector<std::uint8_t>;
 
-bytes read_vector(const std::string& name) {
-  std::ifstream f(std::string(PIPIT_SHARED_VECTORS) + "/" + name, std::ios::binary);
-  return bytes(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
+// tests/data/NAME (a missing fixture fails the test, naming its path).
+bytes read_vector(const std::string& name) { return pipit::testing::read_data(name); }
 
 struct planned {
   bool is_eor = false;

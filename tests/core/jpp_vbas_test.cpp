@@ -1,4 +1,4 @@
-// VBAS and Bin-ID field encodings: the tables of jpip-notes §4.1 and §4.2.
+// VBAS and Bin-ID field encodings: the tables of docs/jpip-notes.md §4.1 and §4.2.
 #include <gtest/gtest.h>
 
 #include <cstdint>

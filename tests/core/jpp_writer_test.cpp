@@ -9,19 +9,18 @@
 #include <vector>
 
 #include "pipit/jpp.hpp"
+#include "test_data.hpp"
 
 namespace {
 
 using bytes = std::vector<std::uint8_t>;
 
-bytes read_vector(const std::string& name) {
-  std::ifstream f(std::string(PIPIT_SHARED_VECTORS) + "/" + name, std::ios::binary);
-  return bytes(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
+// tests/data/NAME (a missing fixture fails the test, naming its path).
+bytes read_vector(const std::string& name) { return pipit::testing::read_data(name); }
 
 }  // namespace
 
-// jpip-notes §11 item 8: main header, tile header, two partial precincts, EOR byte-limit.
+// docs/jpip-notes.md §11 item 8: main header, tile header, two partial precincts, EOR byte-limit.
 TEST(JppWriter, ReproducesVector8ByteForByte) {
   const bytes file = read_vector("g_plt_partial.jpp");
   ASSERT_EQ(file.size(), 202u);

@@ -1,4 +1,4 @@
-// The model and metareq fields (notes §8.1, §2.4).
+// The model and metareq fields (docs/jpip-notes.md §8.1, §2.4).
 #include <gtest/gtest.h>
 
 #include "pipit/cache_model_spec.hpp"

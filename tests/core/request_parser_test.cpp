@@ -1,4 +1,5 @@
-// parse_request(): every field, and the exact requests known clients send (notes §11.3-6).
+// parse_request(): every field, and the exact requests known clients send (docs/jpip-notes.md
+// §11.3-6).
 #include <gtest/gtest.h>
 
 #include "pipit/request.hpp"

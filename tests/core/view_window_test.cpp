@@ -1,4 +1,4 @@
-// Resolution choice and region mapping (notes §7.1-7.3 worked examples).
+// Resolution choice and region mapping (docs/jpip-notes.md §7.1-7.3 worked examples).
 #include <gtest/gtest.h>
 
 #include "pipit/view_window.hpp"

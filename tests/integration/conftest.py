@@ -3,7 +3,6 @@
 Environment (set by tests/integration/CMakeLists.txt; defaults for a manual run from the repo):
   PIPIT_BIN             the pipit binary            (default: build/src/tools/pipit/pipit)
   PIPIT_CORPUS          make_corpus.sh's OUTDIR     (default: build/corpus)
-  PIPIT_SHARED_VECTORS  ../shared/vectors           (default: <repo>/../shared/vectors)
 
 Tests that take a `corpus_file` argument run once per file listed in PIPIT_CORPUS/MANIFEST.tsv.
 """
@@ -22,7 +21,14 @@ import pixels
 REPO = Path(__file__).resolve().parents[2]
 PIPIT_BIN = Path(os.environ.get("PIPIT_BIN", REPO / "build/src/tools/pipit/pipit"))
 CORPUS = Path(os.environ.get("PIPIT_CORPUS", REPO / "build/corpus"))
-VECTORS = Path(os.environ.get("PIPIT_SHARED_VECTORS", REPO.parent / "shared/vectors"))
+DATA = REPO / "tests" / "data"  # the small fixtures kept in the repository
+
+
+def data_file(name: str) -> Path:
+    """tests/data/NAME; a missing fixture fails the test, naming its path."""
+    p = DATA / name
+    assert p.is_file(), f"missing test fixture {p} (the repository's tests/data/ holds it)"
+    return p
 
 
 def manifest() -> list[tuple[str, str]]:

@@ -24,8 +24,8 @@ Regions (`window_area`)
 A JPIP view-window `fsiz=fx,fy&roff=ox,oy&rsiz=sx,sy` whose fsiz is exactly the frame size at
 discard level d, fx = ceil(Xsiz/2^d) - ceil(XOsiz/2^d) (likewise fy), names the region
 [ceil(XOsiz/2^d)+ox, ceil(XOsiz/2^d)+ox+sx) x (same for y) of the reference grid reduced by 2^d
-(jpip-notes §7.1-7.2). When fsiz is not a frame size the server picks the frame (fx',fy') by the
-round rule and scales: ox' = floor(ox*fx'/fx), ex' = min(fx', ceil((ox+sx)*fx'/fx)).
+(docs/jpip-notes.md §7.1-7.2). When fsiz is not a frame size the server picks the frame (fx',fy')
+by the round rule and scales: ox' = floor(ox*fx'/fx), ex' = min(fx', ceil((ox+sx)*fx'/fx)).
 
 `opj_decompress -r d -d X0,Y0,X1,Y1` takes its area in *full-resolution* reference-grid
 coordinates, whatever -r is (checked on 2.5.0: `-r 1 -d 17,9,60,60` on an image at origin (17,9)
@@ -245,7 +245,7 @@ class Siz:
         return ceil_div(self.Ysiz - self.YTOsiz, self.YTsiz)
 
     def frame(self, d: int) -> tuple[int, int]:
-        """Frame size at discard level d (jpip-notes §7.1)."""
+        """Frame size at discard level d (docs/jpip-notes.md §7.1)."""
         return (ceil_div(self.Xsiz, 1 << d) - ceil_div(self.XOsiz, 1 << d),
                 ceil_div(self.Ysiz, 1 << d) - ceil_div(self.YOsiz, 1 << d))
 
@@ -421,7 +421,9 @@ def parse_codestream(data: bytes) -> Codestream:
 # --------------------------------------------------------------------------------------------
 
 def map_window(siz: Siz, d: int, fsiz, roff, rsiz):
-    """(ox', oy', ex', ey') on the frame at discard level d for a request (jpip-notes §7.2)."""
+    """(ox', oy', ex', ey') on the frame at discard level d for a request.
+
+    docs/jpip-notes.md §7.2."""
     fx, fy = fsiz
     fxd, fyd = siz.frame(d)
     ox = (roff[0] * fxd) // fx

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 import pixels
-from conftest import VECTORS, codestream, decode_original, info, pipit_ok, run_pipit
+from conftest import codestream, data_file, decode_original, info, pipit_ok, run_pipit
 
 pytestmark = pytest.mark.usefixtures("need_stream_rebuild")
 
@@ -320,7 +320,7 @@ def test_windows(corpus_file, corpus_path, reference, tmp_path):
 @only(lambda n: n != "res1.j2k")
 def test_window_scaled_fsiz(corpus_file, corpus_path, reference, tmp_path):
     """An fsiz between two frame sizes with round-up: the server picks the larger frame and
-    scales roff/rsiz to it as jpip-notes §7.2 says (ox' = floor(ox*fx'/fx),
+    scales roff/rsiz to it as docs/jpip-notes.md §7.2 says (ox' = floor(ox*fx'/fx),
     ex' = min(fx', ceil((ox+sx)*fx'/fx)))."""
     cs = codestream(reference)
     siz = cs.siz
@@ -484,21 +484,21 @@ def test_jp2_rebuild(corpus_file, corpus_path, tmp_path):
 
 
 # ------------------------------------------------------------------------------------------
-# the shared vectors (jpip-notes §11, vectors 8-9)
+# the fixtures of tests/data/ (docs/jpip-notes.md §11, vectors 8-9)
 # ------------------------------------------------------------------------------------------
 
 def test_vector_partial_decodes(tmp_path):
-    r = rebuild(VECTORS / "g_plt_partial.jpp", tmp_path / "x.j2k")
+    r = rebuild(data_file("g_plt_partial.jpp"), tmp_path / "x.j2k")
     pixels.decode(r)
 
 
 def test_vector_full_equals_original(tmp_path):
-    r = rebuild(VECTORS / "g_plt_full.jpp", tmp_path / "x.j2k")
-    report(pixels.compare(pixels.decode(r), pixels.decode(VECTORS / "g_plt.j2k"), "g_plt_full"),
+    r = rebuild(data_file("g_plt_full.jpp"), tmp_path / "x.j2k")
+    report(pixels.compare(pixels.decode(r), pixels.decode(data_file("g_plt.j2k")), "g_plt_full"),
            "g_plt_full.jpp")
 
 
 def test_vector_window_decodes_at_r1(tmp_path):
-    r = rebuild(VECTORS / "g_plt_winA.jpp", tmp_path / "x.j2k")
+    r = rebuild(data_file("g_plt_winA.jpp"), tmp_path / "x.j2k")
     (a,) = pixels.decode(r, reduce=1)
     assert a.shape == (128, 128)

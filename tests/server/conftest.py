@@ -22,7 +22,6 @@ import pixels  # noqa: E402
 
 PIPIT_BIN = Path(os.environ.get("PIPIT_BIN", REPO / "build/src/tools/pipit/pipit"))
 CORPUS = Path(os.environ.get("PIPIT_CORPUS", REPO / "build/corpus"))
-VECTORS = Path(os.environ.get("PIPIT_SHARED_VECTORS", REPO.parent / "shared/vectors"))
 
 
 class Server:

@@ -1,5 +1,5 @@
 // The JPIP request handler without sockets: sessions, windows, len, the cache model, errors,
-// preemption. Images: the shared vectors g_plt.j2k (256x256, 1 tile, NL=3, 2 layers) and
+// preemption. Images: the fixtures (tests/data/) g_plt.j2k (256x256, 1 tile, NL=3, 2 layers) and
 // rgb_t.j2k (512x384, 4 tiles, 3 components).
 #include <gtest/gtest.h>
 
@@ -16,8 +16,8 @@ namespace {
 class handler_test : public ::testing::Test {
  protected:
   handler_test() {
-    tmp.add(vectors() / "g_plt.j2k", "g_plt.j2k");
-    tmp.add(vectors() / "rgb_t.j2k", "maps/rgb_t.j2k");
+    tmp.add(data_file("g_plt.j2k"), "g_plt.j2k");
+    tmp.add(data_file("rgb_t.j2k"), "maps/rgb_t.j2k");
     targets = std::make_unique<target_registry>(tmp.root());
     handler = std::make_unique<jpip_handler>(*targets, sessions, options());
   }
@@ -64,12 +64,12 @@ TEST_F(handler_test, cids_are_distinct_and_random) {
   EXPECT_EQ(sessions.sessions(), 50u);
 }
 
-TEST_F(handler_test, stateless_len_golden_matches_shared_vector) {
-  // jpip-notes §11 vector 8: main header, empty tile header, layer-0 packets of precincts 0 and 1
-  // cut by len, EOR 4.
+TEST_F(handler_test, stateless_len_golden_matches_vector_8) {
+  // docs/jpip-notes.md §11 vector 8: main header, empty tile header, layer-0 packets of precincts 0
+  // and 1 cut by len, EOR 4.
   reply r = get("/g_plt.j2k?fsiz=256,256&len=199");
   ASSERT_EQ(r.status, 200u) << r.text;
-  EXPECT_EQ(drain(r), read_bytes(vectors() / "g_plt_partial.jpp"));
+  EXPECT_EQ(drain(r), read_bytes(data_file("g_plt_partial.jpp")));
 }
 
 // Data-bin contents of a parsed stream (bins without gaps).
@@ -84,10 +84,10 @@ std::map<std::tuple<int, std::uint64_t, std::uint64_t>, std::vector<std::uint8_t
   return out;
 }
 
-TEST_F(handler_test, whole_image_bins_golden_match_shared_vector) {
-  // jpip-notes §11: g_plt_full.jpp holds every data-bin of g_plt.j2k (in another order).
+TEST_F(handler_test, whole_image_bins_golden_match_full_vector) {
+  // docs/jpip-notes.md §11: g_plt_full.jpp holds every data-bin of g_plt.j2k (in another order).
   const auto got = parse(drain(get("/g_plt.j2k?fsiz=256,256")));
-  const auto want = parse(read_bytes(vectors() / "g_plt_full.jpp"));
+  const auto want = parse(read_bytes(data_file("g_plt_full.jpp")));
   ASSERT_TRUE(got.ok);
   ASSERT_TRUE(want.ok);
   EXPECT_EQ(got.eor, 1);
@@ -222,7 +222,7 @@ TEST_F(handler_test, jpt_stream_tile_bins_are_the_tile_parts) {
   EXPECT_EQ(r.content_type, "image/jpt-stream");
   auto p = parse(drain(r));
   ASSERT_TRUE(p.ok);
-  const auto file = read_bytes(vectors() / "rgb_t.j2k");
+  const auto file = read_bytes(data_file("rgb_t.j2k"));
   std::set<std::uint64_t> tiles;
   for (const auto& m : p.messages) {
     if (m.msg_class != 4) continue;
@@ -300,8 +300,8 @@ TEST(target_names, refuse_escapes_and_other_files) {
 
 TEST(target_registry_test, symlinks_out_of_the_root_are_refused_and_changes_get_a_new_tid) {
   temp_root tmp;
-  tmp.add(vectors() / "g_plt.j2k", "in.j2k");
-  fs::copy_file(vectors() / "g_plt.j2k", tmp.dir / "outside.j2k");
+  tmp.add(data_file("g_plt.j2k"), "in.j2k");
+  fs::copy_file(data_file("g_plt.j2k"), tmp.dir / "outside.j2k");
   fs::create_symlink(tmp.dir / "outside.j2k", tmp.root() / "link_out.j2k");
   fs::create_symlink(tmp.root() / "in.j2k", tmp.root() / "link_in.j2k");
   fs::create_directory_symlink(tmp.dir, tmp.root() / "up");
@@ -314,7 +314,7 @@ TEST(target_registry_test, symlinks_out_of_the_root_are_refused_and_changes_get_
   auto again = reg.open("in.j2k");
   EXPECT_EQ(a->get(), again->get());  // indexed once, kept
   // A changed file: new index, new tid.
-  fs::copy_file(vectors() / "g_eph.j2k", tmp.root() / "in.j2k",
+  fs::copy_file(data_file("g_eph.j2k"), tmp.root() / "in.j2k",
                 fs::copy_options::overwrite_existing);
   fs::last_write_time(tmp.root() / "in.j2k",
                       fs::last_write_time(tmp.root() / "in.j2k") + std::chrono::seconds(5));
@@ -331,7 +331,7 @@ TEST(target_registry_test, symlinks_out_of_the_root_are_refused_and_changes_get_
 
 TEST(session_registry_test, idle_sessions_are_reaped) {
   temp_root tmp;
-  tmp.add(vectors() / "g_plt.j2k", "a.j2k");
+  tmp.add(data_file("g_plt.j2k"), "a.j2k");
   target_registry reg(tmp.root());
   session_registry s(session_limits{2, 2, std::chrono::seconds(60)});
   auto t = reg.open("a.j2k");

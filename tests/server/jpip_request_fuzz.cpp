@@ -1,11 +1,12 @@
 // libFuzzer target: arbitrary bytes as a JPIP request (query, URL path, POST body, or a request
 // on an open channel) through jpip_handler. The image root is a temporary folder holding
-// g_plt.j2k from PIPIT_FUZZ_IMAGE (environment) or the shared vectors.
+// g_plt.j2k from PIPIT_FUZZ_IMAGE (environment) or tests/data/.
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 
 #include "jpip_request_fuzz.hpp"
+#include "test_data.hpp"
 
 namespace {
 
@@ -18,7 +19,7 @@ struct fixture {
   fixture() {
     namespace fs = std::filesystem;
     const char* image = std::getenv("PIPIT_FUZZ_IMAGE");
-    const fs::path src = image ? fs::path(image) : fs::path(PIPIT_SHARED_VECTORS) / "g_plt.j2k";
+    const fs::path src = image ? fs::path(image) : pipit::testing::data_path("g_plt.j2k");
     root = fs::temp_directory_path() / "pipit-request-fuzz";
     fs::create_directories(root);
     fs::copy_file(src, root / "g_plt.j2k", fs::copy_options::overwrite_existing);

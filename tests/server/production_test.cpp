@@ -64,7 +64,7 @@ TEST(server_config, checks) {
 class server_limits_test : public ::testing::Test {
  protected:
   server_limits_test() {
-    tmp.add(vectors() / "g_plt.j2k", "g_plt.j2k");
+    tmp.add(data_file("g_plt.j2k"), "g_plt.j2k");
     targets = std::make_unique<target_registry>(tmp.root());
     handler = std::make_unique<jpip_handler>(*targets, sessions, handler_options{});
   }
@@ -135,8 +135,8 @@ TEST_F(server_limits_test, sessions_beyond_the_limit_are_503_and_limits_change_l
 
 TEST(server_index_cache, counts_hits_and_evicts_by_bytes) {
   temp_root tmp;
-  tmp.add(vectors() / "g_plt.j2k", "a.j2k");
-  tmp.add(vectors() / "g_plt.j2k", "b.j2k");
+  tmp.add(data_file("g_plt.j2k"), "a.j2k");
+  tmp.add(data_file("g_plt.j2k"), "b.j2k");
   target_registry t(tmp.root(), 10, 1ull << 30);
   ASSERT_TRUE(t.open("a.j2k"));
   ASSERT_TRUE(t.open("a.j2k"));

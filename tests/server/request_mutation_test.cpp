@@ -12,7 +12,7 @@ namespace {
 
 TEST(request_mutations, never_crash_and_always_answer_with_status_and_eor) {
   temp_root tmp;
-  tmp.add(vectors() / "g_plt.j2k", "g_plt.j2k");
+  tmp.add(data_file("g_plt.j2k"), "g_plt.j2k");
   target_registry targets(tmp.root());
   session_registry sessions;
   jpip_handler handler(targets, sessions, handler_options{1024, "jpip", 16});

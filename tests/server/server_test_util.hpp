@@ -11,18 +11,19 @@
 
 #include "pipit/jpp.hpp"
 #include "server/jpip_handler.hpp"
+#include "test_data.hpp"
 
 namespace pipit::server::testing {
 
 namespace fs = std::filesystem;
 
-inline fs::path vectors() { return fs::path(PIPIT_SHARED_VECTORS); }
 inline fs::path corpus() { return fs::path(PIPIT_CORPUS_DIR); }
 
+// tests/data/NAME (throws, naming the path, when the fixture is missing).
+inline fs::path data_file(const std::string& name) { return pipit::testing::data_path(name); }
+
 inline std::vector<std::uint8_t> read_bytes(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(f)),
-                                   std::istreambuf_iterator<char>());
+  return pipit::testing::read_file(p);
 }
 
 // A fresh folder under the system temp dir, removed at the end of the test.

@@ -1,9 +1,9 @@
 """The request sequences of known JPIP clients against `pipit serve` on 127.0.0.1.
 
-Each sequence (GDAL JPIPKAK, JHelioviewer, webjpip.js; jpip-notes §11 vectors 4-6) runs against a
-server on the corpus folder; every response must be a well-formed JPP-stream ending in an EOR,
-and the responses so far, fed to `pipit rebuild`, must decode (opj_decompress) to exactly the
-pixels of the window that was asked for: the same samples as the original decoded the same way.
+Each sequence (GDAL JPIPKAK, JHelioviewer, webjpip.js; docs/jpip-notes.md §11 vectors 4-6) runs
+against a server on the corpus folder; every response must be a well-formed JPP-stream ending in
+an EOR, and the responses so far, fed to `pipit rebuild`, must decode (opj_decompress) to exactly
+the pixels of the window that was asked for: the same samples as the original decoded the same way.
 """
 from __future__ import annotations
 
