@@ -1,5 +1,6 @@
-// Cache-model statements of a JPIP request (the `model` field, ISO/IEC 15444-9 C.8, notes §8.1)
-// and the numeric range types that several request fields share (UINT-RANGE, sampled-range).
+// Cache-model statements of a JPIP request (the `model` field, ISO/IEC 15444-9 C.8,
+// docs/jpip-notes.md §8.1) and the numeric range types that several request fields share
+// (UINT-RANGE, sampled-range).
 //
 // A cache_model_spec is the parsed text of a `model=` value: an ordered list of items, each
 // naming data-bins the client holds (additive) or has dropped (subtractive, `-`), either

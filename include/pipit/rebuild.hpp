@@ -1,5 +1,5 @@
 // Rebuilding a decodable codestream from whatever part of a data-bin cache is present
-// (15444-9 client side; notes §6).
+// (15444-9 client side; docs/jpip-notes.md §6).
 //
 // The rebuilt codestream has the main header bin with the progression set to RPCL (layers
 // innermost, so each precinct's packets are contiguous) and POC, TLM, PLM and PPM removed; then

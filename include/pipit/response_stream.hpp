@@ -1,5 +1,5 @@
-// A JPIP response body produced piece by piece (15444-9 D.3, notes §7.4), for servers that send
-// it in chunks and may cut it short between two chunks.
+// A JPIP response body produced piece by piece (15444-9 D.3, docs/jpip-notes.md §7.4), for servers
+// that send it in chunks and may cut it short between two chunks.
 //
 // `stream_model` is a session's (or one stateless request's) model of the client cache: the core
 // cache_model for header, precinct and metadata bins, plus the tile data-bins of JPT-streams.

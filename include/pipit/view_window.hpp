@@ -1,5 +1,5 @@
-// View-window arithmetic (ISO/IEC 15444-9 C.4; notes §7.1-7.2): from a request's fsiz/roff/rsiz
-// to the resolution and region a server actually serves.
+// View-window arithmetic (ISO/IEC 15444-9 C.4; docs/jpip-notes.md §7.1-7.2): from a request's
+// fsiz/roff/rsiz to the resolution and region a server actually serves.
 //
 // image_geometry is the little a server needs to know of a codestream for this: the SIZ image
 // area (Xsiz, Ysiz, XOsiz, YOsiz) and the number of decomposition levels NL it can discard
@@ -74,7 +74,7 @@ resolution_choice frame_at(const image_geometry& g, std::uint32_t d);
 resolution_choice choose_resolution(const image_geometry& g, const frame_size& fsiz);
 
 // The window served for fsiz and the optional roff (default 0,0) and rsiz (default: the rest of
-// the frame). Region mapping (notes §7.2), with (fx', fy') the chosen frame:
+// the frame). Region mapping (docs/jpip-notes.md §7.2), with (fx', fy') the chosen frame:
 //   ox' = floor(ox * fx' / fx),  ex' = min(fx', ceil((ox + sx) * fx' / fx)),  sx' = ex' - ox'.
 // A region outside the frame, or a zero fx/fy/rsiz, gives an empty region (not an error): its
 // roff is clipped to the frame and its rsiz is 0.

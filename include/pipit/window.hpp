@@ -1,4 +1,4 @@
-// From a served view-window to the data-bins it needs (15444-9 C.4, notes §7.3).
+// From a served view-window to the data-bins it needs (15444-9 C.4, docs/jpip-notes.md §7.3).
 //
 // `window_precincts` lists, for a window at d discarded levels, every precinct of every tile,
 // requested component and resolution 0..NL-d whose code-blocks the decoder needs to reconstruct

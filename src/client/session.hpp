@@ -1,4 +1,4 @@
-// A JPIP session over HTTP (15444-9 Annex F, notes §9.1): the session-opening request
+// A JPIP session over HTTP (15444-9 Annex F, docs/jpip-notes.md §9.1): the session-opening request
 // (`cnew=http&type=jpp-stream&stream=0&tid=...&len=...`), the channel's path/host/port/cid taken
 // from JPIP-cnew, stateless requests when no channel was granted, `cclose` at the end; and the
 // JPP-stream of each response fed into the data-bin cache as it arrives.

@@ -1,4 +1,4 @@
-// Which bytes of metadata-bin 0 a `metareq` field asks for (15444-9 C.5, notes §2.4).
+// Which bytes of metadata-bin 0 a `metareq` field asks for (15444-9 C.5, docs/jpip-notes.md §2.4).
 //
 // Pipit's metadata-bin 0 is the file's top-level box sequence with each jp2c box replaced by a
 // codestream placeholder (databins.hpp), so every box of the file, at any depth, is a byte range

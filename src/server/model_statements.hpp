@@ -1,4 +1,4 @@
-// Applying a request's `model` field (15444-9 C.8, notes §8) to a cache model.
+// Applying a request's `model` field (15444-9 C.8, docs/jpip-notes.md §8) to a cache model.
 //
 // Additive items record bins (or prefixes of them) the client holds; subtractive items ("-")
 // lower the model to what the client says it still holds. Explicit forms (Hm, H<n>, H*, T<n>,

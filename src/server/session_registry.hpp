@@ -1,4 +1,4 @@
-// JPIP sessions and channels (15444-9 B.2, Annex F; notes §9).
+// JPIP sessions and channels (15444-9 B.2, Annex F; docs/jpip-notes.md §9).
 //
 // A session holds a target snapshot and the server's model of the client's cache for it; it has
 // one or more channels, each named by a channel id (cid) the client sends with every request.

@@ -83,7 +83,7 @@ void append_sampled_range(const sampled_range& r, std::string& out);
 
 // Parses a model value through a cursor (errors mapped to query offsets).
 result<cache_model_spec> parse_model(value_cursor& cur);
-// Parses a metareq value (notes §2.4) through a cursor.
+// Parses a metareq value (docs/jpip-notes.md §2.4) through a cursor.
 result<metadata_request> parse_metareq(value_cursor& cur);
 // Appends the canonical, not yet percent-encoded text of a metareq value.
 void append_metareq(const metadata_request& m, std::string& out);

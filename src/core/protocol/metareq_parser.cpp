@@ -1,4 +1,4 @@
-// The `metareq` field (notes §2.4, 15444-9 C.5.2):
+// The `metareq` field (docs/jpip-notes.md §2.4, 15444-9 C.5.2):
 //
 //   metareq       = 1#("[" 1$req-box-prop "]" [root-bin] [max-depth]) [metadata-only]
 //   req-box-prop  = box-type [limit] [qualifier] [priority]

@@ -1,4 +1,4 @@
-// The `model` field (notes §8.1):
+// The `model` field (docs/jpip-notes.md §8.1):
 //
 //   model        = 1#model-item
 //   model-item   = ["[" 1$sampled-range "]"] ["-"] (explicit / implicit) [qualifier]

@@ -1,5 +1,5 @@
-// Per-field value parsers of a JPIP request (notes §2). Structured fields with a grammar of
-// their own live in model_parser.cpp and metareq_parser.cpp.
+// Per-field value parsers of a JPIP request (docs/jpip-notes.md §2). Structured fields with a
+// grammar of their own live in model_parser.cpp and metareq_parser.cpp.
 #include <array>
 #include <limits>
 #include <string>

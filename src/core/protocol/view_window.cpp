@@ -1,4 +1,4 @@
-// Resolution choice and region mapping for a requested view-window (notes §7.1-7.2).
+// Resolution choice and region mapping for a requested view-window (docs/jpip-notes.md §7.1-7.2).
 #include "pipit/view_window.hpp"
 
 #include <algorithm>
