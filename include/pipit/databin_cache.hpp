@@ -109,6 +109,8 @@ class databin_cache {
   databin_cache() = default;
   explicit databin_cache(std::string target_id) : target_id_(std::move(target_id)) {}
   databin_cache(databin_cache&&) = default;
+  // NOLINTNEXTLINE(bugprone-reserved-identifier,readability-identifier-naming): clang-tidy 14
+  // names the implicit loop over an array member `__i0`.
   databin_cache& operator=(databin_cache&&) = default;
   databin_cache(const databin_cache&) = delete;
   databin_cache& operator=(const databin_cache&) = delete;
@@ -158,8 +160,8 @@ class databin_cache {
 
   const std::string& target_id() const { return target_id_; }
   // Adopts the server's target id. When the cache already had a non-empty, different id, every
-  // bin is dropped (the target changed; 15444-9 C.2 / notes §8.2) and nothing is queued for
-  // take_evicted(): the server's model of the old target is void anyway.
+  // bin is dropped (the target changed; 15444-9 C.2 / docs/jpip-notes.md §8.2) and nothing is
+  // queued for take_evicted(): the server's model of the old target is void anyway.
   void set_target_id(std::string target_id);
 
   // Persistence; the format is in docs/formats/cache-file.md. Bins are written least recently

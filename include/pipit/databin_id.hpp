@@ -27,6 +27,7 @@ struct bin_id {
   std::uint64_t csn = 0;  // codestream number
   std::uint64_t id = 0;   // in-class id
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 flags the `0` of a defaulted <=>.
   friend auto operator<=>(const bin_id&, const bin_id&) = default;
 };
 

@@ -56,7 +56,7 @@ inline tl::unexpected<error> fail(error e) { return tl::unexpected<error>(std::m
 #define PIPIT_TRY_ASSIGN(var, expr)                                           \
   auto var##_result_ = (expr);                                                \
   if (!var##_result_) return ::pipit::fail(std::move(var##_result_.error())); \
-  auto var = std::move(*var##_result_)
+  auto var = std::move(*var##_result_) /* NOLINT(bugprone-macro-parentheses): var is a name */
 
 // Propagates the error of a result<void>-like expression.
 #define PIPIT_TRY(expr)                                                                 \

@@ -1,7 +1,7 @@
 // JPIP request handling without sockets: an HTTP request (method, request-target, body) in, a
 // reply (status, JPIP-* headers, and a body source producing the JPP/JPT-stream in chunks) out.
 //
-// What a request names (15444-9 C.2-C.3, Annex F; notes §9):
+// What a request names (15444-9 C.2-C.3, Annex F; docs/jpip-notes.md §9):
 //  * `cid=` names an open channel: the request is served in that channel's session, on its target
 //    (the URL path is then the channel's path, "jpip", and is ignored; a `target=` must agree).
 //  * `cnew=http` without cid opens a session on the target named by `target=` or, failing that,
@@ -71,11 +71,11 @@ struct reply {
 };
 
 struct handler_options {
-  std::size_t chunk_bytes = 64 * 1024;  // target size of one chunk of a stream body
-  std::string channel_path = "jpip";    // the `path` of JPIP-cnew
-  std::size_t max_codestreams = 4096;   // per request
-  std::uint64_t max_len = 0;            // cap on len (0: none)
-  std::uint64_t session_max_bytes = 0;  // message bytes per session (0: no limit)
+  std::size_t chunk_bytes = std::size_t{64} * 1024;  // target size of one chunk of a stream body
+  std::string channel_path = "jpip";                 // the `path` of JPIP-cnew
+  std::size_t max_codestreams = 4096;                // per request
+  std::uint64_t max_len = 0;                         // cap on len (0: none)
+  std::uint64_t session_max_bytes = 0;               // message bytes per session (0: no limit)
 };
 
 // Percent-decodes a URL path; false on a bad escape or a decoded NUL.

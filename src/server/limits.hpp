@@ -30,7 +30,7 @@ struct connection_limits {
   std::chrono::seconds write_timeout{60};  // per write
   std::uint32_t header_limit = 16 * 1024;  // request line and headers, bytes
   std::uint32_t max_headers = 100;         // header fields
-  std::uint64_t body_limit = 64 * 1024;
+  std::uint64_t body_limit = std::uint64_t{64} * 1024;
   std::uint64_t max_connections = 10000;
   std::chrono::milliseconds chunk_delay{0};  // pause between chunks (tests of preemption)
 };
@@ -38,7 +38,7 @@ struct connection_limits {
 struct stream_limits {
   std::uint64_t max_len = 0;            // 0: no cap
   std::uint64_t session_max_bytes = 0;  // 0: no limit
-  std::size_t chunk_bytes = 64 * 1024;
+  std::size_t chunk_bytes = std::size_t{64} * 1024;
 };
 
 struct cache_limits {

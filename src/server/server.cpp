@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "server/app_log.hpp"
@@ -47,9 +48,9 @@ namespace {
 // Everything a running server owns, and what start, reload and stop do to it.
 class running_server {
  public:
-  running_server(const serve_config& c, const run_hooks& hooks, unsigned threads)
+  running_server(const serve_config& c, run_hooks hooks, unsigned threads)
       : config_(c),
-        hooks_(hooks),
+        hooks_(std::move(hooks)),
         limits_(limits_from_config(c)),
         targets_(c.root, limits_.cache.files, limits_.cache.bytes),
         sessions_(limits_.sessions),

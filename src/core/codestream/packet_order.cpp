@@ -94,7 +94,7 @@ class sequencer {
   void raster(unsigned c, unsigned r, unsigned l) {
     if (r > tile_.coding.components[c].levels) return;
     const auto& ri = tile_.res(c, r);
-    const std::uint32_t n = static_cast<std::uint32_t>(ri.grid.count());
+    const auto n = static_cast<std::uint32_t>(ri.grid.count());
     for (std::uint32_t p = 0; p < n && !full(); ++p) emit(ri.slot_base + p, p, c, r, l);
   }
 
@@ -143,7 +143,7 @@ std::vector<packet_ref> packet_sequence(const image_size& siz, const tile_entry&
                                         std::size_t* required, std::size_t limit) {
   sequencer seq(siz, tile, limit);
   const auto& tc = tile.coding;
-  const unsigned ncomp = static_cast<unsigned>(tc.components.size());
+  const auto ncomp = static_cast<unsigned>(tc.components.size());
   const volume all{tc.layers, 0, tc.max_levels() + 1u, 0, ncomp, tc.order};
   if (!tc.pocs.empty()) {
     for (const auto& e : tc.pocs) {

@@ -67,7 +67,7 @@ class file_sink final : public byte_sink {
   }
 
  private:
-  static constexpr std::size_t block = 64 * 1024;
+  static constexpr std::size_t block = std::size_t{64} * 1024;
   int fd_;
   const std::filesystem::path& path_;
   std::vector<std::uint8_t> buffer_;
