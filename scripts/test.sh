@@ -5,23 +5,27 @@
 #
 # 1. installs the Debian packages Pipit needs (scripts/install-deps.sh; a no-op when present);
 # 2. build/       GCC, RelWithDebInfo:                       build, then ctest;
-# 3. build-asan/  GCC -O1, AddressSanitizer + UBSan:         the unit and server tests;
-# 4. build-fuzz/  clang-14, libFuzzer + ASan + UBSan:        build tests/*/*_fuzz, run each for
-#                 PIPIT_FUZZ_SECONDS (default 30 when CI=true, else 300), seeded from tests/data
-#                 and the generated corpus (build/corpus) when there is one.
+# 3. style        scripts/check-style.sh over build/:        clang-format-14, clang-tidy-14;
+# 4. build-asan/  GCC -O1, AddressSanitizer + UBSan:         the unit and server tests;
+# 5. build-fuzz/  clang-14, libFuzzer + ASan + UBSan:        build tests/*/*_fuzz, run each for
+#                 PIPIT_FUZZ_SECONDS (default 30), seeded from tests/fuzz/corpus/<target>/,
+#                 tests/data and the generated corpus (build/corpus) when there is one.
 # Every step runs even when an earlier one failed; the last line reads "N passed, M failed" (the
-# ctest suites and the fuzz runs) and the exit status is non-zero when anything failed.
+# style check, the ctest suites and the fuzz runs) and the exit status is non-zero when anything
+# failed. Everything the tests read is in the repository (tests/data/) or made by them.
 #
-# Environment: PIPIT_FUZZ_SECONDS as above; PIPIT_STEPS, a subset of "build asan fuzz" (default
-# all three); PIPIT_SKIP_DEPS=1 skips step 1. Builds and tests use two jobs (-j2).
+# Environment: PIPIT_FUZZ_SECONDS as above (300 for a long run; README.md, Fuzzing);
+# PIPIT_FUZZ_MERGE=1 merges what each fuzz run found into tests/fuzz/corpus/<target>/; PIPIT_STEPS,
+# a subset of "build style asan fuzz" (default all four); PIPIT_SKIP_DEPS=1 skips step 1. Builds
+# and tests use two jobs (-j2).
 set -uo pipefail
 { # The whole script is one block, read before it runs: editing it meanwhile cannot break a run.
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 root=$(pwd)
 jobs=2
-steps=${PIPIT_STEPS:-build asan fuzz}
-if [ "${CI:-}" = true ]; then fuzz_seconds=${PIPIT_FUZZ_SECONDS:-30}; else fuzz_seconds=${PIPIT_FUZZ_SECONDS:-300}; fi
+steps=${PIPIT_STEPS:-build style asan fuzz}
+fuzz_seconds=${PIPIT_FUZZ_SECONDS:-30}
 start=$(date +%s)
 
 passed=0
@@ -69,6 +73,19 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:check_initialization_order=1:
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 want build && ctest_suite build build
+
+# The style check reads build/'s compilation database and dependency records (it configures
+# build/ when the build step did not run).
+if want style; then
+  banner "style: clang-format-14 and clang-tidy-14 (scripts/check-style.sh)"
+  t0=$SECONDS
+  if PIPIT_BUILD_DIR=build PIPIT_JOBS=$jobs bash scripts/check-style.sh; then
+    record PASS "style ($((SECONDS - t0)) s)"
+  else
+    record FAIL "style (clang-format or clang-tidy findings, see above)"
+  fi
+fi
+
 # Under the sanitizers: the unit tests (every parser of untrusted bytes) and the server's tests;
 # the end-to-end OpenJPEG/GDAL suites ran in the plain build and would only repeat it slowly.
 # Only what those tests run is built (not the GDAL plugin), at -O1: the usual
@@ -120,9 +137,18 @@ fuzz() {
         "$root/$dir/fuzz-corpus/$name" "${own[@]}" "${seeds[@]}" >"$log" 2>&1; then
       record PASS "fuzz $name ($(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$log" |
         grep -o '[0-9]*$' || echo '?') runs in ${fuzz_seconds} s)"
+      if [ "${PIPIT_FUZZ_MERGE:-0}" = 1 ]; then
+        # Keep what the run found: the inputs that add coverage go into the target's seeds.
+        mkdir -p "tests/fuzz/corpus/$name"
+        "$bin" -merge=1 -timeout=30 -rss_limit_mb=2560 "$root/tests/fuzz/corpus/$name" \
+          "$root/$dir/fuzz-corpus/$name" >>"$log" 2>&1 &&
+          echo "test.sh: merged new inputs of $name into tests/fuzz/corpus/$name (commit them)"
+      fi
     else
       tail -n 60 "$log"
       record FAIL "fuzz $name (crash, leak or timeout: see $log and $dir/fuzz-artifacts/)"
+      echo "test.sh: reproduce with $bin $dir/fuzz-artifacts/$name-<kind>-<hash>; once fixed, keep the"
+      echo "         input in tests/fuzz/corpus/$name/ and add a unit test named after the bug"
     fi
   done
 }
