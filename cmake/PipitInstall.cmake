@@ -18,10 +18,10 @@ set(PIPIT_SYSTEMD_UNIT_DIR "lib/systemd/system" CACHE STRING
     "Where the systemd unit is installed (relative to the prefix, or absolute)")
 set(PIPIT_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/Pipit")
 
-# The core is the library `pipit` (Pipit::pipit). pipit_warnings only carries our compile
-# warnings; it is exported because the static library records it as a link-only dependency.
+# The core is the library `pipit` (Pipit::pipit). Our compile warnings (pipit_warnings) are
+# linked as a build-only interface and are not exported.
 set_target_properties(pipit_core PROPERTIES EXPORT_NAME pipit)
-set(pipit_export_targets pipit_core pipit_warnings)
+set(pipit_export_targets pipit_core)
 if(TARGET pipit_client)
   set_target_properties(pipit_client PROPERTIES EXPORT_NAME client)
   list(APPEND pipit_export_targets pipit_client)

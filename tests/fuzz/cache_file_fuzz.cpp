@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "../../src/core/databin/checksum.hpp"
+#include "databin/checksum.hpp"  // src/core (private to the core)
 #include "pipit/databin_cache.hpp"
 
 namespace {

@@ -1,6 +1,7 @@
 // OpenJPEG reading a codestream held in memory: the stream callbacks, the deleters of OpenJPEG's
 // objects, and an error handler that collects OpenJPEG's messages into a string. Header-only and
-// independent of the rest of the client, so bench/rebuild_bench.cpp decodes the same way.
+// independent of the rest of the client, so bench/rebuild_bench.cpp decodes the same way (through
+// the target pipit_opj_stream, which exposes this folder only).
 //
 // Thread-safety: one memory_stream per OpenJPEG stream.
 #pragma once
