@@ -13,7 +13,8 @@
 // A decode is: opj_create_decompress, opj_setup_decoder (cp_reduce = d), opj_codec_set_threads,
 // a memory opj_stream (read/skip/seek callbacks, 1 MiB chunks), opj_read_header,
 // opj_set_decode_area, opj_decode, opj_end_decompress, destruction of image, stream and codec.
-// OpenJPEG's library is called directly: opj_decompress understates its speed (docs/architecture.md, Dependencies).
+// OpenJPEG's library is called directly: opj_decompress understates its speed
+// (docs/architecture.md, Dependencies).
 //
 // Windows are 1024x1024 on the grid reduced by 2^d (clipped to the image), for d in
 // --reductions; positions: the origin, a tile-aligned window inside the image, the same moved by
