@@ -76,14 +76,9 @@ std::string jpip_url::cache_key() const {
 result<jpip_url> parse_url(std::string_view url) {
   jpip_url u;
   std::string_view rest;
-  if (starts_with_ci(url, "jpip://")) {
+  if (starts_with_ci(url, "jpip://") || starts_with_ci(url, "http://")) {
     rest = url.substr(7);
-  } else if (starts_with_ci(url, "jpips://")) {
-    u.tls = true;
-    rest = url.substr(8);
-  } else if (starts_with_ci(url, "http://")) {
-    rest = url.substr(7);
-  } else if (starts_with_ci(url, "https://")) {
+  } else if (starts_with_ci(url, "jpips://") || starts_with_ci(url, "https://")) {
     u.tls = true;
     rest = url.substr(8);
   } else {

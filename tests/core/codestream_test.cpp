@@ -72,8 +72,7 @@ void check_file(const std::string& path) {
   ASSERT_FALSE(data.empty());
   auto parsed = index_of(data, false);
   ASSERT_FALSE(parsed.codestreams.empty());
-  for (std::size_t k = 0; k < parsed.codestreams.size(); ++k) {
-    const auto& cs = parsed.codestreams[k];
+  for (const auto& cs : parsed.codestreams) {
     expect_packets_tile_bodies(cs);
     expect_packet_count(cs);
     expect_slot_map(cs);

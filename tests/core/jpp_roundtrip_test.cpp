@@ -31,7 +31,7 @@ struct planned {
 
 // A value of random bit width, so that every VBAS length is exercised.
 std::uint64_t random_width(std::mt19937_64& rng, unsigned max_bits = 64) {
-  const unsigned bits = static_cast<unsigned>(rng() % (max_bits + 1));
+  const auto bits = static_cast<unsigned>(rng() % (max_bits + 1));
   if (bits == 0) return 0;
   const std::uint64_t v = rng();
   return bits == 64 ? v : v & ((std::uint64_t{1} << bits) - 1);

@@ -27,7 +27,7 @@ struct vbas_case {
   bytes encoded;
 };
 
-const vbas_case kVbasTable[] = {
+const vbas_case vbas_table[] = {
     {0, {0x00}},
     {127, {0x7F}},
     {128, {0x81, 0x00}},
@@ -41,14 +41,14 @@ const vbas_case kVbasTable[] = {
 }  // namespace
 
 TEST(Vbas, EncodesTheNotesTableMinimally) {
-  for (const auto& c : kVbasTable) {
+  for (const auto& c : vbas_table) {
     EXPECT_EQ(encode(c.value), c.encoded) << c.value;
     EXPECT_EQ(pipit::vbas_size(c.value), c.encoded.size()) << c.value;
   }
 }
 
 TEST(Vbas, DecodesTheNotesTable) {
-  for (const auto& c : kVbasTable) {
+  for (const auto& c : vbas_table) {
     std::size_t pos = 0;
     std::uint64_t v = 0;
     ASSERT_EQ(pipit::vbas_decode(c.encoded, pos, v), pipit::vbas_status::ok) << c.value;

@@ -14,7 +14,7 @@ namespace pipit::server::testing {
 namespace {
 
 class handler_test : public ::testing::Test {
- protected:
+ public:
   handler_test() {
     tmp.add(data_file("g_plt.j2k"), "g_plt.j2k");
     tmp.add(data_file("rgb_t.j2k"), "maps/rgb_t.j2k");

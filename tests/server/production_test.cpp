@@ -62,7 +62,7 @@ TEST(server_config, checks) {
 }
 
 class server_limits_test : public ::testing::Test {
- protected:
+ public:
   server_limits_test() {
     tmp.add(data_file("g_plt.j2k"), "g_plt.j2k");
     targets = std::make_unique<target_registry>(tmp.root());

@@ -17,7 +17,7 @@ namespace pipit::server::testing {
 
 namespace fs = std::filesystem;
 
-inline fs::path corpus() { return fs::path(PIPIT_CORPUS_DIR); }
+inline fs::path corpus() { return {PIPIT_CORPUS_DIR}; }
 
 // tests/data/NAME (throws, naming the path, when the fixture is missing).
 inline fs::path data_file(const std::string& name) { return pipit::testing::data_path(name); }

@@ -28,6 +28,7 @@ result<std::vector<byte_range>> ordered_data(bytes_view file,
   }
   std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.z < b.z; });
   std::vector<byte_range> out;
+  out.reserve(v.size());
   for (const auto& e : v) out.push_back(e.range);
   return out;
 }

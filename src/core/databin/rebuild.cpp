@@ -153,7 +153,7 @@ std::vector<std::uint64_t> codestream_skeleton::complete_packets(const databin_c
   const std::uint32_t end =
       a.component + 1 < nc ? te.comp_slot_base(a.component + 1) : te.num_slots;
   if (te.comp_slot_base(a.component) + a.s >= end) return {};
-  const std::uint32_t slot = static_cast<std::uint32_t>(te.comp_slot_base(a.component) + a.s);
+  const auto slot = static_cast<std::uint32_t>(te.comp_slot_base(a.component) + a.s);
   // The resolution and precinct index of the slot.
   unsigned r = 0;
   const unsigned levels = te.coding.components[a.component].levels;

@@ -241,12 +241,11 @@ bool response_stream::next(gather_buffer& out, std::size_t target) {
   const std::size_t start = out.size();
   while (!budget_out_ && phase_ < 3 && out.size() - start < target) {
     if (phase_ == 0) {
-      if (!src_.index().is_jp2) {
-        phase_ = 1;
-      } else if (plan_.whole_metadata) {
+      const bool jp2 = src_.index().is_jp2;  // only a JP2 family file has metadata
+      if (jp2 && plan_.whole_metadata) {
         const auto n = src_.metadata_bin0().size();
         if (send(segment{8, bin_id{bin_kind::metadata, 0, 0}, 0, n, n})) phase_ = 1;
-      } else if (meta_k_ < plan_.metadata_ranges.size()) {
+      } else if (jp2 && meta_k_ < plan_.metadata_ranges.size()) {
         const auto n = src_.metadata_bin0().size();
         const bin_range& r = plan_.metadata_ranges[meta_k_];
         if (send(segment{8, bin_id{bin_kind::metadata, 0, 0}, r.from,

@@ -315,29 +315,30 @@ int write_gdal(const get_options& o, out_format fmt, const client::image_info& i
                  GDALGetDataTypeName(dt));
     return 2;
   }
+  // GDAL's sizes are ints.
   const int nb = static_cast<int>(d.planes.size());
+  const int w = static_cast<int>(first.width), h = static_cast<int>(first.height);
+  const int ow = static_cast<int>(p.out_w), oh = static_cast<int>(p.out_h);
   GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
-  std::unique_ptr<GDALDataset> src(
-      mem->Create("", first.width, first.height, nb, GDT_Int32, nullptr));
+  std::unique_ptr<GDALDataset> src(mem->Create("", w, h, nb, GDT_Int32, nullptr));
   for (int b = 0; b < nb; ++b) {
-    if (src->GetRasterBand(b + 1)->RasterIO(GF_Write, 0, 0, first.width, first.height,
+    if (src->GetRasterBand(b + 1)->RasterIO(GF_Write, 0, 0, w, h,
                                             const_cast<std::int32_t*>(d.planes[b].samples.data()),
-                                            first.width, first.height, GDT_Int32, 0, 0,
-                                            nullptr) != CE_None)
+                                            w, h, GDT_Int32, 0, 0, nullptr) != CE_None)
       return 1;
   }
   // The output dataset, in the output type, at the output size (resampled when --size asks).
-  std::unique_ptr<GDALDataset> out(mem->Create("", p.out_w, p.out_h, nb, dt, nullptr));
+  std::unique_ptr<GDALDataset> out(mem->Create("", ow, oh, nb, dt, nullptr));
   GDALRasterIOExtraArg extra;
   INIT_RASTERIO_EXTRA_ARG(extra);
   extra.eResampleAlg = GRIORA_Bilinear;
   const std::size_t px = GDALGetDataTypeSizeBytes(dt);
   std::vector<GByte> buf(std::size_t{p.out_w} * p.out_h * px);
   for (int b = 0; b < nb; ++b) {
-    if (src->GetRasterBand(b + 1)->RasterIO(GF_Read, 0, 0, first.width, first.height, buf.data(),
-                                            p.out_w, p.out_h, dt, 0, 0, &extra) != CE_None ||
-        out->GetRasterBand(b + 1)->RasterIO(GF_Write, 0, 0, p.out_w, p.out_h, buf.data(), p.out_w,
-                                            p.out_h, dt, 0, 0, nullptr) != CE_None)
+    if (src->GetRasterBand(b + 1)->RasterIO(GF_Read, 0, 0, w, h, buf.data(), ow, oh, dt, 0, 0,
+                                            &extra) != CE_None ||
+        out->GetRasterBand(b + 1)->RasterIO(GF_Write, 0, 0, ow, oh, buf.data(), ow, oh, dt, 0, 0,
+                                            nullptr) != CE_None)
       return 1;
   }
   src.reset();
