@@ -18,7 +18,7 @@
 # run over the ~100 translation units takes several minutes on two cores, so by default only
 # these are checked: the translation units changed since the commit in .ci/clang-tidy-base, and
 # those that include a changed header (from the build tree's dependency records; when a header
-# changed and they are not there yet, everything is checked). The base was checked in full, so a
+# changed, a unit without a record, not built yet, is checked too). The base was checked in full, so a
 # finding in an unchanged file cannot appear unless the toolchain changes. Without the base commit
 # (a shallow clone) the check is full. Jobs: PIPIT_JOBS (default 2).
 set -uo pipefail
@@ -123,9 +123,13 @@ if headers:
             p = line.strip()
             p = os.path.normpath(p if os.path.isabs(p) else os.path.join(root, build, p))
             cur.append(os.path.relpath(p, root))
+    recorded = set()
     for d in obj_deps:
-        if d and d[0] in units and headers.intersection(d[1:]):
-            pick.add(d[0])
+        if d and d[0] in units:
+            recorded.add(d[0])
+            if headers.intersection(d[1:]):
+                pick.add(d[0])
+    pick.update(u for u in units if u not in recorded)  # not built yet: check it to be safe
 print("\n".join(u for u in units if u in pick))
 EOF
   rm -rf "$tmp"
