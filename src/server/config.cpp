@@ -14,7 +14,7 @@
 namespace pipit::server {
 namespace {
 
-using C = serve_config;
+using sc = serve_config;  // short, for the member pointers of the key table
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -47,41 +47,41 @@ std::string toml_quote(const std::string& s) {
 
 const std::vector<config_key>& config_keys() {
   static const std::vector<config_key> keys = {
-      {"root", &C::root, "folder whose .jp2 .j2k .j2c .jpx .jpf .jph files are served", false},
-      {"listen", &C::listen, "HOST:PORT to listen on (port 0: any free port)", false},
-      {"threads", &C::threads, "I/O threads (0: one per core)", false},
-      {"tls-cert", &C::tls_cert,
+      {"root", &sc::root, "folder whose .jp2 .j2k .j2c .jpx .jpf .jph files are served", false},
+      {"listen", &sc::listen, "HOST:PORT to listen on (port 0: any free port)", false},
+      {"threads", &sc::threads, "I/O threads (0: one per core)", false},
+      {"tls-cert", &sc::tls_cert,
        "PEM certificate chain: with tls-key the port speaks HTTPS (jpips://)", false},
-      {"tls-key", &C::tls_key, "PEM private key of tls-cert", false},
-      {"plain-http", &C::plain_http, "with TLS, also answer plain HTTP on the same port", false},
-      {"max-connections", &C::max_connections, "open connections; more are answered 503 and closed",
-       true},
-      {"max-sessions", &C::max_sessions, "open JPIP sessions; cnew beyond is 503", true},
-      {"max-channels", &C::max_channels, "channels per session; cnew beyond is 503", true},
-      {"session-idle", &C::session_idle, "seconds after which an idle session ends", true},
-      {"session-max-bytes", &C::session_max_bytes,
+      {"tls-key", &sc::tls_key, "PEM private key of tls-cert", false},
+      {"plain-http", &sc::plain_http, "with TLS, also answer plain HTTP on the same port", false},
+      {"max-connections", &sc::max_connections,
+       "open connections; more are answered 503 and closed", true},
+      {"max-sessions", &sc::max_sessions, "open JPIP sessions; cnew beyond is 503", true},
+      {"max-channels", &sc::max_channels, "channels per session; cnew beyond is 503", true},
+      {"session-idle", &sc::session_idle, "seconds after which an idle session ends", true},
+      {"session-max-bytes", &sc::session_max_bytes,
        "bytes one session may receive, then EOR 6 (0: no limit)", true},
-      {"max-len", &C::max_len,
+      {"max-len", &sc::max_len,
        "cap on a response's len= in bytes, reported as JPIP-len (0: no cap)", true},
-      {"max-header-bytes", &C::max_header_bytes, "bytes of a request line and headers (431 beyond)",
-       true},
-      {"max-headers", &C::max_headers, "header fields in a request (431 beyond)", true},
-      {"max-body-bytes", &C::max_body_bytes, "bytes of a POST body (413 beyond)", true},
-      {"read-timeout", &C::read_timeout,
+      {"max-header-bytes", &sc::max_header_bytes,
+       "bytes of a request line and headers (431 beyond)", true},
+      {"max-headers", &sc::max_headers, "header fields in a request (431 beyond)", true},
+      {"max-body-bytes", &sc::max_body_bytes, "bytes of a POST body (413 beyond)", true},
+      {"read-timeout", &sc::read_timeout,
        "seconds to receive a whole request; idle keep-alive connections close", true},
-      {"write-timeout", &C::write_timeout, "seconds a client may take to accept one chunk", true},
-      {"index-cache-files", &C::index_cache_files, "indexed files kept in memory", true},
-      {"index-cache-bytes", &C::index_cache_bytes,
+      {"write-timeout", &sc::write_timeout, "seconds a client may take to accept one chunk", true},
+      {"index-cache-files", &sc::index_cache_files, "indexed files kept in memory", true},
+      {"index-cache-bytes", &sc::index_cache_bytes,
        "memory of the kept indexes, in bytes (estimated)", true},
-      {"chunk-bytes", &C::chunk_bytes, "target size of one chunk of a response body", true},
-      {"shutdown-grace", &C::shutdown_grace, "seconds in-flight responses get to finish on SIGTERM",
-       true},
-      {"log-level", &C::log_level,
+      {"chunk-bytes", &sc::chunk_bytes, "target size of one chunk of a response body", true},
+      {"shutdown-grace", &sc::shutdown_grace,
+       "seconds in-flight responses get to finish on SIGTERM", true},
+      {"log-level", &sc::log_level,
        "application log level: trace debug info warn error critical off", true},
-      {"log-file", &C::log_file, "application log file (empty: standard error)", true},
-      {"access-log", &C::access_log,
+      {"log-file", &sc::log_file, "application log file (empty: standard error)", true},
+      {"access-log", &sc::access_log,
        "access log file, one line per request (empty: none; -: standard output)", true},
-      {"metrics", &C::metrics, "serve /metrics (Prometheus) and /healthz", true},
+      {"metrics", &sc::metrics, "serve /metrics (Prometheus) and /healthz", true},
   };
   return keys;
 }
@@ -95,9 +95,9 @@ const config_key* find_config_key(std::string_view name) {
 result<void> set_config_value(serve_config& c, std::string_view name, std::string_view text) {
   const config_key* k = find_config_key(name);
   if (!k) return bad(name, "unknown configuration key");
-  if (auto s = std::get_if<std::string C::*>(&k->field)) {
+  if (auto s = std::get_if<std::string sc::*>(&k->field)) {
     c.*(*s) = std::string(text);
-  } else if (auto n = std::get_if<std::uint64_t C::*>(&k->field)) {
+  } else if (auto n = std::get_if<std::uint64_t sc::*>(&k->field)) {
     std::uint64_t v = 0;
     const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     if (text.empty() || ec != std::errc{} || p != text.data() + text.size())
@@ -112,15 +112,15 @@ result<void> set_config_value(serve_config& c, std::string_view name, std::strin
       v = false;
     else
       return bad(name, quoted(text) + " is not true or false");
-    c.*std::get<bool C::*>(k->field) = v;
+    c.*std::get<bool sc::*>(k->field) = v;
   }
   return {};
 }
 
 std::string config_value_text(const serve_config& c, const config_key& k) {
-  if (auto s = std::get_if<std::string C::*>(&k.field)) return c.*(*s);
-  if (auto n = std::get_if<std::uint64_t C::*>(&k.field)) return std::to_string(c.*(*n));
-  return c.*std::get<bool C::*>(k.field) ? "true" : "false";
+  if (auto s = std::get_if<std::string sc::*>(&k.field)) return c.*(*s);
+  if (auto n = std::get_if<std::uint64_t sc::*>(&k.field)) return std::to_string(c.*(*n));
+  return c.*std::get<bool sc::*>(k.field) ? "true" : "false";
 }
 
 result<void> load_config_text(serve_config& c, std::string_view text, std::string_view origin) {
@@ -139,12 +139,12 @@ result<void> load_config_text(serve_config& c, std::string_view text, std::strin
     if (!k)
       return fail(errc::invalid_argument, no_offset,
                   where + "unknown key '" + std::string(key.str()) + "'");
-    if (auto s = std::get_if<std::string C::*>(&k->field)) {
+    if (auto s = std::get_if<std::string sc::*>(&k->field)) {
       if (!node.is_string())
         return fail(errc::invalid_argument, no_offset,
                     where + std::string(k->name) + " must be a string");
       c.*(*s) = node.as_string()->get();
-    } else if (auto n = std::get_if<std::uint64_t C::*>(&k->field)) {
+    } else if (auto n = std::get_if<std::uint64_t sc::*>(&k->field)) {
       if (!node.is_integer() || node.as_integer()->get() < 0)
         return fail(errc::invalid_argument, no_offset,
                     where + std::string(k->name) + " must be a whole number >= 0");
@@ -153,7 +153,7 @@ result<void> load_config_text(serve_config& c, std::string_view text, std::strin
       if (!node.is_boolean())
         return fail(errc::invalid_argument, no_offset,
                     where + std::string(k->name) + " must be true or false");
-      c.*std::get<bool C::*>(k->field) = node.as_boolean()->get();
+      c.*std::get<bool sc::*>(k->field) = node.as_boolean()->get();
     }
   }
   return {};
@@ -217,7 +217,7 @@ std::string print_config(const serve_config& c) {
     out += "\n# " + std::string(k.help) + (k.reloadable ? "" : " [restart to change]") + "\n";
     out += std::string(k.name) + " = ";
     const std::string v = config_value_text(c, k);
-    out += std::holds_alternative<std::string C::*>(k.field) ? toml_quote(v) : v;
+    out += std::holds_alternative<std::string sc::*>(k.field) ? toml_quote(v) : v;
     out += '\n';
   }
   return out;

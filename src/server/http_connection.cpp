@@ -156,8 +156,8 @@ void http_connection<Stream>::serve(const http::request<http::string_body>& req)
 }
 
 template <class Stream>
-void http_connection<Stream>::send_text(unsigned status, http::fields extra, std::string text,
-                                        std::string content_type) {
+void http_connection<Stream>::send_text(unsigned status, const http::fields& extra,
+                                        std::string text, const std::string& content_type) {
   status_ = status;
   bytes_ = text.size();
   text_ =

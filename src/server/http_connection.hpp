@@ -58,8 +58,8 @@ class http_connection final : public connection_base {
   void do_read();
   void on_read(beast::error_code ec, std::size_t);
   void serve(const http::request<http::string_body>& req);
-  void send_text(unsigned status, http::fields extra, std::string text,
-                 std::string content_type = {});
+  void send_text(unsigned status, const http::fields& extra, std::string text,
+                 const std::string& content_type = {});
   void send_reply(reply r);
   void on_header(beast::error_code ec, std::size_t);
   void next_chunk();

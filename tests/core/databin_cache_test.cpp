@@ -16,6 +16,7 @@ bin_id precinct(std::uint64_t i) { return {bin_kind::precinct, 0, i}; }
 const bin_id main_header{bin_kind::main_header, 0, 0};
 
 std::vector<std::uint8_t> bytes(std::size_t n, std::uint8_t v = 1) {
+  // NOLINTNEXTLINE(modernize-return-braced-init-list): {n, v} would be a two-byte vector.
   return std::vector<std::uint8_t>(n, v);
 }
 

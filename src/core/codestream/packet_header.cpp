@@ -140,7 +140,7 @@ result<precinct_state::lengths> precinct_state::read(bit_reader& br, unsigned la
   lengths out;
   if (br.bit()) {
     for (band& bd : bands_) {
-      const std::uint32_t nblocks = static_cast<std::uint32_t>(bd.blocks.size());
+      const auto nblocks = static_cast<std::uint32_t>(bd.blocks.size());
       for (std::uint32_t k = 0; k < nblocks; ++k) {
         block& blk = bd.blocks[k];
         const bool included = blk.included
