@@ -140,7 +140,7 @@ fuzz() {
       if [ "${PIPIT_FUZZ_MERGE:-0}" = 1 ]; then
         # Keep what the run found: the inputs that add coverage go into the target's seeds.
         mkdir -p "tests/fuzz/corpus/$name"
-        "$bin" -merge=1 -timeout=30 -rss_limit_mb=2560 "$root/tests/fuzz/corpus/$name" \
+        "$bin" -merge=1 -timeout=30 -rss_limit_mb=512 "$root/tests/fuzz/corpus/$name" \
           "$root/$dir/fuzz-corpus/$name" >>"$log" 2>&1 &&
           echo "test.sh: merged new inputs of $name into tests/fuzz/corpus/$name (commit them)"
       fi
