@@ -51,7 +51,7 @@ void JPIPCopyPlane(const pipit::client::decoded_window::plane &oPlane,
 {
     const int nSrcW = static_cast<int>(oPlane.width);
     const int nSrcH = static_cast<int>(oPlane.height);
-    GByte *pabyDst = static_cast<GByte *>(pDst);
+    auto *pabyDst = static_cast<GByte *>(pDst);
     if (nSrcW == nBufXSize && nSrcH == nBufYSize)
     {
         for (int iY = 0; iY < nBufYSize; ++iY)
@@ -627,6 +627,7 @@ CPLErr JPIPDataset::ReadWindow(int nXOff, int nYOff, int nXSize, int nYSize,
     oWin.w = static_cast<std::uint32_t>(nXSize);
     oWin.h = static_cast<std::uint32_t>(nYSize);
     std::vector<std::uint32_t> anComps;
+    anComps.reserve(static_cast<size_t>(nBandCount));
     for (int i = 0; i < nBandCount; ++i)
         anComps.push_back(static_cast<std::uint32_t>(panBandMap[i] - 1));
     std::sort(anComps.begin(), anComps.end());
@@ -728,7 +729,7 @@ void GDALRegister_JPIP()
         return;
     if (GDALGetDriverByName("JPIP") != nullptr)
         return;
-    GDALDriver *poDriver = new GDALDriver();
+    auto *poDriver = new GDALDriver();
     poDriver->SetDescription("JPIP");
     poDriver->SetMetadataItem(GDAL_DCAP_RASTER, "YES");
     poDriver->SetMetadataItem(GDAL_DMD_LONGNAME,
