@@ -221,3 +221,25 @@ def assert_translate_matches(g, local_path, url, args, tmp_path, tag) -> None:
         assert p.returncode == 0, p.stderr
     la, lb = g.Open(str(a)).ReadAsArray(), g.Open(str(b)).ReadAsArray()
     assert la.shape == lb.shape and np.array_equal(la, lb), f"{url} {args}"
+
+
+def poll_until_complete(g, readers: dict, timeout: float = 120) -> dict:
+    """Polls asynchronous readers ({key: reader}) in rounds of 20 ms each until all are complete.
+
+    Returns {key: the polling round in which that reader reported GARIO_COMPLETE}. Rounds, not
+    clock times, are what a priority test compares: within one round, which reader is polled first
+    says nothing. A reader reporting GARIO_ERROR fails the test with GDAL's message.
+    """
+    done = {}
+    deadline = time.time() + timeout
+    round_no = 0
+    while len(done) < len(readers) and time.time() < deadline:
+        round_no += 1
+        for key, r in readers.items():
+            if key in done:
+                continue
+            st, *_ = r.GetNextUpdatedRegion(0.02)
+            assert st != g.GARIO_ERROR, g.GetLastErrorMsg()
+            if st == g.GARIO_COMPLETE:
+                done[key] = round_no
+    return done

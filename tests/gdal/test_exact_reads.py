@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import PIPIT_BIN, gdal, gdal_env
+from conftest import PIPIT_BIN, gdal, gdal_env, poll_until_complete
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 import pixels  # noqa: E402
@@ -182,19 +182,8 @@ def test_async_read_without_priority_is_high(server, image_dir):
     local = open_local(g, image_dir / name)
     low = ds.BeginAsyncReader(0, 0, 333, 257, options=["PRIORITY=0"])
     default = ds.BeginAsyncReader(200, 100, 100, 100)
-    done = {}
     try:
-        deadline = time.time() + 120
-        round_no = 0
-        while len(done) < 2 and time.time() < deadline:
-            round_no += 1
-            for key, r in (("low", low), ("default", default)):
-                if key in done:
-                    continue
-                st, *_ = r.GetNextUpdatedRegion(0.02)
-                assert st != g.GARIO_ERROR, g.GetLastErrorMsg()
-                if st == g.GARIO_COMPLETE:
-                    done[key] = round_no
+        done = poll_until_complete(g, {"low": low, "default": default})
         assert set(done) == {"low", "default"}
         assert done["default"] < done["low"]
         arr = np.frombuffer(bytes(default.GetBuffer()), dtype=np.uint8).reshape(4, 100, 100)

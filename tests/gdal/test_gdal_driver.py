@@ -10,7 +10,15 @@ import time
 import numpy as np
 import pytest
 
-from conftest import IMAGES, Server, assert_translate_matches, free_port, gdal, gdal_env
+from conftest import (
+    IMAGES,
+    Server,
+    assert_translate_matches,
+    free_port,
+    gdal,
+    gdal_env,
+    poll_until_complete,
+)
 
 
 def open_local(g, path):
@@ -201,19 +209,8 @@ def test_async_readers_two_priorities(server, image_dir):
     # done[key]: the polling round in which the reader reported COMPLETE. The high window lies
     # inside the low one, so both may complete on the same response; within a round, which one
     # is polled first says nothing, so rounds are compared, not clock times.
-    done = {}
     try:
-        deadline = time.time() + 120
-        round_no = 0
-        while len(done) < 2 and time.time() < deadline:
-            round_no += 1
-            for key, r in (("low", low), ("high", high)):
-                if key in done:
-                    continue
-                st, *_ = r.GetNextUpdatedRegion(0.02)
-                assert st != g.GARIO_ERROR, g.GetLastErrorMsg()
-                if st == g.GARIO_COMPLETE:
-                    done[key] = round_no
+        done = poll_until_complete(g, {"low": low, "high": high})
         assert set(done) == {"low", "high"}
         assert done["high"] <= done["low"]
         for r, win in ((low, (0, 0, 333, 257)), (high, (200, 100, 100, 100))):
