@@ -109,8 +109,8 @@ class databin_cache {
   databin_cache() = default;
   explicit databin_cache(std::string target_id) : target_id_(std::move(target_id)) {}
   databin_cache(databin_cache&&) = default;
-  // NOLINTNEXTLINE(bugprone-reserved-identifier,readability-identifier-naming): clang-tidy 14
-  // names the implicit loop over an array member `__i0`.
+  // clang-tidy 14 names the implicit loop over an array member `__i0`:
+  // NOLINTNEXTLINE(bugprone-reserved-identifier,readability-identifier-naming)
   databin_cache& operator=(databin_cache&&) = default;
   databin_cache(const databin_cache&) = delete;
   databin_cache& operator=(const databin_cache&) = delete;

@@ -138,13 +138,12 @@ void http_connection<Stream>::serve(const http::request<http::string_body>& req)
     extra.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
     extra.set(http::field::access_control_allow_headers, "*");
     extra.set(http::field::access_control_max_age, "86400");
-    return send_text(204, std::move(extra), "");
+    return send_text(204, extra, "");
   }
   if (req.method() != http::verb::get && req.method() != http::verb::post) {
     http::fields extra;
     extra.set(http::field::allow, "GET, POST, OPTIONS");
-    return send_text(405, std::move(extra),
-                     "405 Method Not Allowed: JPIP requests use GET or POST\n");
+    return send_text(405, extra, "405 Method Not Allowed: JPIP requests use GET or POST\n");
   }
   const std::string_view target(req.target().data(), req.target().size());
   if (req.method() == http::verb::get)
@@ -182,7 +181,7 @@ void http_connection<Stream>::send_reply(reply r) {
   if (!r.body) {
     http::fields extra;
     for (const auto& [k, v] : r.headers) extra.set(k, v);
-    return send_text(r.status, std::move(extra), std::move(r.text), std::move(r.content_type));
+    return send_text(r.status, extra, std::move(r.text), r.content_type);
   }
   status_ = r.status;
   head_ = http::response<http::empty_body>(static_cast<http::status>(r.status), 11);

@@ -247,7 +247,8 @@ TEST(CacheFile, AbsurdCountsAndRangesAreCorruptEvenWithAValidChecksum) {
 namespace {
 
 std::vector<std::uint8_t> bytes_of(std::size_t n, std::uint8_t v) {
-  return std::vector<std::uint8_t>(n, v);
+  std::vector<std::uint8_t> out(n, v);
+  return out;
 }
 
 }  // namespace

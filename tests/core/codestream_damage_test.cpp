@@ -105,7 +105,10 @@ TEST(CodestreamDamage, DamagedCorpusFilesAreRefusedOrIndexedNeverCrash) {
     const auto tab1 = line.find('\t'), tab2 = line.find('\t', tab1 + 1);
     const std::string name = line.substr(0, tab1), expect = line.substr(tab1 + 1, tab2 - tab1 - 1);
     SCOPED_TRACE(name);
-    auto data = read_file(dir + "/" + name);
+    std::string path = dir;
+    path += '/';
+    path += name;
+    auto data = read_file(path);
     ASSERT_FALSE(data.empty());
     ++files;
     for (bool plt : {true, false}) {

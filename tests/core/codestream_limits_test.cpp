@@ -37,7 +37,7 @@ TEST(CodestreamLimits, IndexMemoryAboveTheLimitIsRefused) {
   auto cs = header_bomb(64, 64, 0, 64 * 64);
   ASSERT_TRUE(image_index::build(cs)) << image_index::build(cs).error().to_string();
   index_options o;
-  o.max_index_bytes = 64 * 1024;
+  o.max_index_bytes = std::uint64_t{64} * 1024;
   auto ix = image_index::build(cs, o);
   ASSERT_FALSE(ix);
   EXPECT_EQ(ix.error().code, errc::limit);

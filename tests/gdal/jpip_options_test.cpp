@@ -62,7 +62,7 @@ TEST(JpipOptions, LowSpeedSettings) {
 TEST(JpipOptions, AuthenticationHeadersAndCookie) {
   config_scope c{{"GDAL_HTTP_AUTH", "DIGEST"},
                  {"GDAL_HTTP_USERPWD", "ann:s3cret"},
-                 {"GDAL_HTTP_HEADERS", "X-Api-Key: k1, \"X-Quoted: a, \\\"b\\\"\""},
+                 {"GDAL_HTTP_HEADERS", R"(X-Api-Key: k1, "X-Quoted: a, \"b\"")"},
                  {"GDAL_HTTP_HEADER_FILE", "/some/file"},
                  {"GDAL_HTTP_COOKIE", "a=1; b=2"},
                  {"GDAL_HTTP_PROXY", "127.0.0.1:3128"},
