@@ -12,8 +12,9 @@ packages=(
   build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3-pytest python3-numpy
-  # JPEG 2000: the decoder library, and the encoders that make the test corpus
-  libopenjp2-7-dev libopenjp2-tools openjph-tools
+  # JPEG 2000: the decoder libraries (OpenJPH for HTJ2K tiles), and the encoders that make the
+  # test corpus
+  libopenjp2-7-dev libopenjph-dev libopenjp2-tools openjph-tools
   # GDAL: the plugin's host, gdal_translate for the corpus, python3-gdal for the plugin's tests
   gdal-bin libgdal-dev python3-gdal
   # server and client

@@ -205,8 +205,9 @@ struct transfer_stats {
   bool loaded_from_disk = false;   // the persistent cache was reused
   bool stateless = false;
   std::uint64_t cells_decoded = 0;  // tile components decoded (tiles, or blocks of one big tile)
-  std::uint64_t cells_reused = 0;   // tile components taken from the decoded-tile cache
-  std::uint64_t decoded_cache_bytes = 0;  // bytes of samples in the decoded-tile cache
+  std::uint64_t cells_decoded_openjph = 0;  // of which decoded by OpenJPH (HTJ2K tiles)
+  std::uint64_t cells_reused = 0;           // tile components taken from the decoded-tile cache
+  std::uint64_t decoded_cache_bytes = 0;    // bytes of samples in the decoded-tile cache
 };
 
 class jpip_client {

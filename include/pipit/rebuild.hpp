@@ -72,6 +72,17 @@ class codestream_skeleton {
                                        rebuild_stats* stats = nullptr,
                                        const window_spec* window = nullptr) const;
 
+  // A codestream of tile `t` alone, as a one-tile image: SIZ's image and tile offsets are moved
+  // to the tile (XOsiz = the tile's x0, XTOsiz = its column's origin, Xsiz = its x1; alike in
+  // y), the tile is renumbered 0, and its packets are written as codestream() writes them. The
+  // tile keeps its place on the reference grid, so every decoder gives the same samples as for
+  // that tile of the whole codestream; a decoder that can only decode whole images (OpenJPH)
+  // decodes one tile this way.
+  // REQUIRES: t < the number of tiles.
+  std::vector<std::uint8_t> tile_codestream(const databin_cache& cache, std::uint32_t t,
+                                            unsigned max_layers = 0,
+                                            rebuild_stats* stats = nullptr) const;
+
  private:
   std::uint32_t csn_ = 0;
   std::vector<std::uint8_t> head_;                     // SOC .. the last main header segment

@@ -220,6 +220,7 @@ class client_impl final : public jpip_client {
     }
     const decoder_stats ds = decoder_ ? decoder_->stats() : decoder_stats{};
     s.cells_decoded = ds.cells_decoded;
+    s.cells_decoded_openjph = ds.cells_decoded_openjph;
     s.cells_reused = ds.cells_reused;
     s.decoded_cache_bytes = ds.cache_bytes;
     std::lock_guard lock(cache_.mutex);

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "decoder.hpp"
+#include "ht_decoder.hpp"
 #include "pipit/databins.hpp"
 #include "pipit/window.hpp"
 
@@ -52,6 +53,7 @@ struct window_decoder::cell_state {
   bool missing = false;
   std::vector<std::shared_ptr<const data_stamp>> stamps;  // per component of plan::decoded
   std::vector<std::shared_ptr<const cell_plane>> found;   // per component of plan::wanted
+  std::vector<std::uint8_t> tile_stream;  // with plan::openjph, the missing tile's codestream
 };
 
 struct window_decoder::plan {
@@ -64,6 +66,8 @@ struct window_decoder::plan {
   std::vector<std::uint32_t> decoded;    // wanted plus the components a transform joins to them
   std::vector<cell_state> cells;         // the non-empty cells the window meets
   std::vector<std::uint8_t> codestream;  // rebuilt for the missing cells (empty: none)
+  bool openjph = false;  // missing cells are tiles decoded by OpenJPH, from cell_state::tile_stream
+  bool any_missing = false;
 };
 
 window_decoder::window_decoder(const image_info& info, shared_cache& cache, decoder_options options)
@@ -73,7 +77,7 @@ window_decoder::window_decoder(const image_info& info, shared_cache& cache, deco
 
 decoder_stats window_decoder::stats() const {
   const tile_cache_stats s = cells_.stats();
-  return decoder_stats{cells_decoded_.load(), s.hits, s.bytes};
+  return decoder_stats{cells_decoded_.load(), cells_decoded_openjph_.load(), s.hits, s.bytes};
 }
 
 std::shared_ptr<const data_stamp> window_decoder::stamp_of(
@@ -154,8 +158,15 @@ result<void> window_decoder::make_plan(const window& w, plan& p) {
     if (!sk) return fail(sk.error().code, sk.error().offset, "rebuild: " + sk.error().message);
     skeleton_ = std::move(*sk);
     skeleton_version_ = cache_.version;
+    openjph_ = options_.openjph && ht_decodable(skeleton_->index());
   }
   const codestream_index& ix = skeleton_->index();
+  // OpenJPH decodes whole tiles, every component: all of them are decoded and kept.
+  p.openjph = openjph_ && g.tiles;
+  if (p.openjph && p.decoded.size() < n) {
+    p.decoded.resize(n);
+    std::iota(p.decoded.begin(), p.decoded.end(), 0u);
+  }
   cell_range missing{range.i1, range.j1, range.i0, range.j0};  // bounding box of the missing cells
   for (std::uint32_t j = range.j0; j < range.j1; ++j) {
     for (std::uint32_t i = range.i0; i < range.i1; ++i) {
@@ -178,7 +189,10 @@ result<void> window_decoder::make_plan(const window& w, plan& p) {
         cs.missing = cs.missing || !plane;
         cs.found.push_back(std::move(plane));
       }
+      if (cs.missing && p.openjph)
+        cs.tile_stream = skeleton_->tile_codestream(cache_.cache, g.cell(i, j), w.layers);
       if (cs.missing) {
+        p.any_missing = true;
         missing.i0 = std::min(missing.i0, i);
         missing.j0 = std::min(missing.j0, j);
         missing.i1 = std::max(missing.i1, i + 1);
@@ -187,7 +201,7 @@ result<void> window_decoder::make_plan(const window& w, plan& p) {
       p.cells.push_back(std::move(cs));
     }
   }
-  if (missing.i0 < missing.i1) {
+  if (missing.i0 < missing.i1 && !p.openjph) {
     window_spec spec;
     spec.discard_levels = p.d;
     spec.region = grid_rect{at_level(g.xs[missing.i0], 1, p.d), at_level(g.ys[missing.j0], 1, p.d),
@@ -211,7 +225,13 @@ result<void> window_decoder::decode_missing(plan& p, decoded_window& out) {
     state_of[g.cell(cs.i, cs.j)] = k;
   }
   const auto threads = static_cast<std::uint32_t>(std::max(1, options_.threads));
-  const std::vector<cell_range> jobs = decode_jobs(g, missing, threads > 1 ? 2 * threads : 1);
+  std::vector<cell_range> jobs;
+  if (p.openjph) {  // one tile per job: OpenJPH decodes a tile's own codestream
+    for (const auto& cs : p.cells)
+      if (cs.missing) jobs.push_back(cell_range{cs.i, cs.j, cs.i + 1, cs.j + 1});
+  } else {
+    jobs = decode_jobs(g, missing, threads > 1 ? 2 * threads : 1);
+  }
   const auto workers = std::min<std::uint32_t>(threads, static_cast<std::uint32_t>(jobs.size()));
   const int codec_threads = jobs.size() >= threads ? 1 : static_cast<int>(threads / jobs.size());
 
@@ -226,7 +246,16 @@ result<void> window_decoder::decode_missing(plan& p, decoded_window& out) {
     rq.layers = p.layers;
     if (p.decoded.size() < info_.components.size()) rq.comps = p.decoded;
     rq.threads = codec_threads;
-    auto a = decode_area(bytes_view(p.codestream.data(), p.codestream.size()), info_, rq);
+    bytes_view stream(p.codestream.data(), p.codestream.size());
+    result<decoded_area> a;
+    bool by_openjph = false;
+    if (p.openjph) {
+      const auto& ts = p.cells[state_of[g.cell(r.i0, r.j0)]].tile_stream;
+      stream = bytes_view(ts.data(), ts.size());
+      a = decode_tile_openjph(stream, info_, rq.area, d);
+      by_openjph = a.has_value();
+    }
+    if (!by_openjph) a = decode_area(stream, info_, rq);  // OpenJPEG, also where OpenJPH failed
     if (!a) {
       std::lock_guard lock(failure_mutex);
       if (!failure) failure = a.error();
@@ -247,6 +276,7 @@ result<void> window_decoder::decode_missing(plan& p, decoded_window& out) {
                            cx1 - cx0, cy1 - cy0,
                            pl.stride, pl.samples + (cy0 - pl.y0) * pl.stride + (cx0 - pl.x0)};
           cells_decoded_.fetch_add(1, std::memory_order_relaxed);
+          if (by_openjph) cells_decoded_openjph_.fetch_add(1, std::memory_order_relaxed);
           const auto k =
               std::lower_bound(p.wanted.begin(), p.wanted.end(), pl.component) - p.wanted.begin();
           if (k < static_cast<std::ptrdiff_t>(p.wanted.size()) &&
@@ -320,7 +350,7 @@ result<decoded_window> window_decoder::decode(const window& w) {
           out.planes[k], at_level(p.area.X0, ci.dx, d), at_level(p.area.Y0, ci.dy, d));
     }
   }
-  if (!p.codestream.empty()) PIPIT_TRY(decode_missing(p, out));
+  if (p.any_missing) PIPIT_TRY(decode_missing(p, out));
   return out;
 }
 

@@ -16,6 +16,10 @@
 // transform are decoded alone or with the others alike, so a cached plane holds the same samples
 // whichever read decoded it.
 //
+// HTJ2K tiles are decoded with OpenJPH where it gives OpenJPEG's samples (ht_decoder.hpp): each
+// missing tile from its own codestream (codestream_skeleton::tile_codestream), every component,
+// one tile per worker; a tile OpenJPH fails on is decoded from the same codestream by OpenJPEG.
+//
 // Thread-safety: decode() may be called from several threads at once (the tile cache and the
 // skeleton memo are locked); two calls may decode the same cell twice.
 #pragma once
@@ -37,12 +41,14 @@ namespace pipit::client {
 struct decoder_options {
   int threads = 1;                                       // parallel decodes of missing cells
   std::uint64_t cache_bytes = std::uint64_t{128} << 20;  // tile cache capacity
+  bool openjph = true;  // decode HTJ2K tiles with OpenJPH where it can (false: OpenJPEG only)
 };
 
 struct decoder_stats {
-  std::uint64_t cells_decoded = 0;  // cell components decoded
-  std::uint64_t cells_reused = 0;   // cell components taken from the tile cache
-  std::uint64_t cache_bytes = 0;    // bytes the tile cache holds
+  std::uint64_t cells_decoded = 0;          // cell components decoded
+  std::uint64_t cells_decoded_openjph = 0;  // of which by OpenJPH
+  std::uint64_t cells_reused = 0;           // cell components taken from the tile cache
+  std::uint64_t cache_bytes = 0;            // bytes the tile cache holds
 };
 
 class window_decoder {
@@ -69,10 +75,12 @@ class window_decoder {
   std::vector<cell_grid> grids_;  // per discard level
   tile_cache cells_;
   std::atomic<std::uint64_t> cells_decoded_{0};
+  std::atomic<std::uint64_t> cells_decoded_openjph_{0};
 
   // Guarded by cache_.mutex.
   std::optional<codestream_skeleton> skeleton_;
   std::uint64_t skeleton_version_ = 0;
+  bool openjph_ = false;  // the skeleton's tiles are for OpenJPH (ht_decodable)
   std::uint64_t epoch_ = 0;
 };
 

@@ -409,6 +409,8 @@ const JPIPStat asJPIPStats[] = {
      [](const auto &s) { return std::string(s.stateless ? "YES" : "NO"); }},
     {"JPIP_STAT_TILES_DECODED",
      [](const auto &s) { return Count(s.cells_decoded); }},
+    {"JPIP_STAT_TILES_DECODED_OPENJPH",
+     [](const auto &s) { return Count(s.cells_decoded_openjph); }},
     {"JPIP_STAT_TILES_REUSED",
      [](const auto &s) { return Count(s.cells_reused); }},
     {"JPIP_STAT_DECODED_CACHE_BYTES",

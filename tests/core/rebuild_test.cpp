@@ -3,6 +3,7 @@
 // (checked in tests/integration). Full data rebuilds packet for packet.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "codestream_test_util.hpp"
@@ -87,6 +88,46 @@ TEST(Rebuild, FullCacheKeepsEveryPacket) {
     EXPECT_EQ(st.packets, s.index.codestreams[0].packets.size());
     auto again = image_index::build(*cs);
     ASSERT_TRUE(again) << again.error().to_string();
+  }
+}
+
+// A tile's own codestream is that tile, where it was on the reference grid, with the same
+// packets as in the whole rebuild: what a decoder of whole images (OpenJPH) decodes per tile.
+TEST(Rebuild, TileCodestreamHoldsOneTileInPlace) {
+  for (const auto& path : rebuild_set()) {
+    SCOPED_TRACE(path);
+    served s = serve_all(path);
+    databin_cache cache;
+    for (const auto& o : messages_of(s.stream))
+      ASSERT_TRUE(cache.add(o.bin(), o.m.msg_offset, o.m.body, o.m.is_last));
+    auto sk = codestream_skeleton::build(cache);
+    ASSERT_TRUE(sk) << sk.error().to_string();
+    const std::vector<std::uint8_t> whole = sk->codestream(cache);
+    auto wix = codestream_index::build(whole, byte_range{0, whole.size()});
+    ASSERT_TRUE(wix) << wix.error().to_string();
+    const auto& siz = s.index.codestreams[0].siz;
+    for (std::uint32_t t = 0; t < siz.num_tiles(); ++t) {
+      SCOPED_TRACE(t);
+      rebuild_stats st;
+      const std::vector<std::uint8_t> one = sk->tile_codestream(cache, t, 0, &st);
+      auto ix = codestream_index::build(one, byte_range{0, one.size()});
+      ASSERT_TRUE(ix) << ix.error().to_string();
+      ASSERT_EQ(ix->tiles.size(), 1u);
+      EXPECT_EQ(ix->tiles[0].area, siz.tile_rect(t));
+      EXPECT_EQ(ix->siz.components.size(), siz.components.size());
+      const tile_entry& wt = wix->tiles[t];
+      ASSERT_EQ(ix->tiles[0].packet_count, wt.packet_count);
+      EXPECT_EQ(st.packets, st.packets_present);
+      for (std::uint32_t k = 0; k < wt.packet_count; ++k) {
+        const packet_entry& a = ix->packets[k];
+        const packet_entry& b = wix->packets[wt.first_packet + k];
+        ASSERT_EQ(a.length, b.length) << k;
+        EXPECT_TRUE(std::equal(one.begin() + static_cast<std::ptrdiff_t>(a.offset),
+                               one.begin() + static_cast<std::ptrdiff_t>(a.end()),
+                               whole.begin() + static_cast<std::ptrdiff_t>(b.offset)))
+            << k;
+      }
+    }
   }
 }
 

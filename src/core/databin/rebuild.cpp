@@ -169,11 +169,74 @@ std::vector<std::uint64_t> codestream_skeleton::complete_packets(const databin_c
   return ends;
 }
 
+namespace {
+
+// Writes tile `t` of the skeleton's index as tile `isot`: SOT (Psot patched once the tile is
+// written), the rewritten tile header, SOD, and its packets in RPCL order: those of the
+// precincts `want` marks copied from their bins, every other one written empty.
+void write_tile(std::vector<std::uint8_t>& out, const databin_cache& cache, std::uint32_t csn,
+                const codestream_index& ix, const std::vector<std::uint8_t>& tile_head,
+                std::uint32_t t, std::uint16_t isot, unsigned max_layers,
+                const std::vector<std::uint8_t>& want, packet_scratch& scratch,
+                std::vector<std::uint64_t>& ends, rebuild_stats& st) {
+  const std::uint32_t nc = ix.num_components(), nt = static_cast<std::uint32_t>(ix.tiles.size());
+  const tile_entry& te = ix.tiles[t];
+  const std::size_t sot_at = out.size();
+  put16(out, SOT);
+  put16(out, 10);
+  put16(out, isot);
+  put32(out, 0);  // Psot, patched below
+  out.push_back(0);
+  out.push_back(1);
+  out.insert(out.end(), tile_head.begin(), tile_head.end());
+  put16(out, SOD);
+  std::size_t required = 0;
+  // The skeleton's index charged every declared packet to its memory limit.
+  const auto seq =
+      detail::packet_sequence(ix.siz, te, &required, std::numeric_limits<std::size_t>::max());
+  const unsigned layers =
+      max_layers ? std::min<unsigned>(max_layers, te.coding.layers) : te.coding.layers;
+  // Packets come precinct by precinct (RPCL): parse each bin once, at its first packet.
+  std::uint32_t cur_slot = ~0u;
+  bytes_view bin;
+  for (const auto& pr : seq) {
+    if (pr.slot != cur_slot) {
+      cur_slot = pr.slot;
+      ends.clear();
+      bin = {};
+      if (!want.empty() && want[pr.slot]) {
+        const std::uint64_t s = pr.slot - te.comp_slot_base(pr.component);
+        bin = prefix(cache,
+                     bin_id{bin_kind::precinct, csn, precinct_bin_id(t, pr.component, s, nc, nt)});
+        if (!bin.empty())
+          pipit::complete_packets(bin, ix.siz, te, pr.component, pr.resolution, pr.precinct, layers,
+                                  scratch, ends);
+      }
+    }
+    ++st.packets;
+    if (pr.layer < ends.size()) {
+      const std::uint64_t a = pr.layer == 0 ? 0 : ends[pr.layer - 1];
+      out.insert(out.end(), bin.begin() + static_cast<std::ptrdiff_t>(a),
+                 bin.begin() + static_cast<std::ptrdiff_t>(ends[pr.layer]));
+      ++st.packets_present;
+    } else {
+      out.push_back(0);
+      if (te.coding.eph) put16(out, EPH);
+    }
+  }
+  // Psot is 32 bits: a tile above 4 GiB gets Psot 0 ("up to EOC"), which the standard allows
+  // for the last tile only (a known limit for earlier ones).
+  const std::uint64_t psot = out.size() - sot_at;
+  store_be32(out.data() + sot_at + 6, psot > 0xFFFFFFFFu ? 0u : static_cast<std::uint32_t>(psot));
+}
+
+}  // namespace
+
 std::vector<std::uint8_t> codestream_skeleton::codestream(const databin_cache& cache,
                                                           unsigned max_layers, rebuild_stats* stats,
                                                           const window_spec* window) const {
   const codestream_index& ix = *index_;
-  const std::uint32_t nc = ix.num_components(), nt = static_cast<std::uint32_t>(ix.tiles.size());
+  const auto nt = static_cast<std::uint32_t>(ix.tiles.size());
   auto bin_of = [&](std::uint32_t t, std::uint32_t slot) {
     return bin_id{bin_kind::precinct, csn_, precinct_id_of(ix, t, slot)};
   };
@@ -204,57 +267,43 @@ std::vector<std::uint8_t> codestream_skeleton::codestream(const databin_cache& c
   rebuild_stats st;
   packet_scratch scratch;
   std::vector<std::uint64_t> ends;
-  for (std::uint32_t t = 0; t < nt; ++t) {
-    const tile_entry& te = ix.tiles[t];
-    const std::size_t sot_at = out.size();
-    put16(out, SOT);
-    put16(out, 10);
-    put16(out, static_cast<std::uint16_t>(t));
-    put32(out, 0);  // Psot, patched below
-    out.push_back(0);
-    out.push_back(1);
-    out.insert(out.end(), tile_heads_[t].begin(), tile_heads_[t].end());
-    put16(out, SOD);
-    std::size_t required = 0;
-    // The skeleton's index charged every declared packet to its memory limit.
-    const auto seq =
-        detail::packet_sequence(ix.siz, te, &required, std::numeric_limits<std::size_t>::max());
-    const unsigned layers =
-        max_layers ? std::min<unsigned>(max_layers, te.coding.layers) : te.coding.layers;
-    const std::vector<std::uint8_t>& want = wanted[t];
-    // Packets come precinct by precinct (RPCL): parse each bin once, at its first packet.
-    std::uint32_t cur_slot = ~0u;
-    bytes_view bin;
-    for (const auto& pr : seq) {
-      if (pr.slot != cur_slot) {
-        cur_slot = pr.slot;
-        ends.clear();
-        bin = {};
-        if (!want.empty() && want[pr.slot]) {
-          const std::uint64_t s = pr.slot - te.comp_slot_base(pr.component);
-          bin = prefix(
-              cache, bin_id{bin_kind::precinct, csn_, precinct_bin_id(t, pr.component, s, nc, nt)});
-          if (!bin.empty())
-            pipit::complete_packets(bin, ix.siz, te, pr.component, pr.resolution, pr.precinct,
-                                    layers, scratch, ends);
-        }
-      }
-      ++st.packets;
-      if (pr.layer < ends.size()) {
-        const std::uint64_t a = pr.layer == 0 ? 0 : ends[pr.layer - 1];
-        out.insert(out.end(), bin.begin() + static_cast<std::ptrdiff_t>(a),
-                   bin.begin() + static_cast<std::ptrdiff_t>(ends[pr.layer]));
-        ++st.packets_present;
-      } else {
-        out.push_back(0);
-        if (te.coding.eph) put16(out, EPH);
-      }
-    }
-    // Psot is 32 bits: a tile above 4 GiB gets Psot 0 ("up to EOC"), which the standard allows
-    // for the last tile only (a known limit for earlier ones).
-    const std::uint64_t psot = out.size() - sot_at;
-    store_be32(out.data() + sot_at + 6, psot > 0xFFFFFFFFu ? 0u : static_cast<std::uint32_t>(psot));
-  }
+  for (std::uint32_t t = 0; t < nt; ++t)
+    write_tile(out, cache, csn_, ix, tile_heads_[t], t, static_cast<std::uint16_t>(t), max_layers,
+               wanted[t], scratch, ends, st);
+  put16(out, EOC);
+  st.bytes = out.size();
+  if (stats) *stats = st;
+  return out;
+}
+
+std::vector<std::uint8_t> codestream_skeleton::tile_codestream(const databin_cache& cache,
+                                                               std::uint32_t t, unsigned max_layers,
+                                                               rebuild_stats* stats) const {
+  const codestream_index& ix = *index_;
+  const image_size& siz = ix.siz;
+  const tile_entry& te = ix.tiles.at(t);
+  std::uint64_t reserve = head_.size() + 16 + tile_heads_[t].size() +
+                          std::uint64_t{te.num_slots} * te.coding.layers * 3;
+  for (std::uint32_t s = 0; s < te.num_slots; ++s)
+    reserve += prefix(cache, bin_id{bin_kind::precinct, csn_, precinct_id_of(ix, t, s)}).size();
+  std::vector<std::uint8_t> out;
+  out.reserve(static_cast<std::size_t>(reserve));
+  out = head_;
+  // SIZ follows SOC: Lsiz at 4, Rsiz at 6, then Xsiz, Ysiz, XOsiz, YOsiz, XTsiz, YTsiz, XTOsiz,
+  // YTOsiz, 4 bytes each from 8 (A.5.1).
+  const rect r = siz.tile_rect(t);
+  const std::uint32_t p = t % siz.tiles_x(), q = t / siz.tiles_x();
+  store_be32(out.data() + 8, static_cast<std::uint32_t>(r.x1));
+  store_be32(out.data() + 12, static_cast<std::uint32_t>(r.y1));
+  store_be32(out.data() + 16, static_cast<std::uint32_t>(r.x0));
+  store_be32(out.data() + 20, static_cast<std::uint32_t>(r.y0));
+  store_be32(out.data() + 32, siz.XTOsiz + p * siz.XTsiz);
+  store_be32(out.data() + 36, siz.YTOsiz + q * siz.YTsiz);
+  rebuild_stats st;
+  packet_scratch scratch;
+  std::vector<std::uint64_t> ends;
+  write_tile(out, cache, csn_, ix, tile_heads_[t], t, 0, max_layers,
+             std::vector<std::uint8_t>(te.num_slots, 1), scratch, ends, st);
   put16(out, EOC);
   st.bytes = out.size();
   if (stats) *stats = st;

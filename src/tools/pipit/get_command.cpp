@@ -521,12 +521,15 @@ int run_get(const get_options& o) {
         "{\"requests\": %llu, \"body_bytes\": %llu, \"new_bytes\": %llu, \"sessions\": %llu, "
         "\"reconnects\": %llu, "
         "\"cached_bytes\": %llu, \"loaded_from_disk\": %s, \"stateless\": %s, "
+        "\"tiles_decoded\": %llu, \"tiles_decoded_openjph\": %llu, "
         "\"level\": %u, \"width\": %u, \"height\": %u}\n",
         static_cast<unsigned long long>(s.requests), static_cast<unsigned long long>(s.body_bytes),
         static_cast<unsigned long long>(s.new_bytes), static_cast<unsigned long long>(s.sessions),
         static_cast<unsigned long long>(s.reconnects),
         static_cast<unsigned long long>(s.cached_bytes), s.loaded_from_disk ? "true" : "false",
-        s.stateless ? "true" : "false", p.w.discard_levels, p.out_w, p.out_h);
+        s.stateless ? "true" : "false", static_cast<unsigned long long>(s.cells_decoded),
+        static_cast<unsigned long long>(s.cells_decoded_openjph), p.w.discard_levels, p.out_w,
+        p.out_h);
   } else if (!o.quiet && fmt != out_format::pgx) {
     std::fprintf(stderr, "pipit get: wrote %s (%ux%u, %zu band%s, level %u; %llu bytes received)\n",
                  o.out.c_str(), p.out_w, p.out_h, nbands, nbands == 1 ? "" : "s",
