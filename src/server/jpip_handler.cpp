@@ -16,15 +16,15 @@ class stream_body final : public body_source {
  public:
   stream_body(std::shared_ptr<session> s, std::shared_ptr<channel> ch, std::uint64_t generation,
               std::shared_ptr<const target> t, std::unique_ptr<stream_model> own_model,
-              stream_plan plan, std::size_t chunk, bool session_bound, const std::atomic<bool>& cut)
+              response_plan plan, std::size_t chunk, const std::atomic<bool>& cut)
       : session_(std::move(s)),
         channel_(std::move(ch)),
         generation_(generation),
         target_(std::move(t)),
         own_model_(std::move(own_model)),
-        stream_(*target_->source, session_ ? session_->model : *own_model_, std::move(plan)),
+        budget_(plan.budget),
+        stream_(*target_->source, session_ ? session_->model : *own_model_, std::move(plan.stream)),
         chunk_(chunk),
-        session_bound_(session_bound),
         cut_(cut) {}
 
   bool next(gather_buffer& out) override {
@@ -39,22 +39,23 @@ class stream_body final : public body_source {
     if (session_) {
       session_->bytes_sent.fetch_add(out.size() - before, std::memory_order_relaxed);
       session_->touch();
+      session_->recount();
     }
-    if (!more) {
-      const eor_reason why = stream_.reason();
-      return finish(
-          out, why == eor_reason::byte_limit && session_bound_ ? eor_reason::session_limit : why);
-    }
+    if (!more) return finish(out, budget_.end_reason(stream_.reason()));
     return true;
   }
-  int eor() const override { return eor_; }
+  void abandon(gather_buffer& out) override {
+    if (session_) {
+      std::lock_guard lk(session_->mutex);
+      session_->model.clear();
+      session_->recount();
+    }
+    body_source::abandon(out);
+  }
 
  private:
   bool finish(gather_buffer& out, eor_reason why) {
-    const std::size_t from = out.owned_bytes().size();
-    response_stream::append_eor(out.owned_bytes(), why);
-    out.take_owned(from);
-    eor_ = static_cast<int>(why);
+    finish_with(out, why);
     return false;
   }
 
@@ -63,11 +64,10 @@ class stream_body final : public body_source {
   std::uint64_t generation_ = 0;
   std::shared_ptr<const target> target_;
   std::unique_ptr<stream_model> own_model_;
+  response_budget budget_;
   response_stream stream_;
   std::size_t chunk_;
-  bool session_bound_;  // the plan's len is the session's remaining budget
   const std::atomic<bool>& cut_;
-  int eor_ = -1;
 };
 
 // A body of one EOR message.
@@ -75,17 +75,12 @@ class eor_body final : public body_source {
  public:
   explicit eor_body(eor_reason why) : why_(why) {}
   bool next(gather_buffer& out) override {
-    const std::size_t from = out.owned_bytes().size();
-    response_stream::append_eor(out.owned_bytes(), why_);
-    out.take_owned(from);
-    done_ = true;
+    if (eor_ < 0) finish_with(out, why_);
     return false;
   }
-  int eor() const override { return done_ ? static_cast<int>(why_) : -1; }
 
  private:
   eor_reason why_;
-  bool done_ = false;
 };
 
 // The view-window as asked, for the access log.
@@ -152,6 +147,19 @@ std::vector<std::uint32_t> requested_codestreams(const jpip_request& rq, std::ui
 
 }  // namespace
 
+eor_reason response_budget::end_reason(eor_reason composed) const {
+  return composed == eor_reason::byte_limit && session_bound ? eor_reason::session_limit : composed;
+}
+
+void body_source::finish_with(gather_buffer& out, eor_reason why) {
+  const std::size_t from = out.owned_bytes().size();
+  response_stream::append_eor(out.owned_bytes(), why);
+  out.take_owned(from);
+  eor_ = static_cast<int>(why);
+}
+
+void body_source::abandon(gather_buffer& out) { finish_with(out, eor_reason::non_specified); }
+
 const std::string* reply::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
     if (k == name) return &v;
@@ -175,15 +183,20 @@ bool decode_url_path(std::string_view in, std::string& out) {
   return true;
 }
 
-reply error_reply(unsigned status, std::string_view message) {
+reply error_reply(refusal_kind kind, std::string_view message) {
   reply r;
-  r.status = status;
-  r.text = std::to_string(status) + ' ' + std::string(http_reason_phrase(status)) + ": " +
-           std::string(message) + '\n';
+  r.status = http_status_of(kind);
+  r.text = refusal_text(kind, message);
   return r;
 }
 
-reply error_reply(const error& e) { return error_reply(http_status_of(e.code), e.message); }
+reply error_reply(const error& e) { return error_reply(refusal_of(e.code), e.message); }
+
+namespace {
+tl::unexpected<reply> refuse(refusal_kind kind, std::string_view message) {
+  return tl::unexpected(error_reply(kind, message));
+}
+}  // namespace
 
 jpip_handler::jpip_handler(target_registry& targets, session_registry& sessions,
                            handler_options options)
@@ -200,9 +213,13 @@ void jpip_handler::set_limits(const stream_limits& l) {
   session_max_bytes_ = l.session_max_bytes;
 }
 
-reply jpip_handler::handle(std::string_view method, std::string_view request_target,
-                           std::string_view body) {
-  if (method != "GET" && method != "POST") return error_reply(405, "JPIP requests use GET or POST");
+// ---- the steps of handle() ----------------------------------------------------------------
+
+step<jpip_handler::incoming> jpip_handler::read_request(std::string_view method,
+                                                        std::string_view request_target,
+                                                        std::string_view body) const {
+  if (method != "GET" && method != "POST")
+    return refuse(refusal_kind::method_not_allowed, "JPIP requests use GET or POST");
   const auto qmark = request_target.find('?');
   const std::string_view raw_path = request_target.substr(0, qmark);
   std::string query(qmark == std::string_view::npos ? std::string_view{}
@@ -210,188 +227,245 @@ reply jpip_handler::handle(std::string_view method, std::string_view request_tar
   if (method == "POST" && !body.empty())
     query = query.empty() ? std::string(body) : query + '&' + std::string(body);
   if (raw_path.empty() || raw_path.front() != '/')
-    return error_reply(400, "the request-target must be a path");
-  std::string path;
-  if (!decode_url_path(raw_path, path))
-    return error_reply(400, "malformed percent-encoding in the URL path");
-
+    return refuse(refusal_kind::bad_request, "the request-target must be a path");
+  incoming in;
+  if (!decode_url_path(raw_path, in.path))
+    return refuse(refusal_kind::bad_request, "malformed percent-encoding in the URL path");
   auto parsed = parse_request(query);
-  if (!parsed) return error_reply(parsed.error());
-  const jpip_request& rq = *parsed;
-
+  if (!parsed) return tl::unexpected(error_reply(parsed.error()));
+  in.rq = std::move(*parsed);
+  const jpip_request& rq = in.rq;
   if (rq.pref && rq.pref->find("/r") != std::string::npos) {
-    reply r = error_reply(501, "a required preference (pref=.../r) cannot be honoured");
+    reply r = error_reply(refusal_kind::not_implemented,
+                          "a required preference (pref=.../r) cannot be honoured");
     r.headers.emplace_back("JPIP-pref", *rq.pref);
-    return r;
+    return tl::unexpected(std::move(r));
   }
   if (rq.cnew && !rq.cnew->has_http())
-    return error_reply(501, "cnew: Pipit offers the http transport only");
-  bool jpt = false;
+    return refuse(refusal_kind::not_implemented, "cnew: Pipit offers the http transport only");
   if (rq.type) {
-    if (rq.type->jpp_stream())
-      jpt = false;
-    else if (rq.type->jpt_stream())
-      jpt = true;
-    else
-      return error_reply(501, "type: Pipit returns jpp-stream and jpt-stream only");
+    if (rq.type->jpt_stream())
+      in.jpt = true;
+    else if (!rq.type->jpp_stream())
+      return refuse(refusal_kind::not_implemented,
+                    "type: Pipit returns jpp-stream and jpt-stream only");
   }
   if (rq.context && rq.context->jpx_layers.empty())
-    return error_reply(501, "context: Pipit understands jpxl<...> contexts only");
+    return refuse(refusal_kind::not_implemented,
+                  "context: Pipit understands jpxl<...> contexts only");
+  return in;
+}
 
-  // Session, channel and target.
-  channel_ref ref;
-  bool new_channel = false;
-  std::uint64_t generation = 0;
-  std::shared_ptr<const target> tgt;
+step<jpip_handler::resolved> jpip_handler::resolve_channel(const incoming& in,
+                                                           std::function<void()> on_ready) {
+  const jpip_request& rq = in.rq;
+  resolved out;
+  out.jpt = in.jpt;
   if (rq.cid) {
     auto f = sessions_.find(*rq.cid);
-    if (!f) return error_reply(f.error());
-    ref = *f;
-    tgt = ref.s->tgt;
+    if (!f) return tl::unexpected(error_reply(f.error()));
+    out.ref = *f;
+    out.tgt = out.ref.s->tgt;
     if (rq.target) {
       auto n = normalize_target_name(*rq.target);
-      if (!n || *n != tgt->name)
-        return error_reply(400, "target does not match the target of channel's session");
+      if (!n || *n != out.tgt->name)
+        return refuse(refusal_kind::bad_request,
+                      "target does not match the target of channel's session");
     }
     if (rq.cnew) {
-      auto n = sessions_.add_channel(ref);
-      if (!n) return error_reply(n.error());
-      ref = *n;
-      new_channel = true;
+      auto n = sessions_.add_channel(out.ref);
+      if (!n) return tl::unexpected(error_reply(n.error()));
+      out.ref = *n;
+      out.new_channel = true;
     }
   } else if (rq.cclose && !rq.cnew && !rq.cclose->all && !rq.cclose->ids.empty()) {
     auto f = sessions_.find(rq.cclose->ids.front());
-    if (!f) return error_reply(f.error());
-    ref = *f;
-    tgt = ref.s->tgt;
+    if (!f) return tl::unexpected(error_reply(f.error()));
+    out.ref = *f;
+    out.tgt = out.ref.s->tgt;
   } else {
     std::string name;
     if (rq.target)
       name = *rq.target;
-    else if (!path.empty())
-      name = path.substr(1);  // request-targets start with '/'
-    if (name.empty()) return error_reply(400, "no target: name it in the URL path or with target=");
-    auto t = targets_.open(name);
-    if (!t) return error_reply(t.error());
-    tgt = *t;
+    else if (!in.path.empty())
+      name = in.path.substr(1);  // request-targets start with '/'
+    if (name.empty())
+      return refuse(refusal_kind::bad_request,
+                    "no target: name it in the URL path or with target=");
+    std::optional<target_registry::outcome> t;
+    if (on_ready) {
+      t = targets_.open_or_wait(name, std::move(on_ready));
+      if (!t) {
+        reply wait;
+        wait.pending = true;
+        return tl::unexpected(std::move(wait));
+      }
+    } else {
+      t = targets_.open(name);
+    }
+    if (!*t) return tl::unexpected(error_reply(t->error()));
+    out.tgt = **t;
     if (rq.cnew) {
-      auto n = sessions_.open_session(tgt, jpt);
-      if (!n) return error_reply(n.error());
-      ref = *n;
-      new_channel = true;
+      auto n = sessions_.open_session(out.tgt, in.jpt);
+      if (!n) return tl::unexpected(error_reply(n.error()));
+      out.ref = *n;
+      out.new_channel = true;
     }
   }
-  if (ref.ch && !new_channel && !(rq.wait && *rq.wait))
-    ++ref.ch->generation;  // preempts older responses
-  if (ref.ch) generation = ref.ch->generation.load();
-  if (ref.s && !rq.type) jpt = ref.s->jpt;
+  if (out.ref.ch && !out.new_channel && !(rq.wait && *rq.wait))
+    ++out.ref.ch->generation;  // preempts older responses
+  if (out.ref.ch) out.generation = out.ref.ch->generation.load();
+  if (out.ref.s && !rq.type) out.jpt = out.ref.s->jpt;
+  return out;
+}
 
+reply jpip_handler::start_reply(const incoming& in, const resolved& res, bool& tid_ok) const {
+  const jpip_request& rq = in.rq;
   reply r;
-  r.content_type = jpt ? "image/jpt-stream" : "image/jpp-stream";
-  if (new_channel)
-    r.headers.emplace_back(
-        "JPIP-cnew", "cid=" + ref.ch->cid + ",path=" + options_.channel_path + ",transport=http");
-  bool tid_ok = true;
+  r.content_type = res.jpt ? "image/jpt-stream" : "image/jpp-stream";
+  if (res.new_channel)
+    r.headers.emplace_back("JPIP-cnew", "cid=" + res.ref.ch->cid +
+                                            ",path=" + options_.channel_path + ",transport=http");
+  tid_ok = true;
   if (rq.tid) {
-    if (*rq.tid != tgt->tid) {
-      r.headers.emplace_back("JPIP-tid", tgt->tid);
+    if (*rq.tid != res.tgt->tid) {
+      r.headers.emplace_back("JPIP-tid", res.tgt->tid);
       tid_ok = *rq.tid == "0";
     }
-  } else if (new_channel && !rq.cid) {
-    r.headers.emplace_back("JPIP-tid", tgt->tid);
+  } else if (res.new_channel && !rq.cid) {
+    r.headers.emplace_back("JPIP-tid", res.tgt->tid);
   }
   if (rq.qid) r.headers.emplace_back("JPIP-qid", std::to_string(*rq.qid));
-  if (ref.ch) r.log_cid = ref.ch->cid;
-  r.log_target = tgt->name;
+  if (res.ref.ch) r.log_cid = res.ref.ch->cid;
+  r.log_target = res.tgt->name;
   r.log_window = window_text(rq);
+  return r;
+}
 
-  if (rq.cclose) {
-    auto c = sessions_.close(rq.cclose->ids, rq.cclose->all, rq.cid ? ref.s : nullptr);
-    if (!c) return error_reply(c.error());
-    r.body = std::make_shared<eor_body>(eor_reason::window_done);
-    return r;
-  }
-
-  // The view-window of each codestream.
-  const auto nc = static_cast<std::uint32_t>(tgt->index.codestreams.size());
-  bool stream_changed = false;
-  const std::vector<std::uint32_t> csns =
-      requested_codestreams(rq, nc, options_.max_codestreams, stream_changed);
-  if (stream_changed) r.headers.emplace_back("JPIP-stream", format_list(csns));
-  stream_plan plan;
-  plan.jpt = jpt;
-  plan.align = rq.align.value_or(false);
-  // len, lowered to max-len and to what the session may still receive.
-  std::uint64_t len = rq.len.value_or(std::numeric_limits<std::uint64_t>::max());
-  if (const auto cap = max_len_.load(); cap != 0 && len > cap) {
-    len = cap;
+response_budget jpip_handler::budget_of(const jpip_request& rq, const channel_ref& ref,
+                                        reply& r) const {
+  response_budget b;
+  b.len = rq.len.value_or(std::numeric_limits<std::uint64_t>::max());
+  if (const auto cap = max_len_.load(); cap != 0 && b.len > cap) {
+    b.len = cap;
     r.headers.emplace_back("JPIP-len", std::to_string(cap));
   }
-  bool session_bound = false;
-  if (const auto budget = session_max_bytes_.load(); ref.s && budget != 0) {
+  if (const auto most = session_max_bytes_.load(); ref.s && most != 0) {
     const std::uint64_t used = ref.s->bytes_sent.load();
-    const std::uint64_t left = used >= budget ? 0 : budget - used;
-    if (left == 0) {
-      r.body = std::make_shared<eor_body>(eor_reason::session_limit);
-      return r;
-    }
-    if (left < len) {
-      len = left;
-      session_bound = true;
+    const std::uint64_t left = used >= most ? 0 : most - used;
+    if (left == 0) b.exhausted = true;
+    if (left < b.len) {
+      b.len = left;
+      b.session_bound = true;
     }
   }
-  plan.len = len;
+  return b;
+}
+
+response_plan jpip_handler::plan_response(const incoming& in, const resolved& res, reply& r) const {
+  const jpip_request& rq = in.rq;
+  const image_index& index = res.tgt->index;
+  response_plan plan;
+  plan.budget = budget_of(rq, res.ref, r);
+  bool stream_changed = false;
+  plan.codestreams = requested_codestreams(rq, static_cast<std::uint32_t>(index.codestreams.size()),
+                                           options_.max_codestreams, stream_changed);
+  if (stream_changed) r.headers.emplace_back("JPIP-stream", format_list(plan.codestreams));
+  stream_plan& sp = plan.stream;
+  sp.jpt = res.jpt;
+  sp.align = rq.align.value_or(false);
+  sp.len = plan.budget.len;
   if (rq.metareq) {
-    plan.whole_metadata = false;
-    plan.metadata_ranges = metareq_ranges(tgt->index, *rq.metareq);
+    sp.whole_metadata = false;
+    sp.metadata_ranges = metareq_ranges(index, *rq.metareq);
   }
   const bool metadata_only = rq.metareq && rq.metareq->metadata_only;
-  for (std::size_t k = 0; k < csns.size() && !metadata_only; ++k) {
-    const codestream_index& cs = tgt->index.codestreams[csns[k]];
+  for (std::size_t k = 0; k < plan.codestreams.size() && !metadata_only; ++k) {
+    const codestream_index& cs = index.codestreams[plan.codestreams[k]];
     stream_codestream sc;
-    sc.csn = csns[k];
+    sc.csn = plan.codestreams[k];
     if (rq.fsiz) {
       served_window sw;
       sc.window = window_from_request(cs, rq, &sw);
-      if (k == 0) {
-        if (sw.fsiz_changed)
-          r.headers.emplace_back("JPIP-fsiz", point_text(sw.resolution.fx, sw.resolution.fy));
-        if (sw.roff_changed) r.headers.emplace_back("JPIP-roff", point_text(sw.roff.x, sw.roff.y));
-        if (sw.rsiz_changed) r.headers.emplace_back("JPIP-rsiz", point_text(sw.rsiz.x, sw.rsiz.y));
-      }
+      if (k == 0) report_window(sw, r);
     } else {
       sc.window.region = grid_rect{};  // no window: headers only
       sc.window.no_precinct_data = true;
     }
-    if (k == 0 && rq.layers && *rq.layers > max_layers(cs))
-      r.headers.emplace_back("JPIP-layers", std::to_string(max_layers(cs)));
-    if (k == 0 && rq.comps) {
-      bool changed = false;
-      for (const auto& c : *rq.comps)
-        changed =
-            changed || c.from >= cs.num_components() || (c.to && *c.to >= cs.num_components());
-      if (changed) {
-        std::vector<std::uint32_t> served = sc.window.comps;
-        if (served.empty() && !sc.window.region.empty())
-          for (std::uint32_t c = 0; c < cs.num_components(); ++c) served.push_back(c);
-        r.headers.emplace_back("JPIP-comps", format_list(served));
-      }
-    }
-    plan.codestreams.push_back(std::move(sc));
+    if (k == 0) report_layers_and_comps(rq, cs, sc.window, r);
+    sp.codestreams.push_back(std::move(sc));
   }
   if (rq.quality && *rq.quality < 100) r.headers.emplace_back("JPIP-quality", "-1");
+  return plan;
+}
 
-  // The cache model: the session's, or this request's alone.
+void jpip_handler::report_window(const served_window& sw, reply& r) {
+  if (sw.fsiz_changed)
+    r.headers.emplace_back("JPIP-fsiz", point_text(sw.resolution.fx, sw.resolution.fy));
+  if (sw.roff_changed) r.headers.emplace_back("JPIP-roff", point_text(sw.roff.x, sw.roff.y));
+  if (sw.rsiz_changed) r.headers.emplace_back("JPIP-rsiz", point_text(sw.rsiz.x, sw.rsiz.y));
+}
+
+void jpip_handler::report_layers_and_comps(const jpip_request& rq, const codestream_index& cs,
+                                           const window_spec& w, reply& r) {
+  if (rq.layers && *rq.layers > max_layers(cs))
+    r.headers.emplace_back("JPIP-layers", std::to_string(max_layers(cs)));
+  if (!rq.comps) return;
+  bool changed = false;
+  for (const auto& c : *rq.comps)
+    changed = changed || c.from >= cs.num_components() || (c.to && *c.to >= cs.num_components());
+  if (!changed) return;
+  std::vector<std::uint32_t> served = w.comps;
+  if (served.empty() && !w.region.empty())
+    for (std::uint32_t c = 0; c < cs.num_components(); ++c) served.push_back(c);
+  r.headers.emplace_back("JPIP-comps", format_list(served));
+}
+
+step<std::unique_ptr<stream_model>> jpip_handler::cache_model_for(const incoming& in,
+                                                                  const resolved& res,
+                                                                  const response_plan& plan,
+                                                                  bool tid_ok) const {
+  // The session's model, or this request's alone.
   std::unique_ptr<stream_model> own;
-  if (!ref.s) own = std::make_unique<stream_model>(tgt->index);
-  if (rq.model && tid_ok) {
+  if (!res.ref.s) own = std::make_unique<stream_model>(res.tgt->index);
+  if (in.rq.model && tid_ok) {
     std::unique_lock<std::mutex> lk;
-    if (ref.s) lk = std::unique_lock<std::mutex>(ref.s->mutex);
-    auto a = apply_model(*rq.model, *tgt->source, csns, ref.s ? ref.s->model : *own, plan.jpt);
-    if (!a) return error_reply(a.error());
+    if (res.ref.s) lk = std::unique_lock<std::mutex>(res.ref.s->mutex);
+    stream_model& m = res.ref.s ? res.ref.s->model : *own;
+    auto a = apply_model(*in.rq.model, *res.tgt->source, plan.codestreams, m, plan.stream.jpt);
+    if (res.ref.s) res.ref.s->recount();
+    if (!a) return tl::unexpected(error_reply(a.error()));
   }
-  r.body = std::make_shared<stream_body>(ref.s, ref.ch, generation, tgt, std::move(own),
-                                         std::move(plan), chunk_bytes_.load(), session_bound, cut_);
+  return own;
+}
+
+// ---- handle() ----------------------------------------------------------------------------------
+
+reply jpip_handler::handle(std::string_view method, std::string_view request_target,
+                           std::string_view body, std::function<void()> on_ready) {
+  auto in = read_request(method, request_target, body);
+  if (!in) return std::move(in.error());
+  auto res = resolve_channel(*in, std::move(on_ready));
+  if (!res) return std::move(res.error());
+  bool tid_ok = true;
+  reply r = start_reply(*in, *res, tid_ok);
+  if (in->rq.cclose) {
+    const auto& cc = *in->rq.cclose;
+    auto c = sessions_.close(cc.ids, cc.all, in->rq.cid ? res->ref.s : nullptr);
+    if (!c) return error_reply(c.error());
+    r.body = std::make_shared<eor_body>(eor_reason::window_done);
+    return r;
+  }
+  response_plan plan = plan_response(*in, *res, r);
+  if (plan.budget.exhausted) {
+    r.body = std::make_shared<eor_body>(eor_reason::session_limit);
+    return r;
+  }
+  auto own = cache_model_for(*in, *res, plan, tid_ok);
+  if (!own) return std::move(own.error());
+  r.body =
+      std::make_shared<stream_body>(res->ref.s, res->ref.ch, res->generation, res->tgt,
+                                    std::move(*own), std::move(plan), chunk_bytes_.load(), cut_);
   return r;
 }
 
