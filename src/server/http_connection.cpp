@@ -1,5 +1,9 @@
 #include "server/http_connection.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <string>
@@ -24,10 +28,59 @@ template <class Stream>
 constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 }
 
+namespace {
+
+std::string lower_trimmed(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  std::string out(v);
+  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+// The comma-separated members of every field named `name`, lower-cased and trimmed.
+std::vector<std::string> members(const http::request_header<>& h, http::field name) {
+  std::vector<std::string> out;
+  auto range = h.equal_range(name);
+  for (auto it = range.first; it != range.second; ++it) {
+    const std::string_view v(it->value().data(), it->value().size());
+    std::size_t pos = 0;
+    while (pos <= v.size()) {
+      const auto comma = std::min(v.find(',', pos), v.size());
+      std::string m = lower_trimmed(v.substr(pos, comma - pos));
+      if (!m.empty()) out.push_back(std::move(m));
+      pos = comma + 1;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<refusal> framing_refusal(const http::request_header<>& h) {
+  if (h.count(http::field::transfer_encoding) != 0) {
+    const auto te = members(h, http::field::transfer_encoding);
+    std::string shown;
+    for (const auto& m : te) shown += (shown.empty() ? "" : ", ") + m;
+    if (h.version() < 11)
+      return refusal{refusal_kind::bad_request, "Transfer-Encoding in an HTTP/1.0 request"};
+    if (te.size() != 1 || te.front() != "chunked")
+      return refusal{refusal_kind::bad_request, "Transfer-Encoding '" + shown.substr(0, 100) +
+                                                    "': requests may use chunked alone"};
+    if (h.count(http::field::content_length) != 0)
+      return refusal{refusal_kind::bad_request, "Transfer-Encoding together with Content-Length"};
+  }
+  if (h.version() >= 11 && h.count(http::field::host) != 1)
+    return refusal{refusal_kind::bad_request, h.count(http::field::host) == 0
+                                                  ? "an HTTP/1.1 request needs a Host field"
+                                                  : "more than one Host field"};
+  return std::nullopt;
+}
+
 template <class Stream>
 http_connection<Stream>::http_connection(Stream&& stream, beast::flat_buffer&& buffer,
-                                         server_context& ctx, std::string peer, refusal refuse,
-                                         std::shared_ptr<void> keep)
+                                         server_context& ctx, std::string peer,
+                                         std::optional<refusal> refuse, std::shared_ptr<void> keep)
     : stream_(std::move(stream)),
       buffer_(std::move(buffer)),
       ctx_(ctx),
@@ -48,7 +101,9 @@ void http_connection<Stream>::run() {
   tracked_ = ctx_.connections.add(weak_from_this());
   net::dispatch(stream_.get_executor(), [self = self()] {
     if constexpr (is_tls<Stream>) {
-      self->tcp().expires_after(self->limits_->read_timeout);
+      self->tcp().expires_after(self->refuse_
+                                    ? std::min(self->limits_->read_timeout, refusal_read_timeout)
+                                    : self->limits_->read_timeout);
       self->stream_.async_handshake(
           ssl::stream_base::server, self->buffer_.data(),
           beast::bind_front_handler(&http_connection::on_handshake, self));
@@ -79,21 +134,27 @@ void http_connection<Stream>::do_read() {
   parser_.emplace();
   parser_->header_limit(limits_->header_limit);
   parser_->body_limit(limits_->body_limit);
-  tcp().expires_after(limits_->read_timeout);
+  tcp().expires_after(refuse_ ? std::min(limits_->read_timeout, refusal_read_timeout)
+                              : limits_->read_timeout);
   reading_ = true;
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&http_connection::on_read, self()));
+  http::async_read_header(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(&http_connection::on_header_read, self()));
 }
 
 template <class Stream>
-void http_connection<Stream>::on_read(beast::error_code ec, std::size_t) {
-  reading_ = false;
-  if (closed_) return;
+bool http_connection<Stream>::closed_by(beast::error_code ec) {
+  if (closed_) return true;
   if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
       ec == net::error::operation_aborted || ec == net::error::connection_reset ||
       ec == net::error::eof || ec == ssl::error::stream_truncated) {
-    return close(false);
+    close(false);
+    return true;
   }
+  return false;
+}
+
+template <class Stream>
+void http_connection<Stream>::begin_request() {
   started_ = std::chrono::steady_clock::now();
   bytes_ = 0;
   method_.clear();
@@ -102,36 +163,103 @@ void http_connection<Stream>::on_read(beast::error_code ec, std::size_t) {
   log_target_.clear();
   log_window_.clear();
   keep_alive_ = false;
-  if (ec) {
-    // A malformed or oversized request: answer it, then close (the stream cannot be
-    // resynchronised).
-    unsigned status = 400;
-    if (ec == http::error::header_limit)
-      status = 431;
-    else if (ec == http::error::body_limit)
-      status = 413;
-    return send_text(status, {},
-                     std::to_string(status) + ' ' + std::string(http_reason_phrase(status)) + ": " +
-                         ec.message() + '\n');
+  chunked_ = true;
+  version_ = 11;
+}
+
+template <class Stream>
+void http_connection<Stream>::on_header_read(beast::error_code ec, std::size_t) {
+  reading_ = false;
+  if (closed_by(ec)) return;
+  begin_request();
+  if (ec) return refuse_malformed(ec);
+  const auto& h = parser_->get();
+  method_ = std::string(h.method_string());
+  target_ = std::string(h.target());
+  version_ = h.version();
+  // Framing first: after a refusal the connection closes, whatever the request said.
+  if (auto r = framing_refusal(h)) return send_refusal(r->kind, r->reason);
+  const auto expect = members(h, http::field::expect);
+  if (!expect.empty() && !(expect.size() == 1 && expect.front() == "100-continue"))
+    return send_refusal(refusal_kind::expectation_failed,
+                        "Pipit knows the expectation 100-continue only");
+  if (!expect.empty() && !parser_->is_done() && h.version() >= 11) {
+    static constexpr char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(stream_, net::buffer(continue_line, sizeof continue_line - 1),
+                     beast::bind_front_handler(&http_connection::on_continue_sent, self()));
+    return;
   }
-  serve(parser_->get());
+  read_body();
+}
+
+template <class Stream>
+void http_connection<Stream>::on_continue_sent(beast::error_code ec, std::size_t) {
+  if (ec) return close(false);
+  read_body();
+}
+
+template <class Stream>
+void http_connection<Stream>::read_body() {
+  reading_ = true;
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&http_connection::on_read, self()));
+}
+
+template <class Stream>
+void http_connection<Stream>::on_read(beast::error_code ec, std::size_t) {
+  reading_ = false;
+  if (closed_by(ec)) return;
+  if (ec) return refuse_malformed(ec);
+  serve_guarded(parser_->get());
+}
+
+template <class Stream>
+void http_connection<Stream>::refuse_malformed(beast::error_code ec) {
+  // A malformed or oversized request: answer it, then close (the stream cannot be
+  // resynchronised).
+  refusal_kind kind = refusal_kind::bad_request;
+  if (ec == http::error::header_limit)
+    kind = refusal_kind::headers_too_large;
+  else if (ec == http::error::body_limit)
+    kind = refusal_kind::payload_too_large;
+  send_refusal(kind, ec.message());
+}
+
+template <class Stream>
+void http_connection<Stream>::serve_guarded(const http::request<http::string_body>& req) {
+  try {
+    serve(req);
+  } catch (const std::exception& e) {
+    internal_error(e.what());
+  } catch (...) {
+    internal_error("an unknown exception");
+  }
+}
+
+template <class Stream>
+void http_connection<Stream>::internal_error(const char* what) {
+  ctx_.metrics.count_internal_error();
+  spdlog::error("{} {} {}: internal error: {}", peer_, method_, target_.substr(0, 200), what);
+  keep_alive_ = false;
+  body_.reset();
+  serializer_.reset();
+  send_refusal(refusal_kind::internal, "the request could not be completed");
 }
 
 template <class Stream>
 void http_connection<Stream>::serve(const http::request<http::string_body>& req) {
-  method_ = std::string(req.method_string());
-  target_ = std::string(req.target());
   std::size_t fields = 0;
   for (auto it = req.begin(); it != req.end(); ++it) ++fields;
   if (fields > limits_->max_headers)
-    return send_text(431, {},
-                     "431 Request Header Fields Too Large: more than " +
-                         std::to_string(limits_->max_headers) + " header fields\n");
-  if (refuse_.status != 0)
-    return send_text(refuse_.status, {},
-                     std::to_string(refuse_.status) + ' ' +
-                         std::string(http_reason_phrase(refuse_.status)) + ": " + refuse_.reason +
-                         '\n');
+    return send_refusal(refusal_kind::headers_too_large,
+                        "more than " + std::to_string(limits_->max_headers) + " header fields");
+  const std::string_view target(req.target().data(), req.target().size());
+  if (refuse_) {
+    // Over a limit the server still says whether it is alive and how it fares.
+    if (req.method() == http::verb::get)
+      if (auto a = admin_reply(target, ctx_)) return send_reply(std::move(*a));
+    return send_refusal(refuse_->kind, refuse_->reason);
+  }
   keep_alive_ = req.keep_alive() && !ctx_.draining.load();
   if (req.method() == http::verb::options) {
     http::fields extra;
@@ -143,15 +271,28 @@ void http_connection<Stream>::serve(const http::request<http::string_body>& req)
   if (req.method() != http::verb::get && req.method() != http::verb::post) {
     http::fields extra;
     extra.set(http::field::allow, "GET, POST, OPTIONS");
-    return send_text(405, extra, "405 Method Not Allowed: JPIP requests use GET or POST\n");
+    return send_refusal(refusal_kind::method_not_allowed, "JPIP requests use GET or POST",
+                        extra);
   }
-  const std::string_view target(req.target().data(), req.target().size());
   if (req.method() == http::verb::get)
     if (auto a = admin_reply(target, ctx_)) return send_reply(std::move(*a));
   if (req.method() == http::verb::get)
     if (auto v = viewer_reply(target, ctx_)) return send_reply(std::move(*v));
-  send_reply(
-      ctx_.handler.handle(req.method() == http::verb::get ? "GET" : "POST", target, req.body()));
+  // A target not yet indexed is indexed on the registry's builders; the request is served again
+  // here, on the connection's strand, when its index (or failure) is ready.
+  auto again = [self = self()] {
+    net::post(self->stream_.get_executor(), [self] { self->serve_guarded(self->parser_->get()); });
+  };
+  reply r = ctx_.handler.handle(req.method() == http::verb::get ? "GET" : "POST", target,
+                                req.body(), std::move(again));
+  if (r.pending) return;
+  send_reply(std::move(r));
+}
+
+template <class Stream>
+void http_connection<Stream>::send_refusal(refusal_kind kind, std::string_view reason,
+                                           const http::fields& extra) {
+  send_text(http_status_of(kind), extra, refusal_text(kind, reason));
 }
 
 template <class Stream>
@@ -168,6 +309,8 @@ void http_connection<Stream>::send_text(unsigned status, const http::fields& ext
                content_type.empty() ? "text/plain; charset=utf-8" : content_type);
   text_->body() = std::move(text);
   text_->keep_alive(keep_alive_);
+  // An HTTP/1.0 client keeps the connection only when told so.
+  if (keep_alive_ && version_ < 11) text_->set(http::field::connection, "keep-alive");
   text_->prepare_payload();
   tcp().expires_after(limits_->write_timeout);
   http::async_write(stream_, *text_, beast::bind_front_handler(&http_connection::on_done, self()));
@@ -188,8 +331,11 @@ void http_connection<Stream>::send_reply(reply r) {
   add_common_headers(head_);
   for (const auto& [k, v] : r.headers) head_.set(k, v);
   head_.set(http::field::content_type, r.content_type);
+  // HTTP/1.0 has no chunked coding: the body ends when the connection closes.
+  chunked_ = version_ >= 11;
+  if (!chunked_) keep_alive_ = false;
   head_.keep_alive(keep_alive_);
-  head_.chunked(true);
+  head_.chunked(chunked_);
   body_ = std::move(r.body);
   serializer_.emplace(head_);
   tcp().expires_after(limits_->write_timeout);
@@ -206,10 +352,32 @@ void http_connection<Stream>::on_header(beast::error_code ec, std::size_t) {
 template <class Stream>
 void http_connection<Stream>::next_chunk() {
   chunk_.clear();
-  bool more = body_->next(chunk_);
-  while (more && chunk_.empty()) more = body_->next(chunk_);
+  bool more = false;
+  try {
+    more = body_->next(chunk_);
+    while (more && chunk_.empty()) more = body_->next(chunk_);
+  } catch (...) {
+    // The response header is out: end the stream at the last whole chunk with EOR 255 and close.
+    const char* what = "an unknown exception";
+    std::string text;
+    try {
+      throw;
+    } catch (const std::exception& e) {
+      text = e.what();
+      what = text.c_str();
+    } catch (...) {
+    }
+    ctx_.metrics.count_internal_error();
+    spdlog::error("{} {} {}: internal error in a response body: {}", peer_, method_,
+                  target_.substr(0, 200), what);
+    keep_alive_ = false;
+    chunk_.clear();
+    body_->abandon(chunk_);
+    more = false;
+  }
   tcp().expires_after(limits_->write_timeout);
   if (chunk_.empty()) {
+    if (!chunked_) return on_done({}, 0);
     net::async_write(stream_, http::make_chunk_last(),
                      beast::bind_front_handler(&http_connection::on_done, self()));
     return;
@@ -219,6 +387,11 @@ void http_connection<Stream>::next_chunk() {
   chunk_buffers_.clear();
   chunk_.for_each(
       [this](const std::uint8_t* p, std::size_t n) { chunk_buffers_.emplace_back(p, n); });
+  if (!chunked_) {
+    net::async_write(stream_, chunk_buffers_,
+                     beast::bind_front_handler(&http_connection::on_chunk, self(), more));
+    return;
+  }
   if (!more) {
     // The last chunk and the terminating zero-length chunk in one write.
     net::async_write(stream_,
@@ -234,14 +407,13 @@ template <class Stream>
 void http_connection<Stream>::send_gathered(bool more) {
   // chunk-size CRLF, the data, CRLF, and after the last chunk the zero-length chunk.
   gather_.clear();
-  const int n = std::snprintf(chunk_size_, sizeof chunk_size_, "%zx\r\n", chunk_.size());
-  gather_.add(chunk_size_, static_cast<std::size_t>(n));
+  if (chunked_) {
+    const int n = std::snprintf(chunk_size_, sizeof chunk_size_, "%zx\r\n", chunk_.size());
+    gather_.add(chunk_size_, static_cast<std::size_t>(n));
+  }
   chunk_.for_each([this](const std::uint8_t* p, std::size_t k) { gather_.add(p, k); });
-  static constexpr char crlf[] = "\r\n", last[] = "\r\n0\r\n\r\n";
-  if (more)
-    gather_.add(crlf, 2);
-  else
-    gather_.add(last, 7);
+  static constexpr char crlf[] = "\r\n0\r\n\r\n";  // a chunk's end, and the last chunk
+  if (chunked_) gather_.add(crlf, more ? 2 : 7);
   if (!non_blocking_) {
     beast::error_code ec;
     tcp().socket().non_blocking(true, ec);

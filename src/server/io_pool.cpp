@@ -4,7 +4,8 @@
 
 namespace pipit::server {
 
-io_pool::io_pool(unsigned threads) {
+io_pool::io_pool(unsigned threads, std::function<void(const char*)> on_exception)
+    : on_exception_(std::move(on_exception)) {
   const unsigned n = threads == 0 ? 1 : threads;
   for (unsigned i = 0; i < n; ++i) {
     contexts_.push_back(std::make_unique<net::io_context>(1));
@@ -17,11 +18,24 @@ net::io_context& io_pool::next() {
   return *contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
 }
 
+void io_pool::run_one(net::io_context& c) {
+  for (;;) {
+    try {
+      c.run();
+      return;
+    } catch (const std::exception& e) {
+      if (on_exception_) on_exception_(e.what());
+    } catch (...) {
+      if (on_exception_) on_exception_("an unknown exception");
+    }
+  }
+}
+
 void io_pool::run() {
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < contexts_.size(); ++i)
-    threads.emplace_back([c = contexts_[i].get()] { c->run(); });
-  contexts_[0]->run();
+    threads.emplace_back([this, c = contexts_[i].get()] { run_one(*c); });
+  run_one(*contexts_[0]);
   stop();
   for (auto& t : threads) t.join();
 }

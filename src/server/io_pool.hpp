@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -20,7 +21,10 @@ namespace pipit::server {
 
 class io_pool {
  public:
-  explicit io_pool(unsigned threads);
+  // `on_exception` is called (with what()) for an exception that escaped a handler; the thread
+  // then goes on running its context. Requests have their own boundary (http_connection): this
+  // is the last one.
+  explicit io_pool(unsigned threads, std::function<void(const char*)> on_exception = {});
 
   net::io_context& main() { return *contexts_[0]; }
   // The context of the next connection.
@@ -35,6 +39,8 @@ class io_pool {
   std::vector<std::unique_ptr<net::io_context>> contexts_;
   std::vector<std::optional<guard>> guards_;  // keep the other contexts running while idle
   std::atomic<std::size_t> next_{0};
+  std::function<void(const char*)> on_exception_;
+  void run_one(net::io_context& c);
 };
 
 }  // namespace pipit::server

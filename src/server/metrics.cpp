@@ -85,6 +85,9 @@ std::string server_metrics::render(const metrics_gauges& g) const {
   out += "pipit_response_duration_seconds_sum " +
          number(static_cast<double>(duration_us_.load(relaxed)) / 1e6) + '\n';
   line(out, "pipit_response_duration_seconds_count", cum);
+  head(out, "pipit_internal_errors_total", "counter",
+       "Exceptions caught at the boundary of a request: answered 500 or cut with EOR 255.");
+  line(out, "pipit_internal_errors_total", internal_errors_.load(relaxed));
   head(out, "pipit_connections_open", "gauge", "Open client connections.");
   line(out, "pipit_connections_open", g.connections_open);
   head(out, "pipit_sessions_open", "gauge", "Open JPIP sessions.");
@@ -99,6 +102,21 @@ std::string server_metrics::render(const metrics_gauges& g) const {
   line(out, "pipit_index_cache_files", g.index_cache_files);
   head(out, "pipit_index_cache_bytes", "gauge", "Estimated memory of the kept indexes.");
   line(out, "pipit_index_cache_bytes", g.index_cache_bytes);
+  head(out, "pipit_index_builds_pending", "gauge", "Files queued or being indexed.");
+  line(out, "pipit_index_builds_pending", g.index_builds_pending);
+  head(out, "pipit_index_failures_cached", "gauge",
+       "Files kept in the index cache as failures (not indexed again until they change).");
+  line(out, "pipit_index_failures_cached", g.index_failures_cached);
+  head(out, "pipit_session_memory_bytes", "gauge", "Memory of the sessions' cache models.");
+  line(out, "pipit_session_memory_bytes", g.session_memory_bytes);
+  head(out, "pipit_session_memory_limit_bytes", "gauge",
+       "session-memory: new sessions are refused at or above it (0: no limit).");
+  line(out, "pipit_session_memory_limit_bytes", g.session_memory_limit);
+  head(out, "pipit_descriptor_limit", "gauge", "The process's file descriptor limit.");
+  line(out, "pipit_descriptor_limit", g.descriptor_limit);
+  head(out, "pipit_max_connections", "gauge",
+       "Connections served at once (max-connections, kept below the descriptor limit).");
+  line(out, "pipit_max_connections", g.max_connections);
   head(out, "pipit_draining", "gauge", "1 while the server shuts down.");
   line(out, "pipit_draining", g.draining ? 1 : 0);
   return out;

@@ -7,6 +7,10 @@
 //   pipit_response_duration_seconds             histogram from request read to last byte sent
 //   pipit_connections_open, pipit_sessions_open gauges
 //   pipit_index_cache_hits_total / _misses_total, pipit_index_cache_files / _bytes
+//   pipit_internal_errors_total                 counter  exceptions caught at a request's boundary
+//   pipit_index_builds_pending, pipit_index_failures_cached                gauges
+//   pipit_session_memory_bytes, pipit_session_memory_limit_bytes           gauges
+//   pipit_descriptor_limit, pipit_max_connections                          gauges
 //
 // Thread-safety: every member may be called concurrently.
 #pragma once
@@ -27,6 +31,12 @@ struct metrics_gauges {
   std::uint64_t index_cache_bytes = 0;
   std::uint64_t index_cache_hits = 0;
   std::uint64_t index_cache_misses = 0;
+  std::uint64_t index_builds_pending = 0;
+  std::uint64_t index_failures_cached = 0;
+  std::uint64_t session_memory_bytes = 0;
+  std::uint64_t session_memory_limit = 0;
+  std::uint64_t descriptor_limit = 0;
+  std::uint64_t max_connections = 0;
   bool draining = false;
 };
 
@@ -41,6 +51,9 @@ class server_metrics {
   std::uint64_t requests(unsigned status) const;
   std::uint64_t requests_total() const;
   std::uint64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
+  // An exception caught at the boundary of a request (or of an I/O thread).
+  void count_internal_error() { internal_errors_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t internal_errors() const { return internal_errors_.load(std::memory_order_relaxed); }
 
   // The whole exposition text.
   std::string render(const metrics_gauges& g) const;
@@ -51,6 +64,7 @@ class server_metrics {
   std::atomic<std::uint64_t> bytes_{0};
   std::array<std::atomic<std::uint64_t>, latency_buckets.size() + 1> bucket_{};  // last: +Inf
   std::atomic<std::uint64_t> duration_us_{0};
+  std::atomic<std::uint64_t> internal_errors_{0};
 };
 
 }  // namespace pipit::server
