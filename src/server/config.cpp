@@ -53,7 +53,8 @@ const std::vector<config_key>& config_keys() {
       {"tls-cert", &sc::tls_cert,
        "PEM certificate chain: with tls-key the port speaks HTTPS (jpips://)", false},
       {"tls-key", &sc::tls_key, "PEM private key of tls-cert", false},
-      {"plain-http", &sc::plain_http, "with TLS, also answer plain HTTP on the same port", false},
+      {"plain-http", &sc::plain_http,
+       "with TLS, also answer plain HTTP on the same port (else 400 and close)", false},
       {"max-connections", &sc::max_connections,
        "open connections; more are answered 503 and closed", true},
       {"max-sessions", &sc::max_sessions, "open JPIP sessions; cnew beyond is 503", true},
@@ -73,6 +74,13 @@ const std::vector<config_key>& config_keys() {
       {"index-cache-files", &sc::index_cache_files, "indexed files kept in memory", true},
       {"index-cache-bytes", &sc::index_cache_bytes,
        "memory of the kept indexes, in bytes (estimated)", true},
+      {"index-threads", &sc::index_threads,
+       "threads that index files, off the I/O threads (files indexed at once)", false},
+      {"index-build-bytes", &sc::index_build_bytes,
+       "memory of the index builds running at once, in bytes (bounds the packets of one file)",
+       false},
+      {"session-memory", &sc::session_memory,
+       "memory of all sessions' cache models, in bytes; cnew beyond is 503 (0: no limit)", true},
       {"chunk-bytes", &sc::chunk_bytes, "target size of one chunk of a response body", true},
       {"shutdown-grace", &sc::shutdown_grace,
        "seconds in-flight responses get to finish on SIGTERM", true},
@@ -205,6 +213,9 @@ result<void> check_config(const serve_config& c) {
     return bad("read-timeout", "timeouts must be at least 1 second");
   if (c.session_idle == 0) return bad("session-idle", "must be at least 1 second");
   if (c.index_cache_files == 0) return bad("index-cache-files", "must be at least 1");
+  if (c.index_threads == 0 || c.index_threads > 256)
+    return bad("index-threads", "between 1 and 256");
+  if (c.index_build_bytes < (1u << 20)) return bad("index-build-bytes", "at least 1048576");
   if (c.chunk_bytes == 0 || c.chunk_bytes > (64u << 20))
     return bad("chunk-bytes", "between 1 and 67108864");
   if (c.shutdown_grace > 3600) return bad("shutdown-grace", "at most 3600 seconds");

@@ -28,7 +28,7 @@ struct serve_config {
   std::uint64_t threads = 0;  // 0: one per core
   std::string tls_cert;       // PEM certificate chain; with tls_key, the port speaks HTTPS
   std::string tls_key;        // PEM private key
-  bool plain_http = true;     // with TLS: also answer plain HTTP on the same port
+  bool plain_http = false;    // with TLS: also answer plain HTTP on the same port
   // Limits.
   std::uint64_t max_connections = 10000;
   std::uint64_t max_sessions = 10000;
@@ -43,6 +43,9 @@ struct serve_config {
   std::uint64_t write_timeout = 60;  // seconds per write
   std::uint64_t index_cache_files = 256;
   std::uint64_t index_cache_bytes = 1ull << 30;
+  std::uint64_t index_threads = 2;               // builder threads (files indexed at once)
+  std::uint64_t index_build_bytes = 4ull << 30;  // memory of the builds running at once
+  std::uint64_t session_memory = 1ull << 30;     // cache models of all sessions (0: no limit)
   std::uint64_t chunk_bytes = 65536;
   std::uint64_t shutdown_grace = 10;  // seconds in-flight responses get on SIGTERM
   // Logs and metrics.

@@ -22,6 +22,10 @@ server_limits limits_from_config(const serve_config& c) {
   l.stream.chunk_bytes = static_cast<std::size_t>(std::max<std::uint64_t>(c.chunk_bytes, 1));
   l.cache.files = static_cast<std::size_t>(std::max<std::uint64_t>(c.index_cache_files, 1));
   l.cache.bytes = c.index_cache_bytes;
+  l.cache.builds.threads =
+      static_cast<unsigned>(std::clamp<std::uint64_t>(c.index_threads, 1, 256));
+  l.cache.builds.bytes = c.index_build_bytes;
+  l.sessions.max_memory = c.session_memory;
   return l;
 }
 

@@ -2,9 +2,10 @@
 // start and again on SIGHUP:
 //
 //   connection_limits  per connection: request size, header count, timeouts, open connections
-//   session_limits     sessions, channels per session, idle time     (session_registry.hpp)
+//   session_limits     sessions, channels per session, idle time,    (session_registry.hpp)
+//                      memory of the sessions' cache models
 //   stream_limits      len cap, bytes per session, chunk size        (jpip_handler.hpp)
-//   cache limits       indexed files and their memory                (target_registry.hpp)
+//   cache limits       indexed files and their memory, index builds  (target_registry.hpp)
 //
 // What a client sees when one is reached: 503 for connections, sessions and channels beyond
 // their count; 431 for too many or too large headers, 413 for a large body (the connection then
@@ -44,6 +45,7 @@ struct stream_limits {
 struct cache_limits {
   std::size_t files = 256;
   std::uint64_t bytes = 1ull << 30;
+  build_limits builds;
 };
 
 struct server_limits {

@@ -1,10 +1,14 @@
 #include "server/target_registry.hpp"
 
 #include <sys/stat.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <future>
 
 namespace pipit::server {
 namespace fs = std::filesystem;
@@ -99,10 +103,23 @@ std::uint64_t estimate_target_memory(const target& t) {
 }
 
 target_registry::target_registry(const fs::path& root, std::size_t max_cached,
-                                 std::uint64_t max_bytes)
+                                 std::uint64_t max_bytes, build_limits builds)
     : root_(fs::canonical(root)),
+      builds_(builds),
       max_cached_(std::max<std::size_t>(max_cached, 1)),
-      max_bytes_(max_bytes) {}
+      max_bytes_(max_bytes) {
+  builds_.threads = std::max(1u, builds_.threads);
+  for (unsigned i = 0; i < builds_.threads; ++i) builders_.emplace_back([this] { builder(); });
+}
+
+target_registry::~target_registry() {
+  {
+    std::lock_guard lk(mutex_);
+    stopping_ = true;
+  }
+  work_.notify_all();
+  for (auto& t : builders_) t.join();
+}
 
 std::size_t target_registry::cached() const {
   std::lock_guard lk(mutex_);
@@ -112,6 +129,16 @@ std::size_t target_registry::cached() const {
 std::uint64_t target_registry::cached_bytes() const {
   std::lock_guard lk(mutex_);
   return bytes_;
+}
+
+std::size_t target_registry::builds_pending() const {
+  std::lock_guard lk(mutex_);
+  return jobs_.size();
+}
+
+std::uint64_t target_registry::failures_cached() const {
+  std::lock_guard lk(mutex_);
+  return failures_;
 }
 
 void target_registry::set_limits(std::size_t max_cached, std::uint64_t max_bytes) {
@@ -127,66 +154,141 @@ void target_registry::evict_locked() {
     auto victim = std::min_element(cache_.begin(), cache_.end(), [](const auto& a, const auto& b) {
       return a.second.last_use < b.second.last_use;
     });
-    bytes_ -= victim->second.t->memory;
+    bytes_ -= victim->second.memory;
+    if (!victim->second.t) --failures_;
     cache_.erase(victim);
   }
 }
 
-result<std::shared_ptr<const target>> target_registry::open(std::string_view requested) {
-  PIPIT_TRY_ASSIGN(name, normalize_target_name(requested));
+target_registry::outcome target_registry::open(std::string_view name) {
+  for (;;) {
+    auto done = std::make_shared<std::promise<void>>();
+    auto r = open_or_wait(name, [done] { done->set_value(); });
+    if (r) return std::move(*r);
+    done->get_future().wait();
+  }
+}
+
+std::optional<target_registry::outcome> target_registry::open_or_wait(std::string_view requested,
+                                                                      std::function<void()> ready) {
+  auto name = normalize_target_name(requested);
+  if (!name) return tl::unexpected(name.error());
   std::error_code ec;
-  const fs::path real = fs::canonical(root_ / fs::path(name), ec);
-  if (ec || !inside(root_, real)) return no_target(name);
+  const fs::path real = fs::canonical(root_ / fs::path(*name), ec);
+  if (ec || !inside(root_, real)) return no_target(*name);
   struct ::stat st {};
-  if (::stat(real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return no_target(name);
+  if (::stat(real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return no_target(*name);
   const auto size = static_cast<std::uint64_t>(st.st_size);
   const std::int64_t mtime = std::int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
-  {
-    std::lock_guard lk(mutex_);
-    auto it = cache_.find(name);
-    if (it != cache_.end() && it->second.t->size == size && it->second.t->mtime_ns == mtime) {
-      it->second.last_use = ++uses_;
-      hits_.fetch_add(1, std::memory_order_relaxed);
-      return it->second.t;
-    }
-  }
-  std::lock_guard build(build_mutex_);
-  {
-    // Another request may have indexed it while this one waited.
-    std::lock_guard lk(mutex_);
-    auto it = cache_.find(name);
-    if (it != cache_.end() && it->second.t->size == size && it->second.t->mtime_ns == mtime) {
-      hits_.fetch_add(1, std::memory_order_relaxed);
-      return it->second.t;
-    }
-  }
-  misses_.fetch_add(1, std::memory_order_relaxed);
-  auto t = std::make_shared<target>();
-  t->name = name;
-  t->size = size;
-  t->mtime_ns = mtime;
-  t->tid = make_target_id(name, size, mtime);
-  auto file = mapped_file::open(real.string());
-  if (!file) return fail(errc::io, no_offset, "target '" + name + "' cannot be read");
-  t->file = std::move(*file);
-  auto ix = image_index::build(t->file.bytes());
-  if (!ix)
-    return fail(
-        ix.error().code == errc::limit ? errc::limit : errc::corrupt, no_offset,
-        "target '" + name + "' is not a JPEG 2000 file Pipit can serve: " + ix.error().to_string());
-  if (ix->codestreams.empty())
-    return fail(errc::corrupt, no_offset, "target '" + name + "' holds no codestream");
-  t->index = std::move(*ix);
-  t->source = std::make_unique<databin_source>(t->file.bytes(), t->index);
-  t->memory = estimate_target_memory(*t);
-  std::shared_ptr<const target> ct = t;
   std::lock_guard lk(mutex_);
-  auto& slot = cache_[name];
-  if (slot.t) bytes_ -= slot.t->memory;
-  slot = entry{ct, ++uses_};
-  bytes_ += ct->memory;
-  evict_locked();
-  return ct;
+  auto it = cache_.find(*name);
+  if (it != cache_.end() && it->second.size == size && it->second.mtime_ns == mtime) {
+    it->second.last_use = ++uses_;
+    hits_.fetch_add(1, std::memory_order_relaxed);
+    if (it->second.t) return outcome(it->second.t);
+    return outcome(tl::unexpected(it->second.failure));
+  }
+  if (waiting_ >= builds_.max_waiting)
+    return fail(errc::limit, no_offset, "too many requests wait for files to be indexed");
+  auto j = jobs_.find(*name);
+  if (j == jobs_.end()) {
+    if (queue_.size() >= builds_.max_queued)
+      return fail(errc::limit, no_offset, "too many files wait to be indexed");
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    j = jobs_.emplace(*name, job{*name, real, size, mtime, {}}).first;
+    queue_.push_back(*name);
+    work_.notify_one();
+  }
+  // A build of an older version of the file is waited for too: the caller then asks again.
+  j->second.waiters.push_back(std::move(ready));
+  ++waiting_;
+  return std::nullopt;
+}
+
+void target_registry::builder() {
+  for (;;) {
+    job j;
+    {
+      std::unique_lock lk(mutex_);
+      work_.wait(lk, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      const std::string name = std::move(queue_.front());
+      queue_.pop_front();
+      const job& q = jobs_.at(name);
+      j.name = q.name;
+      j.real = q.real;
+      j.size = q.size;
+      j.mtime_ns = q.mtime_ns;
+    }
+    outcome r = build(j);
+    const bool failed = !r;
+    std::vector<std::function<void()>> waiters;
+    {
+      std::lock_guard lk(mutex_);
+      auto it = jobs_.find(j.name);
+      waiters = std::move(it->second.waiters);
+      jobs_.erase(it);
+      waiting_ -= waiters.size();
+      auto& slot = cache_[j.name];
+      if (slot.t || slot.last_use != 0) {
+        bytes_ -= slot.memory;
+        if (!slot.t) --failures_;
+      }
+      slot = entry{};
+      slot.size = j.size;
+      slot.mtime_ns = j.mtime_ns;
+      slot.last_use = ++uses_;
+      if (r) {
+        slot.t = *r;
+        slot.memory = slot.t->memory;
+      } else {
+        slot.failure = r.error();
+        slot.memory = sizeof(entry) + slot.failure.message.size();
+        ++failures_;
+      }
+      bytes_ += slot.memory;
+      evict_locked();
+    }
+#ifdef __GLIBC__
+    // A failed build may have freed a lot (a hostile file's declared geometry): give it back.
+    if (failed) ::malloc_trim(0);
+#endif
+    for (auto& w : waiters) w();
+  }
+}
+
+target_registry::outcome target_registry::build(const job& j) const {
+  const std::string& name = j.name;
+  try {
+    auto t = std::make_shared<target>();
+    t->name = name;
+    t->size = j.size;
+    t->mtime_ns = j.mtime_ns;
+    t->tid = make_target_id(name, j.size, j.mtime_ns);
+    auto file = mapped_file::open(j.real.string());
+    if (!file) return fail(errc::io, no_offset, "target '" + name + "' cannot be read");
+    t->file = std::move(*file);
+    index_options options;
+    options.max_packets = std::max<std::uint64_t>(
+        1, builds_.bytes / builds_.threads / build_limits::bytes_per_packet);
+    auto ix = image_index::build(t->file.bytes(), options);
+    if (!ix)
+      return fail(ix.error().code == errc::limit ? errc::limit : errc::corrupt, no_offset,
+                  "target '" + name +
+                      "' is not a JPEG 2000 file Pipit can serve: " + ix.error().to_string());
+    if (ix->codestreams.empty())
+      return fail(errc::corrupt, no_offset, "target '" + name + "' holds no codestream");
+    t->index = std::move(*ix);
+    t->source = std::make_unique<databin_source>(t->file.bytes(), t->index);
+    t->memory = estimate_target_memory(*t);
+    return std::shared_ptr<const target>(std::move(t));
+  } catch (const std::bad_alloc&) {
+    return fail(errc::limit, no_offset,
+                "target '" + name + "' needs more memory to index than the server could get");
+  } catch (const std::exception& e) {
+    return fail(errc::corrupt, no_offset,
+                "target '" + name + "' could not be indexed: " + std::string(e.what()));
+  }
 }
 
 }  // namespace pipit::server

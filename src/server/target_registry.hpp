@@ -7,23 +7,38 @@
 // not inside the root's real path (a symlink leading out), or is not a regular file. Every refusal
 // is errc::not_found with a message naming only the requested name, never a server path.
 //
-// A target is indexed on first use and kept (up to a number of files and an estimate of their
-// index memory, least recently used out); each use compares the file's size and mtime with the
-// indexed ones and re-indexes a changed file, which then gets a new target id
-// (tid = hash of name, size and mtime). Targets are shared (shared_ptr): a session keeps the
-// snapshot it started with even when the registry has moved on.
+// A target is indexed on first use, on a builder thread of the registry, never on the caller's:
+// open_or_wait() answers at once from the cache, or queues the build and calls back when it is
+// done, so a slow index delays no other request. One build per file at a time: requests for a
+// file being indexed wait for that build (beyond max_waiting requests, or max_queued files
+// waiting for a builder, errc::limit: 503). Failures are cached as well as successes, keyed like
+// them by the file's size and mtime, so a file that cannot be indexed costs one build, not one
+// per request. The memory of the builds running at once is bounded: each build may index at most
+// build_bytes / build_threads / bytes_per_packet packets (index_options::max_packets), and after a
+// failed build the freed memory is given back to the system (malloc_trim).
+//
+// Kept entries (up to a number of files and an estimate of their index memory, least recently
+// used out) are checked against the file's size and mtime on each use; a changed file is indexed
+// again and gets a new target id (tid = hash of name, size and mtime). Targets are shared
+// (shared_ptr): a session keeps the snapshot it started with even when the registry has moved on.
 //
 // Thread-safety: all members may be called concurrently; a target is immutable.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include "pipit/databins.hpp"
 #include "pipit/error.hpp"
@@ -51,14 +66,34 @@ result<std::string> normalize_target_name(std::string_view name);
 // The target id of a file: 16 hex digits of a 64-bit FNV-1a hash of name, size and mtime.
 std::string make_target_id(std::string_view name, std::uint64_t size, std::int64_t mtime_ns);
 
+struct build_limits {
+  unsigned threads = 2;              // builder threads: builds running at once
+  std::uint64_t bytes = 4ull << 30;  // memory of the builds running at once (estimated)
+  std::size_t max_waiting = 4096;    // requests waiting for builds
+  std::size_t max_queued = 256;      // files waiting for a builder
+  static constexpr std::uint64_t bytes_per_packet = 96;  // index, precinct table, build state
+};
+
 class target_registry {
  public:
+  using outcome = result<std::shared_ptr<const target>>;
+
   // REQUIRES: root is an existing directory.
   explicit target_registry(const std::filesystem::path& root, std::size_t max_cached = 256,
-                           std::uint64_t max_bytes = 1ull << 30);
+                           std::uint64_t max_bytes = 1ull << 30, build_limits builds = {});
+  ~target_registry();
+  target_registry(const target_registry&) = delete;
+  target_registry& operator=(const target_registry&) = delete;
 
-  // The target named `name` (already percent-decoded), indexed.
-  result<std::shared_ptr<const target>> open(std::string_view name);
+  // The target named `name` (already percent-decoded), indexed; waits for the build.
+  outcome open(std::string_view name);
+  // The outcome at once when the name is refused or the file's index (or failure) is cached;
+  // else nullopt, and `ready` is called, on a builder thread, once the build it waits for is done
+  // (then call again).
+  std::optional<outcome> open_or_wait(std::string_view name, std::function<void()> ready);
+
+  std::size_t builds_pending() const;     // queued or running
+  std::uint64_t failures_cached() const;  // cached entries that are failures
 
   // The canonical root folder.
   const std::filesystem::path& root() const { return root_; }
@@ -72,20 +107,41 @@ class target_registry {
 
  private:
   struct entry {
-    std::shared_ptr<const target> t;
+    std::uint64_t size = 0;
+    std::int64_t mtime_ns = 0;
+    std::shared_ptr<const target> t;  // or, when null, the failure:
+    error failure;
+    std::uint64_t memory = 0;
     std::uint64_t last_use = 0;
   };
+  struct job {
+    std::string name;
+    std::filesystem::path real;
+    std::uint64_t size = 0;
+    std::int64_t mtime_ns = 0;
+    std::vector<std::function<void()>> waiters;
+  };
   std::filesystem::path root_;  // canonical
-  mutable std::mutex mutex_;    // guards the limits, cache_, bytes_ and uses_
+  build_limits builds_;
+  mutable std::mutex mutex_;  // guards everything below
   std::size_t max_cached_;
   std::uint64_t max_bytes_;
   std::uint64_t bytes_ = 0;
   std::atomic<std::uint64_t> hits_{0}, misses_{0};
   std::map<std::string, entry> cache_;  // by normalized name
   std::uint64_t uses_ = 0;
-  std::mutex build_mutex_;  // one index build at a time
+  std::uint64_t failures_ = 0;
+  std::map<std::string, job> jobs_;  // builds queued or running, by name
+  std::deque<std::string> queue_;    // names of the queued jobs
+  std::size_t waiting_ = 0;
+  bool stopping_ = false;
+  std::condition_variable work_;
+  std::vector<std::thread> builders_;
 
   void evict_locked();
+  void builder();
+  // Indexes one file (no lock held); never throws.
+  outcome build(const job& j) const;
 };
 
 }  // namespace pipit::server
