@@ -1,10 +1,12 @@
 // The server's model of a client's cache (15444-9 B.3): for every data-bin of an image, how many
-// leading bytes the client holds. One 32-bit count per tile header (a flat array) and per
-// precinct; precinct counts live in pages of 256 bins allocated when the first bin of the page
-// reaches the client, so a session costs ~4 bytes per precinct it has been sent (rounded up to
-// pages) rather than per precinct of the image: idle sessions on big images stay small.
+// leading bytes the client holds. Sparse: the counts live in pages of 16 bins (one cache line)
+// found through an open-addressing table, and a page exists only once a bin of it has reached
+// the client, so a model costs memory in proportion to what its session was sent or told about
+// (about 100 bytes for a lone bin, 6-7 bytes per bin when all of a page's bins are held), never
+// in proportion to the image: a cnew on a 16,384-tile image costs no more than on a small one.
 // Counts are stored plus one, so an empty bin the client has been told about differs from an
-// unknown one.
+// unknown one. Ids beyond the image are ignored (the model refers to the index it was made for,
+// which must outlive it).
 //
 // Thread-safety: none; a model belongs to one session, guarded by the session.
 #pragma once
@@ -12,7 +14,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <memory>
 #include <vector>
 
 #include "pipit/databin_id.hpp"
@@ -23,7 +24,7 @@ namespace pipit {
 class cache_model {
  public:
   cache_model() = default;
-  explicit cache_model(const image_index& index);
+  explicit cache_model(const image_index& index) : index_(&index) {}
 
   // Bytes of the bin's prefix the client holds (0 for unknown bins).
   std::uint64_t held(const bin_id& id) const;
@@ -38,41 +39,60 @@ class cache_model {
   void hold(const bin_id& id, std::uint64_t bytes);
   // Records that the client holds at most `bytes` leading bytes (subtractive model items).
   void forget(const bin_id& id, std::uint64_t bytes = 0);
+  // Forgets everything and gives the memory back.
   void clear();
 
+  // The heap memory of the model (O(1)).
   std::uint64_t memory_bytes() const;
 
  private:
-  static constexpr unsigned page_bits = 8;
-  // The bin's count, or nullptr when the bin does not exist or its page is not allocated.
-  const std::uint32_t* find(const bin_id& id) const;
-  // The same, allocating the page.
-  std::uint32_t* make(const bin_id& id);
-  struct per_codestream {
-    std::uint32_t main = 0;
-    std::vector<std::uint32_t> tile_headers;
-    std::uint64_t precincts = 0;                          // in-class ids 0 .. precincts - 1
-    std::vector<std::unique_ptr<std::uint32_t[]>> pages;  // page k: ids k << page_bits ...
+  static constexpr unsigned page_bits = 4;
+  struct alignas(64) page {
+    std::uint32_t count[1u << page_bits] = {};
   };
-  std::vector<per_codestream> cs_;
+  struct key {
+    std::uint64_t page = 0;  // in-class id >> page_bits
+    std::uint32_t csn = 0;
+    std::uint32_t kind = 0;  // bin_kind + 1; 0: an empty slot
+    friend bool operator==(const key&, const key&) = default;
+  };
+  struct slot {
+    key k;
+    std::uint32_t page = 0;  // index in pages_
+  };
+  static key key_of(const bin_id& id) {
+    return key{id.id >> page_bits, static_cast<std::uint32_t>(id.csn),
+               static_cast<std::uint32_t>(id.kind) + 1};
+  }
+  static std::size_t hash(const key& k) {
+    std::uint64_t h = k.page * 0x9E3779B97F4A7C15ull ^ (std::uint64_t{k.csn} << 8 | k.kind);
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ull;
+    return static_cast<std::size_t>(h ^ (h >> 32));
+  }
+  // The bin's count, or nullptr when its page has not been made.
+  const std::uint32_t* find(const bin_id& id) const;
+  // The same, making the page; nullptr when the bin does not exist in the image.
+  std::uint32_t* make(const bin_id& id);
+  bool exists(const bin_id& id);
+
+  const image_index* index_ = nullptr;
+  std::vector<slot> table_;  // power-of-two size, at most half full
+  std::vector<page> pages_;
+  std::vector<std::uint64_t> precinct_bound_;  // per codestream, computed when first needed
   std::uint32_t metadata0_ = 0;
 };
 
 // Inline: the response composer asks for every message.
 inline const std::uint32_t* cache_model::find(const bin_id& id) const {
   if (id.kind == bin_kind::metadata) return id.id == 0 ? &metadata0_ : nullptr;
-  if (id.csn >= cs_.size()) return nullptr;
-  const auto& p = cs_[id.csn];
-  switch (id.kind) {
-    case bin_kind::main_header: return id.id == 0 ? &p.main : nullptr;
-    case bin_kind::tile_header:
-      return id.id < p.tile_headers.size() ? &p.tile_headers[id.id] : nullptr;
-    case bin_kind::precinct: {
-      if (id.id >= p.precincts) return nullptr;
-      const auto& page = p.pages[static_cast<std::size_t>(id.id >> page_bits)];
-      return page ? &page[id.id & ((1u << page_bits) - 1)] : nullptr;
-    }
-    default: return nullptr;
+  if (table_.empty() || id.csn > std::numeric_limits<std::uint32_t>::max()) return nullptr;
+  const key k = key_of(id);
+  const std::size_t mask = table_.size() - 1;
+  for (std::size_t i = hash(k) & mask;; i = (i + 1) & mask) {
+    const slot& s = table_[i];
+    if (s.k.kind == 0) return nullptr;
+    if (s.k == k) return &pages_[s.page].count[id.id & ((1u << page_bits) - 1)];
   }
 }
 

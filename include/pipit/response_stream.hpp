@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "pipit/cache_model.hpp"
@@ -45,10 +46,12 @@
 
 namespace pipit {
 
+// Like cache_model, it costs memory in proportion to what it holds: the tile data-bins of JPT
+// sessions are kept in a map of the tiles sent. The index must outlive the model.
 class stream_model {
  public:
   stream_model() = default;
-  explicit stream_model(const image_index& index);
+  explicit stream_model(const image_index& index) : base_(index), index_(&index) {}
 
   std::uint64_t held(const bin_id& id) const;
   bool known(const bin_id& id) const;
@@ -58,22 +61,31 @@ class stream_model {
   void hold(const bin_id& id, std::uint64_t bytes);
   void forget(const bin_id& id, std::uint64_t bytes = 0);
   void clear();
+  // The heap memory of the model (O(1)).
+  std::uint64_t memory_bytes() const {
+    return base_.memory_bytes() + tiles_.size() * 48 + tiles_.bucket_count() * sizeof(void*);
+  }
 
  private:
+  // Tile indexes are 16-bit (Isot) and codestream numbers 32-bit; other ids are not tiles.
+  static std::uint64_t tile_key(const bin_id& id) {
+    return id.id > 0xFFFF || id.csn > 0xFFFFFFFF ? ~std::uint64_t{0} : id.csn << 16 | id.id;
+  }
   cache_model base_;
-  std::vector<std::vector<std::uint64_t>> tiles_;  // [csn][tile]: bytes held + 1, 0 unknown
+  const image_index* index_ = nullptr;
+  std::unordered_map<std::uint64_t, std::uint64_t> tiles_;  // tile_key: bytes held + 1
 };
 
 inline std::uint64_t stream_model::held(const bin_id& id) const {
   if (id.kind != bin_kind::tile) return base_.held(id);
-  if (id.csn >= tiles_.size() || id.id >= tiles_[id.csn].size()) return 0;
-  const std::uint64_t v = tiles_[id.csn][id.id];
-  return v ? v - 1 : 0;
+  const auto it = tiles_.find(tile_key(id));
+  return it == tiles_.end() || it->second == 0 ? 0 : it->second - 1;
 }
 
 inline bool stream_model::known(const bin_id& id) const {
   if (id.kind != bin_kind::tile) return base_.known(id);
-  return id.csn < tiles_.size() && id.id < tiles_[id.csn].size() && tiles_[id.csn][id.id] != 0;
+  const auto it = tiles_.find(tile_key(id));
+  return it != tiles_.end() && it->second != 0;
 }
 
 // A byte range [from, to) of a data-bin.

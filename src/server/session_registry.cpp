@@ -20,6 +20,24 @@ std::string make_channel_id() {
   return s;
 }
 
+session::~session() {
+  if (meter) {
+    meter->bytes.fetch_sub(counted, std::memory_order_relaxed);
+    meter->freed.fetch_add(counted, std::memory_order_relaxed);
+  }
+}
+
+void session::recount() {
+  if (!meter) return;
+  // The model, the session itself, and its channels and registry entries (a few hundred bytes).
+  const std::uint64_t now = model.memory_bytes() + sizeof(session) + 512;
+  if (now >= counted)
+    meter->bytes.fetch_add(now - counted, std::memory_order_relaxed);
+  else
+    meter->bytes.fetch_sub(counted - now, std::memory_order_relaxed);
+  counted = now;
+}
+
 std::string session_registry::fresh_id_locked() {
   for (;;) {
     std::string id = make_channel_id();
@@ -37,6 +55,13 @@ result<channel_ref> session_registry::open_session(std::shared_ptr<const target>
   std::lock_guard lk(mutex_);
   if (session_channels_.size() >= limits_.max_sessions)
     return fail(errc::limit, no_offset, "too many sessions");
+  if (limits_.max_memory != 0 && memory() >= limits_.max_memory)
+    return fail(errc::limit, no_offset, "the sessions' memory is at its limit (session-memory)");
+  s->meter = meter_;
+  {
+    std::lock_guard sl(s->mutex);
+    s->recount();
+  }
   ch->cid = fresh_id_locked();
   channels_[ch->cid] = channel_ref{s, ch};
   session_channels_[s.get()].push_back(ch->cid);

@@ -8,30 +8,28 @@ namespace pipit {
 
 // ---- stream_model ------------------------------------------------------------------------------
 
-stream_model::stream_model(const image_index& index) : base_(index) {
-  for (const auto& cs : index.codestreams) tiles_.emplace_back(cs.tiles.size(), 0);
-}
-
 void stream_model::hold(const bin_id& id, std::uint64_t bytes) {
   if (id.kind != bin_kind::tile) return base_.hold(id, bytes);
-  if (id.csn >= tiles_.size() || id.id >= tiles_[id.csn].size()) return;
-  auto& v = tiles_[id.csn][id.id];
+  if (!index_ || id.csn >= index_->codestreams.size() ||
+      id.id >= index_->codestreams[id.csn].tiles.size() || id.id > 0xFFFF)
+    return;
+  auto& v = tiles_[tile_key(id)];
   v = std::max(v, bytes + 1);
 }
 
 void stream_model::forget(const bin_id& id, std::uint64_t bytes) {
   if (id.kind != bin_kind::tile) return base_.forget(id, bytes);
-  if (id.csn >= tiles_.size() || id.id >= tiles_[id.csn].size()) return;
-  auto& v = tiles_[id.csn][id.id];
+  const auto it = tiles_.find(tile_key(id));
+  if (it == tiles_.end()) return;
   if (bytes == 0)
-    v = 0;
-  else if (v > bytes + 1)
-    v = bytes + 1;
+    tiles_.erase(it);
+  else if (it->second > bytes + 1)
+    it->second = bytes + 1;
 }
 
 void stream_model::clear() {
   base_.clear();
-  for (auto& t : tiles_) std::fill(t.begin(), t.end(), 0);
+  tiles_ = {};
 }
 
 // ---- response_stream ---------------------------------------------------------------------------
