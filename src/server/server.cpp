@@ -1,6 +1,12 @@
 #include "server/server.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#include <algorithm>
 
 #include <filesystem>
 #include <memory>
@@ -45,25 +51,44 @@ bool parse_listen(const std::string& text, std::string& host, std::uint16_t& por
 
 namespace {
 
+// Raises the soft descriptor limit to the hard one; returns the limit in force (0: unlimited).
+std::uint64_t raise_descriptor_limit() {
+  struct ::rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_cur < rl.rlim_max) {
+    struct ::rlimit up = rl;
+    up.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &up) == 0) rl = up;
+  }
+  return rl.rlim_cur == RLIM_INFINITY ? 0 : static_cast<std::uint64_t>(rl.rlim_cur);
+}
+
 // Everything a running server owns, and what start, reload and stop do to it.
 class running_server {
  public:
-  running_server(const serve_config& c, run_hooks hooks, unsigned threads)
+  running_server(const serve_config& c, run_hooks hooks, unsigned threads,
+                 std::uint64_t descriptor_limit)
       : config_(c),
         hooks_(std::move(hooks)),
+        descriptor_limit_(descriptor_limit),
         limits_(limits_from_config(c)),
-        targets_(c.root, limits_.cache.files, limits_.cache.bytes),
+        targets_(c.root, limits_.cache.files, limits_.cache.bytes, limits_.cache.builds),
         sessions_(limits_.sessions),
         handler_(targets_, sessions_,
                  handler_options{limits_.stream.chunk_bytes, "jpip", 4096, limits_.stream.max_len,
                                  limits_.stream.session_max_bytes}),
         ctx_(handler_, sessions_, targets_, with_delay(limits_.connection)),
-        pool_(threads),
+        pool_(threads,
+              [this](const char* what) {
+                ctx_.metrics.count_internal_error();
+                spdlog::error("internal error on an I/O thread: {}", what);
+              }),
         ioc_(pool_.main()),
         ticker_(ioc_),
         grace_(ioc_) {
     ctx_.metrics_enabled = c.metrics;
     ctx_.plain_http = c.plain_http;
+    ctx_.descriptor_limit = descriptor_limit;
   }
 
   result<void> start(const tcp::endpoint& ep) {
@@ -94,8 +119,20 @@ class running_server {
   void flush() { ctx_.access.flush(); }
 
  private:
+  // The connection limits in force: max-connections kept below the descriptor limit (a reserve
+  // for the listener, logs, timers and the index builds), and the test hook.
   connection_limits with_delay(connection_limits l) const {
     l.chunk_delay = hooks_.chunk_delay;
+    if (descriptor_limit_ != 0) {
+      const std::uint64_t reserve = std::max<std::uint64_t>(64, descriptor_limit_ / 8);
+      const std::uint64_t most =
+          descriptor_limit_ > 2 * reserve ? descriptor_limit_ - reserve : descriptor_limit_ / 2;
+      if (l.max_connections > most) {
+        spdlog::warn("max-connections {} lowered to {}: the descriptor limit is {}",
+                     l.max_connections, most, descriptor_limit_);
+        l.max_connections = most;
+      }
+    }
     return l;
   }
 
@@ -107,12 +144,36 @@ class running_server {
       if (ec) return;
       ctx_.access.flush();
       if (stopping_) {
-        if (ctx_.connections.open() == 0) return ioc_.stop();
+        if (ctx_.connections.serving() == 0) return ioc_.stop();
       } else if (++ticks_ % 10 == 0) {
         if (const auto n = sessions_.reap()) spdlog::debug("reaped {} idle sessions", n);
       }
+      give_back_memory();
       tick();
     });
+  }
+
+  // A renewed certificate and key (the same files read again) for the connections to come.
+  void reload_certificate(const serve_config& c) {
+    if (!ctx_.tls() || c.tls_cert.empty()) return;
+    auto t = make_tls_context(c.tls_cert, c.tls_key);
+    if (t) {
+      ctx_.set_tls(std::move(*t));
+      spdlog::info("SIGHUP: certificate {} loaded", c.tls_cert);
+    } else {
+      spdlog::error("SIGHUP: keeping the current certificate: {}", t.error().message);
+    }
+  }
+
+  // Ended sessions free their models; once enough was freed, the allocator gives it back to the
+  // system (glibc keeps freed memory in its arenas otherwise).
+  void give_back_memory() {
+    freed_ += sessions_.take_freed();
+    if (freed_ < (8u << 20)) return;
+    freed_ = 0;
+#ifdef __GLIBC__
+    ::malloc_trim(0);
+#endif
   }
 
   void begin_stop() {
@@ -138,9 +199,10 @@ class running_server {
 
   void reload() {
     if (!hooks_.reload) {
-      spdlog::info("SIGHUP: reopening the logs");
+      spdlog::info("SIGHUP: reopening the logs and the certificate");
       (void)configure_app_log(config_.log_level, config_.log_file);
       (void)ctx_.access.reopen();
+      reload_certificate(config_);
       return;
     }
     auto next = hooks_.reload();
@@ -162,13 +224,7 @@ class running_server {
     handler_.set_limits(l.stream);
     targets_.set_limits(l.cache.files, l.cache.bytes);
     ctx_.metrics_enabled = n.metrics;
-    if (ctx_.tls() && !n.tls_cert.empty()) {
-      auto t = make_tls_context(n.tls_cert, n.tls_key);
-      if (t)
-        ctx_.set_tls(std::move(*t));
-      else
-        spdlog::error("SIGHUP: keeping the current certificate: {}", t.error().message);
-    }
+    reload_certificate(n);
     // Keys that need a restart keep their running values.
     serve_config kept = n;
     for (const auto& k : config_keys())
@@ -179,6 +235,7 @@ class running_server {
 
   serve_config config_;
   run_hooks hooks_;
+  std::uint64_t descriptor_limit_;
   server_limits limits_;
   target_registry targets_;
   session_registry sessions_;
@@ -192,6 +249,7 @@ class running_server {
   std::unique_ptr<signal_watch> signals_;
   bool stopping_ = false;
   std::uint64_t ticks_ = 0;
+  std::uint64_t freed_ = 0;
 };
 
 }  // namespace
@@ -209,11 +267,12 @@ result<void> run_server(const serve_config& config, const run_hooks& hooks) {
 
   const unsigned threads = config.threads ? static_cast<unsigned>(config.threads)
                                           : std::max(1u, std::thread::hardware_concurrency());
-  running_server s(config, hooks, threads);
+  const std::uint64_t descriptors = raise_descriptor_limit();
+  running_server s(config, hooks, threads, descriptors);
   PIPIT_TRY(s.start(tcp::endpoint(address, port)));
   const std::string where = s.bound();
-  spdlog::info("listening on {} ({}), root {}, {} threads", where,
-               config.tls_cert.empty() ? "http" : "https", config.root, threads);
+  spdlog::info("listening on {} ({}), root {}, {} threads, {} descriptors", where,
+               config.tls_cert.empty() ? "http" : "https", config.root, threads, descriptors);
   if (hooks.on_listening) hooks.on_listening(where);
   s.run();
   s.flush();

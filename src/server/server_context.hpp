@@ -9,6 +9,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 #include "server/access_log.hpp"
 #include "server/jpip_handler.hpp"
@@ -27,6 +28,8 @@ class connection_base : public std::enable_shared_from_this<connection_base> {
   virtual void drain() = 0;
 };
 
+// Open connections: those serving HTTP (listed, so a stop can drain them) and those still in the
+// TLS detection, counted by an `accepting` token. Both count against max-connections.
 class connection_tracker {
  public:
   using handle = std::list<std::weak_ptr<connection_base>>::iterator;
@@ -40,7 +43,27 @@ class connection_tracker {
     list_.erase(h);
     open_.fetch_sub(1, std::memory_order_relaxed);
   }
-  std::size_t open() const { return open_.load(std::memory_order_relaxed); }
+  // Counts one accepted socket until the token is destroyed.
+  class accepting {
+   public:
+    explicit accepting(connection_tracker& t) : t_(&t) {
+      t_->accepting_.fetch_add(1, std::memory_order_relaxed);
+    }
+    accepting(accepting&& o) noexcept : t_(std::exchange(o.t_, nullptr)) {}
+    accepting& operator=(accepting&&) = delete;
+    ~accepting() {
+      if (t_) t_->accepting_.fetch_sub(1, std::memory_order_relaxed);
+    }
+
+   private:
+    connection_tracker* t_;
+  };
+  // Every open connection (serving or in TLS detection).
+  std::size_t open() const {
+    return open_.load(std::memory_order_relaxed) + accepting_.load(std::memory_order_relaxed);
+  }
+  // Connections serving HTTP.
+  std::size_t serving() const { return open_.load(std::memory_order_relaxed); }
   void drain_all() {
     std::vector<std::shared_ptr<connection_base>> live;
     {
@@ -55,6 +78,7 @@ class connection_tracker {
   std::mutex mutex_;
   std::list<std::weak_ptr<connection_base>> list_;
   std::atomic<std::size_t> open_{0};
+  std::atomic<std::size_t> accepting_{0};
 };
 
 struct server_context {
@@ -71,7 +95,8 @@ struct server_context {
   connection_tracker connections;
   std::atomic<bool> metrics_enabled{true};
   std::atomic<bool> draining{false};
-  bool plain_http = true;  // with TLS: plain HTTP answered too (fixed at start)
+  bool plain_http = false;             // with TLS: plain HTTP answered too (fixed at start)
+  std::uint64_t descriptor_limit = 0;  // RLIMIT_NOFILE in force (fixed at start)
 
   std::shared_ptr<ssl::context> tls() const {
     std::lock_guard lk(tls_mutex_);
@@ -91,6 +116,12 @@ struct server_context {
     g.index_cache_bytes = targets.cached_bytes();
     g.index_cache_hits = targets.hits();
     g.index_cache_misses = targets.misses();
+    g.index_builds_pending = targets.builds_pending();
+    g.index_failures_cached = targets.failures_cached();
+    g.session_memory_bytes = sessions.memory();
+    g.session_memory_limit = sessions.limits().max_memory;
+    g.descriptor_limit = descriptor_limit;
+    g.max_connections = limits.get()->max_connections;
     g.draining = draining.load();
     return g;
   }
