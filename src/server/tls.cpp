@@ -28,6 +28,16 @@ result<std::shared_ptr<ssl::context>> make_tls_context(const std::string& cert_f
                        ssl::context::single_dh_use,
                    ec);
   if (ec) return fail(errc::invalid_argument, no_offset, "TLS: " + openssl_reason(ec));
+  // TLS 1.2: forward-secret AEAD suites only (ECDHE with AES-GCM or ChaCha20-Poly1305); no static
+  // RSA key exchange, no CBC. TLS 1.3's suites are all of that kind already.
+  static constexpr char tls12_suites[] =
+      "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+      "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+      "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+  if (SSL_CTX_set_cipher_list(ctx->native_handle(), tls12_suites) != 1)
+    return fail(errc::invalid_argument, no_offset, "TLS: no usable TLS 1.2 cipher suite");
+  SSL_CTX_set_options(ctx->native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                                SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
   ctx->use_certificate_chain_file(cert_file, ec);
   if (ec)
     return fail(errc::invalid_argument, no_offset,

@@ -1,9 +1,11 @@
 // TLS for `pipit serve` (jpips://): an OpenSSL 3 server context made through Asio SSL from a PEM
 // certificate chain and private key. TLS 1.2 and 1.3 only; the key must match the certificate.
+// TLS 1.2 offers forward-secret AEAD suites only (ECDHE with AES-GCM or ChaCha20-Poly1305), the
+// server's order first; no compression, no renegotiation.
 //
-// One port serves both: the first bytes of a connection say whether it opens with a TLS
-// handshake (Beast's detect_ssl); plain HTTP is then answered, or refused with 400 when
-// plain-http is off.
+// The first bytes of a connection say whether it opens with a TLS handshake (Beast's
+// detect_ssl); plain HTTP is refused with 400 and the connection closed, unless plain-http is on
+// (then the same port answers it too).
 //
 // Thread-safety: a context is immutable once made and may be shared by connections; SIGHUP
 // makes a new one (certificate rotation) for later connections.
