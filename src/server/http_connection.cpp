@@ -256,7 +256,7 @@ void http_connection<Stream>::serve(const http::request<http::string_body>& req)
   const std::string_view target(req.target().data(), req.target().size());
   if (refuse_) {
     // Over a limit the server still says whether it is alive and how it fares.
-    if (req.method() == http::verb::get)
+    if (req.method() == http::verb::get && refuse_->answers_admin)
       if (auto a = admin_reply(target, ctx_)) return send_reply(std::move(*a));
     return send_refusal(refuse_->kind, refuse_->reason);
   }

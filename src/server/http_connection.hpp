@@ -55,6 +55,7 @@ inline constexpr std::chrono::seconds refusal_read_timeout{2};
 struct refusal {
   refusal_kind kind = refusal_kind::unavailable;
   std::string reason;
+  bool answers_admin = false;  // /healthz and /metrics are still answered (over a limit)
 };
 
 // What is wrong with a request's framing (RFC 9112 §3.2, §6), read from its header alone: a

@@ -23,7 +23,7 @@ std::optional<refusal> over_limit(const server_context& ctx) {
   const auto l = ctx.limits.get();
   // The accepting socket itself is counted while it is being detected.
   if (ctx.connections.serving() >= l->max_connections)
-    return refusal{refusal_kind::unavailable, "too many connections"};
+    return refusal{refusal_kind::unavailable, "too many connections", true};
   return std::nullopt;
 }
 

@@ -161,9 +161,11 @@ void target_registry::evict_locked() {
 }
 
 target_registry::outcome target_registry::open(std::string_view name) {
-  for (;;) {
+  for (bool first = true;; first = false) {
     auto done = std::make_shared<std::promise<void>>();
-    auto r = open_or_wait(name, [done] { done->set_value(); });
+    // After a wait the outcome is the build's, not a cache hit.
+    auto r = lookup(
+        name, [done] { done->set_value(); }, first);
     if (r) return std::move(*r);
     done->get_future().wait();
   }
@@ -171,6 +173,12 @@ target_registry::outcome target_registry::open(std::string_view name) {
 
 std::optional<target_registry::outcome> target_registry::open_or_wait(std::string_view requested,
                                                                       std::function<void()> ready) {
+  return lookup(requested, std::move(ready), true);
+}
+
+std::optional<target_registry::outcome> target_registry::lookup(std::string_view requested,
+                                                                std::function<void()> ready,
+                                                                bool count_hit) {
   auto name = normalize_target_name(requested);
   if (!name) return tl::unexpected(name.error());
   std::error_code ec;
@@ -184,7 +192,7 @@ std::optional<target_registry::outcome> target_registry::open_or_wait(std::strin
   auto it = cache_.find(*name);
   if (it != cache_.end() && it->second.size == size && it->second.mtime_ns == mtime) {
     it->second.last_use = ++uses_;
-    hits_.fetch_add(1, std::memory_order_relaxed);
+    if (count_hit) hits_.fetch_add(1, std::memory_order_relaxed);
     if (it->second.t) return outcome(it->second.t);
     return outcome(tl::unexpected(it->second.failure));
   }

@@ -138,6 +138,7 @@ class target_registry {
   std::condition_variable work_;
   std::vector<std::thread> builders_;
 
+  std::optional<outcome> lookup(std::string_view name, std::function<void()> ready, bool count_hit);
   void evict_locked();
   void builder();
   // Indexes one file (no lock held); never throws.

@@ -277,16 +277,16 @@ def https_get(port: int, cafile: Path, url: str):
     return r.status, r.read()
 
 
-def test_tls_serves_and_plain_http_is_refused_when_told(root, work, cert):
+def test_tls_serves_and_plain_http_is_refused_unless_told(root, work, cert):
     certfile, keyfile = cert
-    s = start(root, work, "--tls-cert", str(certfile), "--tls-key", str(keyfile))
+    s = start(root, work, "--tls-cert", str(certfile), "--tls-key", str(keyfile), "--plain-http", "true")
     try:
         st, body = https_get(s.port, certfile, f"/{IMAGE}?fsiz=64,64")
         assert st == 200 and eor_of(body) in (1, 2)
-        assert s.get(f"/{IMAGE}?fsiz=64,64")[0] == 200  # plain-http defaults to true
+        assert s.get(f"/{IMAGE}?fsiz=64,64")[0] == 200  # plain-http asked for
     finally:
         assert s.stop() == 0
-    s = start(root, work, "--tls-cert", str(certfile), "--tls-key", str(keyfile), "--plain-http", "false")
+    s = start(root, work, "--tls-cert", str(certfile), "--tls-key", str(keyfile))  # plain-http: false
     try:
         for _ in range(2):
             st, body = https_get(s.port, certfile, f"/{IMAGE}?fsiz=64,64")
