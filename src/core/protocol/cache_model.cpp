@@ -66,9 +66,10 @@ void cache_model::forget(const bin_id& id, std::uint64_t bytes) {
 
 void cache_model::clear() {
   metadata0_ = 0;
-  table_ = {};
-  pages_ = {};
-  precinct_bound_ = {};
+  // Move-assigned from empty vectors: `v = {}` would keep the capacity (it assigns an empty list).
+  table_ = std::vector<slot>();
+  pages_ = std::vector<page>();
+  precinct_bound_ = std::vector<std::uint64_t>();
 }
 
 std::uint64_t cache_model::memory_bytes() const {
