@@ -271,8 +271,7 @@ void http_connection<Stream>::serve(const http::request<http::string_body>& req)
   if (req.method() != http::verb::get && req.method() != http::verb::post) {
     http::fields extra;
     extra.set(http::field::allow, "GET, POST, OPTIONS");
-    return send_refusal(refusal_kind::method_not_allowed, "JPIP requests use GET or POST",
-                        extra);
+    return send_refusal(refusal_kind::method_not_allowed, "JPIP requests use GET or POST", extra);
   }
   if (req.method() == http::verb::get)
     if (auto a = admin_reply(target, ctx_)) return send_reply(std::move(*a));
