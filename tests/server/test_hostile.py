@@ -634,6 +634,59 @@ def test_header_bomb_get_does_not_kill_server(bounded):
     assert s.metrics()["pipit_index_cache_misses_total"] <= 3  # the bomb was built once
 
 
+def vm_size_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmSize")
+
+
+def test_bad_alloc_inside_a_request_is_500_or_eor_255_logged_counted_and_the_server_goes_on(bounded):
+    """A real std::bad_alloc thrown by the request path: the server's address space is capped just
+    above what it has mapped (prlimit on the running process), then a request for the whole
+    16,384-tile image must allocate blocks the cap refuses (its plan and its chunks; blocks of
+    64 kB and more are mapped on their own, see `bounded`). Before the response header that is a
+    500; after it the stream ends with EOR 255 and the connection closes. Either way the error is
+    logged and counted, and once the cap is lifted the next request and /healthz are answered."""
+    s = bounded
+    st, _, _ = s.get("/tiles.j2k?fsiz=64,64")  # indexed (within the build cap) and warm
+    assert st == 200
+    errors0 = s.metrics()["pipit_internal_errors_total"]
+    c = s.conn()
+    c.connect()  # the connection (and its buffers) exists before the cap
+    outcomes = []
+    try:
+        for attempt in range(5):
+            resource.prlimit(s.proc.pid, resource.RLIMIT_AS, (vm_size_bytes(s.proc.pid) + (32 << 10),
+                                                              resource.RLIM_INFINITY))
+            try:
+                c.request("GET", f"/tiles.j2k?fsiz=1024,1024&qid={attempt}")
+                r = c.getresponse()
+                body = r.read()
+                outcomes.append((r.status, body[:200] if r.status != 200 else eor_of(body)))
+            except (ConnectionError, http.client.HTTPException, socket.timeout) as e:
+                outcomes.append(("cut", repr(e)))
+            finally:
+                resource.prlimit(s.proc.pid, resource.RLIMIT_AS, (s.cap, resource.RLIM_INFINITY))
+            if outcomes[-1][0] != 200 or outcomes[-1][1] == 255:
+                break
+            c.close()
+            c = s.conn()
+            c.connect()
+    finally:
+        resource.prlimit(s.proc.pid, resource.RLIMIT_AS, (s.cap, resource.RLIM_INFINITY))
+        c.close()
+    status, what = outcomes[-1]
+    assert (status, what) == (500, b"500 Internal Server Error: the request could not be completed\n") or \
+        (status, what) == (200, 255), outcomes
+    assert s.proc.poll() is None, s.log()
+    assert "internal error" in s.log() and "bad_alloc" in s.log(), s.log()[-2000:]
+    assert s.metrics()["pipit_internal_errors_total"] >= errors0 + 1
+    s.healthy()
+    st, _, body = s.get("/tiles.j2k?fsiz=1024,1024")
+    assert st == 200 and eor_of(body) in (1, 2)
+
+
 # ---- after everything -------------------------------------------------------------------------
 
 def test_zz_server_still_answers_and_its_memory_came_back(srv):
