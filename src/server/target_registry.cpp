@@ -277,8 +277,7 @@ target_registry::outcome target_registry::build(const job& j) const {
     if (!file) return fail(errc::io, no_offset, "target '" + name + "' cannot be read");
     t->file = std::move(*file);
     index_options options;
-    options.max_packets = std::max<std::uint64_t>(
-        1, builds_.bytes / builds_.threads / build_limits::bytes_per_packet);
+    options.max_index_bytes = builds_.per_build();
     auto ix = image_index::build(t->file.bytes(), options);
     if (!ix)
       return fail(ix.error().code == errc::limit ? errc::limit : errc::corrupt, no_offset,

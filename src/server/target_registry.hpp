@@ -13,9 +13,11 @@
 // file being indexed wait for that build (beyond max_waiting requests, or max_queued files
 // waiting for a builder, errc::limit: 503). Failures are cached as well as successes, keyed like
 // them by the file's size and mtime, so a file that cannot be indexed costs one build, not one
-// per request. The memory of the builds running at once is bounded: each build may index at most
-// build_bytes / build_threads / bytes_per_packet packets (index_options::max_packets), and after a
-// failed build the freed memory is given back to the system (malloc_trim).
+// per request. The memory of the builds running at once is bounded: each build may commit at most
+// its share, build_limits::per_build() = bytes / threads, to what a codestream's headers declare
+// (index_options::max_index_bytes, checked by the core before it allocates; a file over it is a
+// cached failure, 503), and after a failed build the freed memory is given back to the system
+// (malloc_trim).
 //
 // Kept entries (up to a number of files and an estimate of their index memory, least recently
 // used out) are checked against the file's size and mtime on each use; a changed file is indexed
@@ -25,6 +27,7 @@
 // Thread-safety: all members may be called concurrently; a target is immutable.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -71,7 +74,11 @@ struct build_limits {
   std::uint64_t bytes = 4ull << 30;  // memory of the builds running at once (estimated)
   std::size_t max_waiting = 4096;    // requests waiting for builds
   std::size_t max_queued = 256;      // files waiting for a builder
-  static constexpr std::uint64_t bytes_per_packet = 96;  // index, precinct table, build state
+  // The index memory one build may commit (index_options::max_index_bytes): an equal share of
+  // `bytes` for each builder thread.
+  std::uint64_t per_build() const {
+    return std::max<std::uint64_t>(1, bytes / std::max(1u, threads));
+  }
 };
 
 class target_registry {

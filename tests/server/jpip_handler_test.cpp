@@ -329,6 +329,39 @@ TEST(target_registry_test, symlinks_out_of_the_root_are_refused_and_changes_get_
   EXPECT_EQ(j.error().message.find(tmp.dir.string()), std::string::npos);
 }
 
+TEST(target_registry_test, each_build_may_commit_its_share_of_index_build_bytes) {
+  // The least index memory rgb_t.j2k needs (the core's own accounting), found by bisection.
+  const std::vector<std::uint8_t> file = read_bytes(data_file("rgb_t.j2k"));
+  const auto fits = [&](std::uint64_t bytes) {
+    index_options o;
+    o.max_index_bytes = bytes;
+    return image_index::build(bytes_view(file.data(), file.size()), o).has_value();
+  };
+  std::uint64_t lo = 1, hi = 1ull << 30;  // fits(hi), !fits(lo)
+  ASSERT_TRUE(fits(hi));
+  ASSERT_FALSE(fits(lo));
+  while (hi - lo > 1) (fits((lo + hi) / 2) ? hi : lo) = (lo + hi) / 2;
+  const std::uint64_t need = hi;
+  temp_root tmp;
+  tmp.add(data_file("rgb_t.j2k"), "a.j2k");
+  // Two builder threads share the bytes: 2 * need indexes the file, 2 * need - 2 does not.
+  build_limits enough;
+  enough.threads = 2;
+  enough.bytes = 2 * need;
+  EXPECT_EQ(enough.per_build(), need);
+  EXPECT_TRUE(target_registry(tmp.root(), 8, 1ull << 30, enough).open("a.j2k"));
+  build_limits short_of = enough;
+  short_of.bytes = 2 * need - 2;
+  target_registry reg(tmp.root(), 8, 1ull << 30, short_of);
+  auto r = reg.open("a.j2k");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, errc::limit);  // 503
+  EXPECT_NE(r.error().message.find("index memory"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(reg.open("a.j2k"));  // the failure is cached
+  EXPECT_EQ(reg.failures_cached(), 1u);
+  EXPECT_EQ(reg.misses(), 1u);
+}
+
 TEST(session_registry_test, idle_sessions_are_reaped) {
   temp_root tmp;
   tmp.add(data_file("g_plt.j2k"), "a.j2k");
