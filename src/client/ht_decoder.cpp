@@ -63,8 +63,18 @@ void install_handlers() {
 }
 
 struct planes_owner {
-  std::vector<std::vector<std::int32_t>> samples;
+  // Not value-initialised: every sample is written from OpenJPH's lines.
+  std::vector<std::unique_ptr<std::int32_t[]>> samples;  // NOLINT(modernize-avoid-c-arrays)
 };
+
+// dst[x] = src[x] clamped to [lo, hi]; a loop the compiler vectorises (no aliasing).
+void clamp_line(const std::int32_t* __restrict src, std::int32_t* __restrict dst, std::uint32_t n,
+                std::int32_t lo, std::int32_t hi) {
+  for (std::uint32_t x = 0; x < n; ++x) {
+    const std::int32_t v = src[x] < lo ? lo : src[x];
+    dst[x] = v > hi ? hi : v;
+  }
+}
 
 // Main header markers OpenJPH 0.9 reads as OpenJPEG does (the rebuild drops TLM, PLM, PPM, POC).
 bool main_marker_ok(std::uint16_t code) {
@@ -124,7 +134,8 @@ result<decoded_area> decode_tile_openjph(bytes_view codestream, const image_info
                     "OpenJPH: component " + std::to_string(c) + " decodes to " +
                         std::to_string(widths[c]) + "x" + std::to_string(heights[c]) +
                         " samples, not the tile's " + std::to_string(w) + "x" + std::to_string(h));
-      owner->samples[c].resize(std::size_t{widths[c]} * heights[c]);
+      owner->samples[c].reset(new std::int32_t[std::size_t{widths[c]} *
+                                               heights[c]]);  // NOLINT(modernize-avoid-c-arrays)
       lines += heights[c];
     }
     for (std::uint64_t k = 0; k < lines; ++k) {
@@ -137,9 +148,8 @@ result<decoded_area> decode_tile_openjph(bytes_view codestream, const image_info
       const std::int32_t lo = ci.is_signed ? -(std::int32_t{1} << (ci.precision - 1)) : 0;
       const std::int32_t hi = ci.is_signed ? (std::int32_t{1} << (ci.precision - 1)) - 1
                                            : (std::int32_t{1} << ci.precision) - 1;
-      std::int32_t* dst = owner->samples[c].data() + std::size_t{rows[c]} * widths[c];
-      const std::int32_t* src = line->i32;
-      for (std::uint32_t x = 0; x < widths[c]; ++x) dst[x] = std::clamp(src[x], lo, hi);
+      clamp_line(line->i32, owner->samples[c].get() + std::size_t{rows[c]} * widths[c], widths[c],
+                 lo, hi);
       ++rows[c];
     }
     cs.close();
@@ -155,7 +165,7 @@ result<decoded_area> decode_tile_openjph(bytes_view codestream, const image_info
     p.width = static_cast<std::uint32_t>(at_level(area.X1, ci.dx, d) - p.x0);
     p.height = static_cast<std::uint32_t>(at_level(area.Y1, ci.dy, d) - p.y0);
     p.stride = p.width;
-    p.samples = owner->samples[c].data();
+    p.samples = owner->samples[c].get();
     out.planes.push_back(p);
   }
   out.owner = std::move(owner);

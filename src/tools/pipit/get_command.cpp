@@ -437,6 +437,8 @@ int run_get(const get_options& o) {
   if (o.max_retry >= 0) co.transport.max_retry = o.max_retry;
   if (o.retry_delay >= 0) co.transport.retry_delay_seconds = o.retry_delay;
   co.use_session = !o.stateless;
+  // One decode at the end: keeping decoded tiles would only copy them.
+  co.decoded_cache_bytes = 0;
   co.decode_threads = static_cast<int>(
       o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency()));
   if (o.max_len > 0) {
