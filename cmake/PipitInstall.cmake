@@ -5,6 +5,7 @@
 #   lib/cmake/Pipit/                           find_package(Pipit): PipitConfig.cmake, targets
 #   lib/pkgconfig/pipit.pc                     pkg-config --cflags --libs pipit
 #   bin/pipit                                  the command line
+#   lib/pipit/pipit_gdal_output.so             its GDAL output (GeoTIFF, PNG), loaded on demand
 #   lib/gdalplugins/gdal_JPIP.so               the GDAL driver (PIPIT_GDAL_PLUGIN_DIR); never a
 #                                              gdalplugins/<version>/ folder, which hides the rest
 #   share/man/man1/pipit*.1                    man pages (docs/man)
@@ -66,6 +67,7 @@ configure_file(${PROJECT_SOURCE_DIR}/cmake/pipit.pc.in ${PROJECT_BINARY_DIR}/pip
 install(FILES ${PROJECT_BINARY_DIR}/pipit.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
 install(TARGETS pipit RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS pipit_gdal_output LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/pipit)
 if(TARGET gdal_JPIP)
   install(TARGETS gdal_JPIP LIBRARY DESTINATION ${PIPIT_GDAL_PLUGIN_DIR})
 endif()

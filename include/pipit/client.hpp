@@ -146,7 +146,18 @@ struct image_info {
   std::vector<band_colour> colours;  // per component, as GDAL's JP2OpenJPEG interprets colr and
                                      // cdef; all undefined for a raw codestream
 
-  sample_type samples() const;
+  sample_type samples() const {
+    unsigned precision = 1;
+    bool is_signed = false;
+    for (const auto& c : components) {
+      precision = precision < c.precision ? c.precision : precision;
+      is_signed = is_signed || c.is_signed;
+    }
+    sample_type t;
+    t.is_signed = is_signed;
+    t.bits = precision > 16 ? 32 : (precision > 8 || is_signed) ? 16 : 8;
+    return t;
+  }
 
   std::uint32_t width() const { return Xsiz - XOsiz; }
   std::uint32_t height() const { return Ysiz - YOsiz; }

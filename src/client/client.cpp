@@ -26,19 +26,6 @@ std::uint32_t image_info::height_at(std::uint32_t d) const {
   return static_cast<std::uint32_t>((Ysiz + s - 1) / s - (YOsiz + s - 1) / s);
 }
 
-sample_type image_info::samples() const {
-  unsigned precision = 1;
-  bool is_signed = false;
-  for (const auto& c : components) {
-    precision = std::max<unsigned>(precision, c.precision);
-    is_signed = is_signed || c.is_signed;
-  }
-  sample_type t;
-  t.is_signed = is_signed;
-  t.bits = precision > 16 ? 32 : (precision > 8 || is_signed) ? 16 : 8;
-  return t;
-}
-
 namespace {
 
 using clock = std::chrono::steady_clock;

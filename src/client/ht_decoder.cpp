@@ -24,6 +24,10 @@
 namespace pipit::client {
 namespace {
 
+// OpenJPH's message classes have virtual functions and no virtual destructor; these objects are
+// static and never deleted through a base pointer.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
 // OpenJPH reports errors through a process-wide handler and expects it not to return (its
 // default prints to stderr and throws): this one throws the message, and prints nothing.
 class throwing_error : public ojph::message_error {
@@ -49,6 +53,8 @@ class silent_info : public ojph::message_info {
   void operator()(int /*code*/, const char* /*file*/, int /*line*/, const char* /*fmt*/,
                   ...) override {}
 };
+
+#pragma GCC diagnostic pop
 
 void install_handlers() {
   static std::once_flag once;

@@ -21,7 +21,8 @@ libdir=${libdir:-lib}
 for f in bin/pipit "$libdir/libpipit.a" include/pipit/image_index.hpp include/pipit/client.hpp \
          "$libdir/cmake/Pipit/PipitConfig.cmake" "$libdir/cmake/Pipit/PipitConfigVersion.cmake" \
          "$libdir/cmake/Pipit/PipitTargets.cmake" "$libdir/pkgconfig/pipit.pc" \
-         "$libdir/gdalplugins/gdal_JPIP.so" share/man/man1/pipit.1; do
+         "$libdir/gdalplugins/gdal_JPIP.so" "$libdir/pipit/pipit_gdal_output.so" \
+         share/man/man1/pipit.1; do
   [ -e "$prefix/$f" ] || fail "$f is not installed"
 done
 # A gdalplugins/<version>/ folder would hide every plugin beside it.
@@ -44,6 +45,22 @@ echo "== a tiny JPEG 2000 file"
 { printf 'P5\n64 48\n255\n'; head -c $((64 * 48)) /dev/urandom; } >"$work/tiny.pgm"
 opj_compress -i "$work/tiny.pgm" -o "$work/tiny.j2k" -n 3 >/dev/null
 want="64x48 1 2"
+
+echo "== the installed pipit finds its GDAL output module"
+"$prefix/bin/pipit" serve --root "$work" --listen 127.0.0.1:0 >"$work/serve.log" 2>&1 &
+serve=$!
+port=""
+for _ in $(seq 100); do
+  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/serve.log" | head -1)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || { kill "$serve"; cat "$work/serve.log"; fail "pipit serve did not say its port"; }
+"$prefix/bin/pipit" get "jpip://127.0.0.1:$port/tiny.j2k" -o "$work/tiny.tif" --quiet \
+  || { kill "$serve"; fail "pipit get to a GeoTIFF with the installed module"; }
+kill "$serve"
+wait "$serve" 2>/dev/null || true
+gdalinfo "$work/tiny.tif" | grep -q "Size is 64, 48" || fail "the GeoTIFF pipit get wrote"
 
 echo "== consumer with find_package(Pipit)"
 cmake -S "$here/consumer" -B "$work/consumer-cmake" -DCMAKE_PREFIX_PATH="$prefix" \

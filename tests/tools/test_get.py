@@ -239,3 +239,21 @@ def test_two_clients_share_a_cache_dir(server, tmp_path):
     assert s["loaded_from_disk"] and s["new_bytes"] == 0, s
     want = gdal.Open(str(src)).ReadAsArray()
     assert np.array_equal(gdal.Open(str(tmp_path / "all.tif")).ReadAsArray(), want)
+
+
+def test_pgx_output_needs_no_gdal_module(server, tmp_path):
+    """GDAL is loaded only for GeoTIFF/PNG output (and the progress bar): a pipit without its
+    module still writes PGX files, and names the missing module for a GeoTIFF."""
+    import shutil
+    alone = tmp_path / "bin" / "pipit"
+    alone.parent.mkdir()
+    shutil.copy(PIPIT_BIN, alone)
+    name = sorted(IMAGES)[0]
+    p = subprocess.run([str(alone), "get", server.url(name), "-o", str(tmp_path / "w"), "--level",
+                        "1", "--stats"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert list(tmp_path.glob("w_*.pgx"))
+    p = subprocess.run([str(alone), "get", server.url(name), "-o", str(tmp_path / "w.tif")],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1
+    assert "cannot load GDAL's output module" in p.stderr and "pipit_gdal_output.so" in p.stderr

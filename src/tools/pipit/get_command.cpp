@@ -14,6 +14,7 @@
 // Exit codes: 0 written; 1 the server, the network or the output failed (or interrupted);
 // 2 usage (bad options, a window outside the image, a format that cannot hold the samples).
 #include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -26,35 +27,46 @@
 #include <thread>
 #include <vector>
 
-#include <cpl_progress.h>
-#include <gdal_priv.h>
-#include <gdaljp2metadata.h>
+#include <dlfcn.h>
 
 #include "commands.hpp"
-#include "jpipgdaltypes.h"
+#include "get_output.hpp"
 #include "pipit/client.hpp"
 
 namespace pipit::tools {
 namespace {
 
-struct get_options {
-  std::string url, out, region, comps, bands, size, cache_dir, ca_file;
-  // HTTP: the settings GDAL's driver takes from GDAL_HTTP_* (docs/man/pipit-get.1).
-  std::string user, auth, bearer, header_file, cookie, proxy, proxy_user;
-  std::vector<std::string> headers;
-  double connect_timeout = -1, timeout = -1, retry_delay = -1;
-  long low_speed_time = -1, low_speed_limit = -1;
-  int max_retry = -1;
-  unsigned level = 0, layers = 0;
-  std::uint64_t max_len = 0;
-  unsigned threads = 0;  // decode threads; 0: one per CPU
-  bool insecure = false, stateless = false, stats = false, quiet = false, progress = false;
-};
-
-enum class out_format { pgx, gtiff, png };
-
 std::atomic<bool> g_interrupted{false};
 extern "C" void on_interrupt(int) { g_interrupted = true; }
+
+// The GDAL output module (get_output.hpp), loaded on first use; null with a message when missing.
+const gdal_output_api* gdal_output() {
+  static const gdal_output_api* api = []() -> const gdal_output_api* {
+    std::string tried;
+    // The folder of the running binary.
+    std::string dir(4096, '\0');
+    const ssize_t n = readlink("/proc/self/exe", dir.data(), dir.size());
+    dir.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    dir.erase(dir.find_last_of('/') + 1);
+    for (const std::string& path : {dir + "pipit_gdal_output.so",
+                                    dir + PIPIT_GDAL_OUTPUT_FROM_BINDIR "/pipit_gdal_output.so"}) {
+      void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (h == nullptr) {
+        tried += std::string("\n  ") + dlerror();
+        continue;
+      }
+      using entry = const gdal_output_api* (*)();
+      if (auto f = reinterpret_cast<entry>(dlsym(h, "pipit_gdal_output_api")); f != nullptr)
+        return f();
+      tried += "\n  " + path + ": no pipit_gdal_output_api";
+    }
+    std::fprintf(stderr,
+                 "pipit get: cannot load GDAL's output module (GeoTIFF, PNG, progress):%s\n",
+                 tried.c_str());
+    return nullptr;
+  }();
+  return api;
+}
 
 bool ends_with_ci(const std::string& s, const std::string& suffix) {
   if (s.size() < suffix.size()) return false;
@@ -100,59 +112,6 @@ bool write_pgx(const std::string& path, const client::decoded_window::plane& p,
   f.write(buf.data(), static_cast<std::streamsize>(buf.size()));
   return static_cast<bool>(f);
 }
-
-// Georeferencing of the whole image at full resolution, from the JP2 boxes of metadata-bin 0.
-struct georef {
-  bool have_gt = false;
-  double gt[6] = {0, 1, 0, 0, 0, 1};
-  OGRSpatialReference srs;
-  GDAL_GCP* gcps = nullptr;  // owned
-  int gcp_count = 0;
-  bool pixel_is_point = false;
-  georef() = default;
-  georef(const georef&) = delete;
-  georef& operator=(const georef&) = delete;
-  ~georef() {
-    if (gcps != nullptr) {
-      GDALDeinitGCPs(gcp_count, gcps);
-      CPLFree(gcps);
-    }
-  }
-};
-
-void read_georef(const client::image_info& info, georef& g) {
-  if (info.jp2_header.empty()) return;
-  const CPLString name(CPLSPrintf("/vsimem/pipit_get_%p.jp2", static_cast<const void*>(&info)));
-  VSILFILE* fp = VSIFileFromMemBuffer(name, const_cast<GByte*>(info.jp2_header.data()),
-                                      info.jp2_header.size(), FALSE);
-  if (fp == nullptr) return;
-  GDALJP2Metadata md;
-  if (md.ReadAndParse(fp)) {
-    if (md.bHaveGeoTransform) {
-      g.have_gt = true;
-      std::copy(md.adfGeoTransform, md.adfGeoTransform + 6, g.gt);
-    }
-    if (!md.m_oSRS.IsEmpty()) {
-      g.srs = md.m_oSRS;
-      g.srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-    }
-    if (md.nGCPCount > 0) {
-      g.gcp_count = md.nGCPCount;
-      g.gcps = GDALDuplicateGCPs(md.nGCPCount, md.pasGCPList);
-    }
-    g.pixel_is_point = md.bPixelIsPoint;
-  }
-  VSIFCloseL(fp);
-  VSIUnlink(name);
-}
-
-// The window to fetch and how its pixels map to full-resolution pixels.
-struct plan {
-  client::window w;
-  std::uint32_t out_w = 0, out_h = 0;  // output size (differs from w.w, w.h only with --size)
-  double full_x = 0, full_y = 0;       // top-left corner in full-resolution pixels
-  double scale_x = 1, scale_y = 1;     // full-resolution pixels per output pixel
-};
 
 // Fills p from the options; returns an error message (usage) or "".
 std::string make_plan(const get_options& o, const client::image_info& info, plan& p) {
@@ -295,100 +254,6 @@ client::decoded_window in_requested_order(client::decoded_window d,
   return r;
 }
 
-// Writes the decoded planes with GDAL; returns 0, 1 (write failed) or 2 (format cannot hold it).
-int write_gdal(const get_options& o, out_format fmt, const client::image_info& info, const plan& p,
-               const client::decoded_window& d) {
-  const auto& first = d.planes.front();
-  for (const auto& pl : d.planes)
-    if (pl.width != first.width || pl.height != first.height) {
-      std::fprintf(stderr,
-                   "pipit get: the components have different sizes (sub-sampled); "
-                   "choose them one at a time with --bands\n");
-      return 2;
-    }
-  // The JPIP driver's type and colours (jpipgdaltypes.h): one model of the image for both.
-  const GDALDataType dt = JPIPDataType(info);
-  if (fmt == out_format::png && dt != GDT_Byte && dt != GDT_UInt16) {
-    std::fprintf(stderr,
-                 "pipit get: PNG holds 8- and 16-bit unsigned samples only (these are %s): "
-                 "write a .tif\n",
-                 GDALGetDataTypeName(dt));
-    return 2;
-  }
-  // GDAL's sizes are ints.
-  const int nb = static_cast<int>(d.planes.size());
-  const int w = static_cast<int>(first.width), h = static_cast<int>(first.height);
-  const int ow = static_cast<int>(p.out_w), oh = static_cast<int>(p.out_h);
-  GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
-  std::unique_ptr<GDALDataset> src(mem->Create("", w, h, nb, GDT_Int32, nullptr));
-  for (int b = 0; b < nb; ++b) {
-    if (src->GetRasterBand(b + 1)->RasterIO(GF_Write, 0, 0, w, h,
-                                            const_cast<std::int32_t*>(d.planes[b].samples.data()),
-                                            w, h, GDT_Int32, 0, 0, nullptr) != CE_None)
-      return 1;
-  }
-  // The output dataset, in the output type, at the output size (resampled when --size asks).
-  std::unique_ptr<GDALDataset> out(mem->Create("", ow, oh, nb, dt, nullptr));
-  GDALRasterIOExtraArg extra;
-  INIT_RASTERIO_EXTRA_ARG(extra);
-  extra.eResampleAlg = GRIORA_Bilinear;
-  const std::size_t px = GDALGetDataTypeSizeBytes(dt);
-  std::vector<GByte> buf(std::size_t{p.out_w} * p.out_h * px);
-  for (int b = 0; b < nb; ++b) {
-    if (src->GetRasterBand(b + 1)->RasterIO(GF_Read, 0, 0, w, h, buf.data(), ow, oh, dt, 0, 0,
-                                            &extra) != CE_None ||
-        out->GetRasterBand(b + 1)->RasterIO(GF_Write, 0, 0, ow, oh, buf.data(), ow, oh, dt, 0, 0,
-                                            nullptr) != CE_None)
-      return 1;
-  }
-  src.reset();
-  for (int b = 0; b < nb; ++b) {
-    const std::uint32_t c = d.planes[b].component;
-    if (c < info.colours.size())
-      out->GetRasterBand(b + 1)->SetColorInterpretation(JPIPColorInterp(info.colours[c]));
-  }
-  georef g;
-  read_georef(info, g);
-  if (g.have_gt) {
-    const double X = p.full_x, Y = p.full_y;
-    double gt[6] = {g.gt[0] + X * g.gt[1] + Y * g.gt[2], g.gt[1] * p.scale_x, g.gt[2] * p.scale_y,
-                    g.gt[3] + X * g.gt[4] + Y * g.gt[5], g.gt[4] * p.scale_x, g.gt[5] * p.scale_y};
-    out->SetGeoTransform(gt);
-    if (!g.srs.IsEmpty()) out->SetSpatialRef(&g.srs);
-  } else if (g.gcp_count > 0) {
-    std::vector<GDAL_GCP> gcps(g.gcps, g.gcps + g.gcp_count);
-    for (auto& c : gcps) {
-      c.dfGCPPixel = (c.dfGCPPixel - p.full_x) / p.scale_x;
-      c.dfGCPLine = (c.dfGCPLine - p.full_y) / p.scale_y;
-    }
-    out->SetGCPs(g.gcp_count, gcps.data(), g.srs.IsEmpty() ? nullptr : &g.srs);
-  }
-  if (g.pixel_is_point) out->SetMetadataItem(GDALMD_AREA_OR_POINT, GDALMD_AOP_POINT);
-
-  const char* driver_name = fmt == out_format::gtiff ? "GTiff" : "PNG";
-  GDALDriver* drv = GetGDALDriverManager()->GetDriverByName(driver_name);
-  if (drv == nullptr) {
-    std::fprintf(stderr, "pipit get: GDAL has no %s driver\n", driver_name);
-    return 1;
-  }
-  CPLStringList co;
-  if (fmt == out_format::gtiff) {
-    co.SetNameValue("COMPRESS", "DEFLATE");
-    if (p.out_w >= 512 && p.out_h >= 512) co.SetNameValue("TILED", "YES");
-  }
-  CPLErrorReset();
-  GDALDataset* written =
-      drv->CreateCopy(o.out.c_str(), out.get(), FALSE, co.List(), nullptr, nullptr);
-  const bool ok = written != nullptr;
-  if (written != nullptr) GDALClose(written);  // flushes; errors land in CPLGetLastErrorType
-  if (!ok || CPLGetLastErrorType() >= CE_Failure) {
-    std::fprintf(stderr, "pipit get: cannot write %s: %s\n", o.out.c_str(), CPLGetLastErrorMsg());
-    VSIUnlink(o.out.c_str());
-    return 1;
-  }
-  return 0;
-}
-
 int run_get(const get_options& o) {
   const out_format fmt = format_of(o.out);
   if (!o.size.empty() && o.level != 0) {
@@ -399,11 +264,13 @@ int run_get(const get_options& o) {
     std::fprintf(stderr, "pipit get: --size needs a .tif or .png output\n");
     return 2;
   }
-  if (fmt != out_format::pgx) {
-    GDALAllRegister();
-    CPLSetConfigOption("GDAL_PAM_ENABLED", fmt == out_format::png ? "YES" : "NO");
-  }
   const bool progress = !o.quiet && (o.progress || isatty(STDOUT_FILENO)) && !o.stats;
+  const gdal_output_api* gdal = nullptr;
+  if (fmt != out_format::pgx || progress) {
+    gdal = gdal_output();
+    if (gdal == nullptr) return 1;
+    gdal->init(fmt);
+  }
 
   // From here on Ctrl-C (or SIGTERM) stops the fetch, and the cache keeps what arrived.
   g_interrupted = false;
@@ -464,7 +331,7 @@ int run_get(const get_options& o) {
   if (progress) {
     // Fetch the coarsest level of the window first, then each finer one: the server sends low
     // resolutions first anyway, and each level completed is a known share of the pixels.
-    GDALTermProgress(0.0, nullptr, nullptr);
+    gdal->progress(0.0);
     const std::uint32_t target = p.w.discard_levels;
     double total = 0, done = 0;
     for (std::uint32_t d = target; d <= info.levels; ++d)
@@ -472,7 +339,7 @@ int run_get(const get_options& o) {
     for (std::uint32_t d = info.levels + 1; d-- > target && rc == 0;) {
       rc = wait_window(**c, d == target ? p.w : coarser(p.w, info, d));
       done += std::ldexp(1.0, -2 * int(d - target));
-      if (rc == 0) GDALTermProgress(0.9 * done / total, nullptr, nullptr);
+      if (rc == 0) gdal->progress(0.9 * done / total);
     }
   } else {
     rc = wait_window(**c, p.w);
@@ -512,12 +379,12 @@ int run_get(const get_options& o) {
   } else if (d->planes.empty()) {
     std::fprintf(stderr, "pipit get: nothing decoded\n");
     return 1;
-  } else if (int w = write_gdal(o, fmt, info, p, in_requested_order(std::move(*d), p.w.comps));
+  } else if (int w = gdal->write(o, fmt, info, p, in_requested_order(std::move(*d), p.w.comps));
              w != 0) {
     if (progress) std::printf("\n");
     return w;
   }
-  if (progress) GDALTermProgress(1.0, nullptr, nullptr);
+  if (progress) gdal->progress(1.0);
   if (o.stats) {
     std::printf(
         "{\"requests\": %llu, \"body_bytes\": %llu, \"new_bytes\": %llu, \"sessions\": %llu, "
