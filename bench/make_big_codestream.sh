@@ -10,9 +10,9 @@
 # about 112 MB per codestream: each is >= 100 MB), 2048 in the small mode (about 10 MB), chosen
 # by PIPIT_BENCH_SMALL=1 or CI=true. Files already in OUTDIR are reused, not regenerated.
 #
-# The image is deterministic: smooth gradients (R along x, G along y, B diagonal) xor 6 bits of
-# SHAKE-128 noise, so lossless coding keeps about 0.85 of the sample bytes instead of compressing
-# to nothing. Encoding: 1024x1024 tiles, 6 resolutions, 256x256 precincts, RPCL, 64x64 code-blocks,
+# The image is bench/make_ppm.py's, deterministic: smooth gradients (R along x, G along y, B
+# diagonal) xor 6 bits of SHAKE-128 noise, so lossless coding keeps about 0.85 of the sample
+# bytes instead of compressing to nothing. Encoding: 1024x1024 tiles, 6 resolutions, 256x256 precincts, RPCL, 64x64 code-blocks,
 # 3 quality layers (rates 20, 5, then lossless), reversible 5-3 wavelet.
 # Needs /usr/bin/python3 and opj_compress (Debian: libopenjp2-tools).
 set -euo pipefail
@@ -49,33 +49,7 @@ trap 'rm -rf "$tmp"' EXIT
 ppm="$tmp/image.ppm"
 
 echo "generating a ${size}x${size} RGB image" >&2
-/usr/bin/python3 - "$size" "$size" 6 "$ppm" <<'EOF'
-# Gradients xor `bits` low bits of SHAKE-128 noise; every step runs at C speed (translate, slices,
-# big-integer xor), so 130 MB take a few seconds without numpy.
-import hashlib, sys
-W, H, bits, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-mask = bytes(v & ((1 << bits) - 1) for v in range(256))
-plus = [bytes((v + k) & 255 for v in range(256)) for k in range(256)]
-gx = bytes((x * 256 // W) & 255 for x in range(W))
-shake = hashlib.shake_128(b"pipit-bench-%d-%d" % (W, H))
-noise = shake.digest(W * H * 3)
-rows_per_block = 64
-with open(out, "wb") as f:
-    f.write(b"P6\n%d %d\n255\n" % (W, H))
-    row = bytearray(W * 3)
-    for y0 in range(0, H, rows_per_block):
-        block = bytearray()
-        for y in range(y0, min(H, y0 + rows_per_block)):
-            gy = y * 256 // H
-            row[0::3] = gx
-            row[1::3] = bytes((gy,)) * W
-            row[2::3] = gx.translate(plus[gy])
-            block += row
-        n = len(block)
-        start = y0 * W * 3
-        nz = noise[start:start + n].translate(mask)
-        f.write((int.from_bytes(block, "little") ^ int.from_bytes(nz, "little")).to_bytes(n, "little"))
-EOF
+/usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/make_ppm.py" "$size" "$size" 6 "$ppm"
 
 threads=()
 help=$(opj_compress -h 2>&1 || true)  # no `| grep -q`: SIGPIPE would fail under pipefail

@@ -1,11 +1,12 @@
 // jpip_load: the load generator of bench/server (plain C++, POSIX sockets, no dependency).
 //
 //   jpip_load browse --port P --target NAME --width W --height H --clients N --seconds S
-//                    [--per-session 20] [--sizes-out FILE]
+//                    [--per-session 20] [--sizes-out FILE] [--requests R]
 //     N threads, each running JPIP sessions one after another on a keep-alive connection: a
 //     session opens with cnew=http, asks 20 random 512x512 windows at four scales (fsiz = the
 //     image, 1/2, 1/4, 1/8) and closes with cclose; new sessions throughout. --sizes-out writes
-//     every response's body size, one per line (the static-file run replays them).
+//     every response's body size, one per line (the static-file run replays them). --requests
+//     stops each client after R requests: the same request sequence every run (for callgrind).
 //   jpip_load static --port P --clients N --seconds S --files K [--per-session 20]
 //     The same shape against a static file server: GET /f<k> (k cycling through 0..K-1 from a
 //     different start per thread), a new connection every 20 requests.
@@ -42,6 +43,7 @@ struct options {
   int port = 0;
   std::string target;
   unsigned width = 0, height = 0, clients = 1, per_session = 20, files = 1, sessions = 1000;
+  unsigned requests = 0;  // per client; 0: no limit
   double seconds = 5;
   std::string sizes_out;
 };
@@ -147,14 +149,18 @@ void browse_worker(const options& o, unsigned k, steady::time_point end, totals&
   std::vector<std::size_t> sizes;
   std::uint64_t bytes = 0, errors = 0;
   std::string body;
-  while (steady::now() < end) {
+  unsigned done = 0;
+  const auto more = [&] {
+    return steady::now() < end && (o.requests == 0 || done < o.requests);
+  };
+  while (more()) {
     connection c(o.port);
     if (!c.ok()) {
       ++errors;
       continue;
     }
     std::string cid;
-    for (unsigned i = 0; i < o.per_session && steady::now() < end; ++i) {
+    for (unsigned i = 0; i < o.per_session && more(); ++i, ++done) {
       const unsigned s = std::uniform_int_distribution<unsigned>(0, 3)(rng);
       const unsigned fw = std::max(1u, o.width >> s), fh = std::max(1u, o.height >> s);
       const unsigned w = std::min(512u, fw), h = std::min(512u, fh);
@@ -248,6 +254,8 @@ int main(int argc, char** argv) {
       o.sessions = static_cast<unsigned>(std::max(1, std::atoi(v.c_str())));
     else if (k == "--seconds")
       o.seconds = std::atof(v.c_str());
+    else if (k == "--requests")
+      o.requests = static_cast<unsigned>(std::max(0, std::atoi(v.c_str())));
     else if (k == "--sizes-out")
       o.sizes_out = v;
     else
