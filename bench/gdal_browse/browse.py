@@ -8,6 +8,7 @@ same run. Target: fewer bytes than /vsicurl/ and no slower.*
 
 Subcommands (run.sh calls them; Debian's /usr/bin/python3, which has osgeo.gdal and numpy):
   make-image OUT --size N     a georeferenced RGB JP2 (GeoTIFF by numpy, then JP2OpenJPEG)
+  make-terrain OUT --size N   that GeoTIFF alone
   session --method M --url U  one browse session in this process (the child; prints JSON)
   bench --jpip-port P --http-port Q --name F ...
                               the orchestrator: a counting TCP proxy in front of each server,
@@ -43,11 +44,28 @@ NVIEWS = 20
 # --------------------------------------------------------------------------------------------
 
 def make_image(out: Path, size: int, quality: str, resolutions: int) -> None:
-    import numpy as np
-    from osgeo import gdal, osr
+    from osgeo import gdal
     gdal.UseExceptions()
     out.parent.mkdir(parents=True, exist_ok=True)
     tif = out.with_suffix(".tmp.tif")
+    make_terrain(tif, size)
+    tmp = out.with_suffix(".tmp.jp2")
+    gdal.SetConfigOption("GDAL_NUM_THREADS", "ALL_CPUS")
+    gdal.Translate(str(tmp), str(tif), format="JP2OpenJPEG", creationOptions=[
+        "BLOCKXSIZE=512", "BLOCKYSIZE=512", f"RESOLUTIONS={resolutions}",
+        "PRECINCTS={256,256}", f"QUALITY={quality}", "REVERSIBLE=NO",
+        "PROGRESSION=RPCL", "PLT=YES", "TLM=YES", "GMLJP2=YES", "GeoJP2=YES"])
+    tif.unlink()
+    Path(str(tmp) + ".aux.xml").unlink(missing_ok=True)
+    tmp.rename(out)
+
+
+def make_terrain(tif: Path, size: int) -> None:
+    """The image: a georeferenced SIZE x SIZE RGB 8-bit GeoTIFF (bench/client_window and
+    bench/run_ht_bench.sh encode it too)."""
+    import numpy as np
+    from osgeo import gdal, osr
+    gdal.UseExceptions()
     ds = gdal.GetDriverByName("GTiff").Create(str(tif), size, size, 3, gdal.GDT_Byte,
                                               ["TILED=YES", "BIGTIFF=IF_SAFER"])
     ds.SetGeoTransform((400000.0, 0.5, 0.0, 5000000.0, 0.0, -0.5))
@@ -78,15 +96,6 @@ def make_image(out: Path, size: int, quality: str, resolutions: int) -> None:
     for b, ci in enumerate((gdal.GCI_RedBand, gdal.GCI_GreenBand, gdal.GCI_BlueBand)):
         ds.GetRasterBand(b + 1).SetColorInterpretation(ci)
     ds = None
-    tmp = out.with_suffix(".tmp.jp2")
-    gdal.SetConfigOption("GDAL_NUM_THREADS", "ALL_CPUS")
-    gdal.Translate(str(tmp), str(tif), format="JP2OpenJPEG", creationOptions=[
-        "BLOCKXSIZE=512", "BLOCKYSIZE=512", f"RESOLUTIONS={resolutions}",
-        "PRECINCTS={256,256}", f"QUALITY={quality}", "REVERSIBLE=NO",
-        "PROGRESSION=RPCL", "PLT=YES", "TLM=YES", "GMLJP2=YES", "GeoJP2=YES"])
-    tif.unlink()
-    Path(str(tmp) + ".aux.xml").unlink(missing_ok=True)
-    tmp.rename(out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -439,6 +448,9 @@ def bench(args) -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("make-terrain")
+    p.add_argument("out", type=Path)
+    p.add_argument("--size", type=int, default=8192)
     p = sub.add_parser("make-image")
     p.add_argument("out", type=Path)
     p.add_argument("--size", type=int, default=8192)
@@ -461,6 +473,9 @@ def main() -> int:
     p.add_argument("--size-note", default="")
     p.add_argument("--strict", action="store_true", help="exit 1 on a missed target or mismatch")
     args = ap.parse_args()
+    if args.cmd == "make-terrain":
+        make_terrain(args.out, args.size)
+        return 0
     if args.cmd == "make-image":
         make_image(args.out, args.size, args.quality, args.resolutions)
         return 0
