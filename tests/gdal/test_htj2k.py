@@ -32,6 +32,10 @@ HT_IMAGES = {
     # 16-bit gray, one tile, PCRL, reduced-resolution samples above the range (clipped).
     "ht_rev_g16.j2c": ("g16.pgm", ["-reversible", "true", "-prog_order", "PCRL",
                                    "-num_decomps", "3"], True),
+    # Signed 12-bit (raw input): many samples decode beyond the range, and are clipped.
+    "ht_rev_s12.j2c": ("s12.yuv", ["-dims", "{301,237}", "-num_comps", "1", "-signed", "true",
+                                   "-bit_depth", "12", "-downsamp", "{1,1}", "-reversible", "true",
+                                   "-num_decomps", "3"], True),
     # 9/7: OpenJPH's samples differ from OpenJPEG's by 1, so OpenJPEG decodes it.
     "ht_irr_rgb_tiled.j2c": ("rgb.ppm", ["-tile_size", "{128,128}", "-qstep", "0.01"], False),
 }
@@ -55,6 +59,8 @@ def write_inputs(d: Path) -> None:
     g16 = np.where(((x // 9) + (y // 7)) % 2 == 0, 65535, 0) + rng.integers(0, 60, (H, W))
     g16 = np.clip(g16, 0, 65535).astype(">u2")
     (d / "g16.pgm").write_bytes(b"P5 %d %d 65535\n" % (W, H) + g16.tobytes())
+    s12 = np.where(((x // 9) + (y // 7)) % 2 == 0, 2047, -2048) + rng.integers(-30, 30, (H, W))
+    (d / "s12.yuv").write_bytes(np.clip(s12, -2048, 2047).astype("<i2").tobytes())
 
 
 @pytest.fixture(scope="module")
