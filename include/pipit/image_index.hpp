@@ -17,6 +17,8 @@ namespace pipit {
 // A read-only memory mapping of a whole file (empty files map to an empty view).
 class mapped_file {
  public:
+  // errc::not_found, errc::limit when the process or system has no descriptor left (EMFILE,
+  // ENFILE), else errc::io.
   static result<mapped_file> open(const std::string& path);
   mapped_file() = default;
   mapped_file(mapped_file&& o) noexcept;

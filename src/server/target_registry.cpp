@@ -190,7 +190,8 @@ std::optional<target_registry::outcome> target_registry::lookup(std::string_view
   const std::int64_t mtime = std::int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
   std::lock_guard lk(mutex_);
   auto it = cache_.find(*name);
-  if (it != cache_.end() && it->second.size == size && it->second.mtime_ns == mtime) {
+  if (it != cache_.end() && it->second.size == size && it->second.mtime_ns == mtime &&
+      (!it->second.retry_at || std::chrono::steady_clock::now() < *it->second.retry_at)) {
     it->second.last_use = ++uses_;
     if (count_hit) hits_.fetch_add(1, std::memory_order_relaxed);
     if (it->second.t) return outcome(it->second.t);
@@ -228,7 +229,8 @@ void target_registry::builder() {
       j.size = q.size;
       j.mtime_ns = q.mtime_ns;
     }
-    outcome r = build(j);
+    bool unopened = false;
+    outcome r = build(j, unopened);
     const bool failed = !r;
     std::vector<std::function<void()>> waiters;
     {
@@ -252,6 +254,7 @@ void target_registry::builder() {
       } else {
         slot.failure = r.error();
         slot.memory = sizeof(entry) + slot.failure.message.size();
+        if (unopened) slot.retry_at = std::chrono::steady_clock::now() + builds_.retry_unopened;
         ++failures_;
       }
       bytes_ += slot.memory;
@@ -265,7 +268,7 @@ void target_registry::builder() {
   }
 }
 
-target_registry::outcome target_registry::build(const job& j) const {
+target_registry::outcome target_registry::build(const job& j, bool& unopened) const {
   const std::string& name = j.name;
   try {
     auto t = std::make_shared<target>();
@@ -274,7 +277,13 @@ target_registry::outcome target_registry::build(const job& j) const {
     t->mtime_ns = j.mtime_ns;
     t->tid = make_target_id(name, j.size, j.mtime_ns);
     auto file = mapped_file::open(j.real.string());
-    if (!file) return fail(errc::io, no_offset, "target '" + name + "' cannot be read");
+    if (!file) {
+      unopened = true;
+      if (file.error().code == errc::limit)
+        return fail(errc::limit, no_offset,
+                    "target '" + name + "' cannot be opened now: no file descriptor left");
+      return fail(errc::io, no_offset, "target '" + name + "' cannot be read");
+    }
     t->file = std::move(*file);
     index_options options;
     options.max_index_bytes = builds_.per_build();

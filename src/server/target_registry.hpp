@@ -13,11 +13,12 @@
 // file being indexed wait for that build (beyond max_waiting requests, or max_queued files
 // waiting for a builder, errc::limit: 503). Failures are cached as well as successes, keyed like
 // them by the file's size and mtime, so a file that cannot be indexed costs one build, not one
-// per request. The memory of the builds running at once is bounded: each build may commit at most
-// its share, build_limits::per_build() = bytes / threads, to what a codestream's headers declare
-// (index_options::max_index_bytes, checked by the core before it allocates; a file over it is a
-// cached failure, 503), and after a failed build the freed memory is given back to the system
-// (malloc_trim).
+// per request; only a file that could not be opened (no descriptor left, a permission) is tried
+// again, after build_limits::retry_unopened. The memory of the builds running at once is bounded:
+// each build may commit at most its share, build_limits::per_build() = bytes / threads, to what a
+// codestream's headers declare (index_options::max_index_bytes, checked by the core before it
+// allocates; a file over it is a cached failure, 503), and after a failed build the freed memory is
+// given back to the system (malloc_trim).
 //
 // Kept entries (up to a number of files and an estimate of their index memory, least recently
 // used out) are checked against the file's size and mtime on each use; a changed file is indexed
@@ -29,6 +30,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -74,6 +76,8 @@ struct build_limits {
   std::uint64_t bytes = 4ull << 30;  // memory of the builds running at once (estimated)
   std::size_t max_waiting = 4096;    // requests waiting for builds
   std::size_t max_queued = 256;      // files waiting for a builder
+  // A file that could not be opened is refused from the cache for this long, then tried again.
+  std::chrono::milliseconds retry_unopened{1000};
   // The index memory one build may commit (index_options::max_index_bytes): an equal share of
   // `bytes` for each builder thread.
   std::uint64_t per_build() const {
@@ -120,6 +124,9 @@ class target_registry {
     error failure;
     std::uint64_t memory = 0;
     std::uint64_t last_use = 0;
+    // A failure of the environment (the file could not be opened), not of the file: kept until
+    // then only. Unset for a target and for a failure of the file's contents.
+    std::optional<std::chrono::steady_clock::time_point> retry_at;
   };
   struct job {
     std::string name;
@@ -148,8 +155,8 @@ class target_registry {
   std::optional<outcome> lookup(std::string_view name, std::function<void()> ready, bool count_hit);
   void evict_locked();
   void builder();
-  // Indexes one file (no lock held); never throws.
-  outcome build(const job& j) const;
+  // Indexes one file (no lock held); never throws. `unopened`: the file could not be opened.
+  outcome build(const job& j, bool& unopened) const;
 };
 
 }  // namespace pipit::server

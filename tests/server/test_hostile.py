@@ -25,6 +25,10 @@ import pytest
 from conftest import PIPIT_BIN, parse_cnew, pixels
 
 IMAGE = "tiled_odd.j2k"
+# Built with AddressSanitizer (the sanitizer step of scripts/test.sh): resident memory then measures
+# the sanitizer's quarantine and shadow, and a cap on the address space cannot be set (the shadow
+# reserves terabytes). Those checks run in the plain build only.
+ASAN = b"libasan.so" in PIPIT_BIN.read_bytes()
 
 
 # ---- files ------------------------------------------------------------------------------------
@@ -391,6 +395,7 @@ def test_slow_index_does_not_delay_healthz_and_builds_once(root, work):
             results.append(s.get("/slow.j2k?fsiz=64,64&len=100")[0])
 
         threads = [threading.Thread(target=fetch) for _ in range(6)]
+        t_start = time.monotonic()
         for t in threads:
             t.start()
         time.sleep(0.05)
@@ -404,9 +409,13 @@ def test_slow_index_does_not_delay_healthz_and_builds_once(root, work):
             time.sleep(0.02)
         for t in threads:
             t.join()
+        t_build = time.monotonic() - t_start
         assert results == [200] * 6
         assert pending_seen, "the build was over before /healthz could see it: make the file slower"
-        assert max(waits) < 0.25, waits
+        # Indexed on the I/O thread, a /healthz sent during the build would wait for its end; on a
+        # builder thread it waits for nothing. A third of the build (0.25 s at least) leaves room
+        # for a loaded machine's scheduling.
+        assert max(waits) < max(0.25, t_build / 3), (t_build, waits)
         assert s.metrics()["pipit_index_cache_misses_total"] == 2  # IMAGE and slow.j2k, once each
     finally:
         s.stop()
@@ -450,6 +459,45 @@ def test_1100_idle_connections_under_1024_descriptors_do_not_stop_the_server(roo
         s.stop()
 
 
+def lowest_free_fd(pid: int) -> int:
+    used = {int(n) for n in os.listdir(f"/proc/{pid}/fd")}
+    return next(n for n in range(len(used) + 1) if n not in used)
+
+
+def test_emfile_sheds_with_503_backs_off_and_an_unopenable_file_is_not_cached(root, work):
+    """The server runs out of descriptors while it runs: its soft RLIMIT_NOFILE is lowered (prlimit)
+    to its lowest free descriptor, so every accept and open fails with EMFILE. New connections get
+    503 from the spare descriptor and the acceptor backs off (no spinning); a request on a
+    connection opened before, for a file not indexed yet, is 503 and that failure is not kept:
+    once descriptors are back the file is served."""
+    s = Srv(root, "--threads", "2", workdir=work)
+    pid = s.proc.pid
+    soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    try:
+        s.healthy()
+        c = s.conn()
+        assert s.get("/healthz", c)[0] == 200  # accepted before the descriptors run out
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free_fd(pid), hard))
+        try:
+            st, _, body = s.get("/rgb8.jp2?fsiz=64,64", c)
+            assert st == 503 and b"rgb8.jp2" in body and b"descriptor" in body, (st, body)
+            cpu0, t0 = s.cpu_seconds(), time.monotonic()
+            for _ in range(3):
+                resp = raw(s.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert statuses(resp) == [503] and b"descriptor" in resp, resp
+            time.sleep(1)
+            spent = s.cpu_seconds() - cpu0
+            assert spent < 0.5 * (time.monotonic() - t0), f"{spent:.2f} s of CPU out of descriptors: spinning"
+        finally:
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+        time.sleep(1.2)  # an unopenable file is tried again after a second
+        st, _, body = s.get("/rgb8.jp2?fsiz=64,64", c)
+        assert st == 200 and eor_of(body) in (1, 2), (st, body[:200])
+        s.healthy()
+    finally:
+        s.stop()
+
+
 # ---- 3. session memory ------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -490,7 +538,7 @@ def test_sessions_on_16384_tile_file_cost_what_they_were_sent(root, work, many_t
         rss_per_session = (s.rss_kb() - rss0) * 1024 / n
         # A 64x64 window at full resolution: 64 tile headers and 192 precincts sent.
         assert per_session < 16000, per_session  # was 271 kB
-        assert rss_per_session < 24000, rss_per_session
+        assert ASAN or rss_per_session < 24000, rss_per_session
         for cid in cids:
             st, _, _ = s.get(f"/jpip?cclose={cid}&cid={cid}", c)
             assert st == 200
@@ -498,7 +546,7 @@ def test_sessions_on_16384_tile_file_cost_what_they_were_sent(root, work, many_t
         assert m["pipit_sessions_open"] == 1
         assert m["pipit_session_memory_bytes"] <= mem0
         time.sleep(1.5)  # the once-a-second trim
-        assert s.rss_kb() - rss0 < 8 * 1024, (rss0, s.rss_kb())
+        assert ASAN or s.rss_kb() - rss0 < 8 * 1024, (rss0, s.rss_kb())
         s.healthy()
     finally:
         s.stop()
@@ -603,7 +651,8 @@ def bounded(work, root, many_tiles):
     cap = 768 << 20
 
     def limit():
-        resource.setrlimit(resource.RLIMIT_AS, (cap, resource.RLIM_INFINITY))
+        if not ASAN:
+            resource.setrlimit(resource.RLIMIT_AS, (cap, resource.RLIM_INFINITY))
 
     s = Srv.__new__(Srv)
     s.err = err
@@ -648,6 +697,8 @@ def test_bad_alloc_inside_a_request_is_500_or_eor_255_logged_counted_and_the_ser
     64 kB and more are mapped on their own, see `bounded`). Before the response header that is a
     500; after it the stream ends with EOR 255 and the connection closes. Either way the error is
     logged and counted, and once the cap is lifted the next request and /healthz are answered."""
+    if ASAN:
+        pytest.skip("no cap on the address space under AddressSanitizer")
     s = bounded
     st, _, _ = s.get("/tiles.j2k?fsiz=64,64")  # indexed (within the build cap) and warm
     assert st == 200
@@ -693,4 +744,6 @@ def test_zz_server_still_answers_and_its_memory_came_back(srv):
     """Runs last (pytest keeps file order): the shared server took every attack above."""
     srv.healthy()
     grown_kb = srv.rss_kb() - srv.rss_start_kb
+    if ASAN:
+        return
     assert grown_kb < 32 * 1024, f"resident memory grew by {grown_kb} kB (margin: 32 MB)"

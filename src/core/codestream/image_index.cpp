@@ -13,9 +13,14 @@ namespace pipit {
 
 result<mapped_file> mapped_file::open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return fail(errno == ENOENT ? errc::not_found : errc::io, no_offset,
-                path + ": " + std::strerror(errno));
+  if (fd < 0) {
+    const int e = errno;
+    // Out of descriptors is the process's state, not the file's: a limit, worth trying again.
+    const errc code = e == ENOENT                  ? errc::not_found
+                      : e == EMFILE || e == ENFILE ? errc::limit
+                                                   : errc::io;
+    return fail(code, no_offset, path + ": " + std::strerror(e));
+  }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
