@@ -65,6 +65,16 @@ struct jp2_description {
   std::vector<byte_range> codestreams;  // contents of each jp2c box, in file order
 };
 
+// How a component is to be shown, from the colr and cdef boxes.
+enum class band_colour : std::uint8_t { undefined, gray, red, green, blue, alpha, y, cb, cr };
+
+// The colour of each of `n` components as GDAL's JP2OpenJPEG driver interprets colr and cdef: cdef
+// opacity is alpha; otherwise the colour channel cdef associates (or the component's own number)
+// is grey for a greyscale image (or one without an enumerated colour space of fewer than 3
+// components), else R, G, B (Y, Cb, Cr for sYCC) for the first three channels of an image of 3 or
+// more; everything else is undefined.
+std::vector<band_colour> channel_colours(const jp2_description& d, std::size_t n);
+
 // Reads the JP2/JPX description from the box tree; fails when the signature, ftyp or jp2h
 // are missing or malformed, or when no jp2c box exists.
 result<jp2_description> describe_jp2(bytes_view file, const std::vector<box>& boxes);

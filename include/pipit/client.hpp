@@ -40,11 +40,15 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "pipit/boxes.hpp"
+#include "pipit/codestream.hpp"
 #include "pipit/error.hpp"
+#include "pipit/window.hpp"
 
 namespace pipit::client {
 
@@ -110,60 +114,47 @@ struct client_options {
   std::uint64_t decoded_cache_bytes = std::uint64_t{128} << 20;  // decoded tiles kept; 0 = none
 };
 
-struct component_info {
-  std::uint8_t precision = 8;
-  bool is_signed = false;
-  std::uint8_t dx = 1, dy = 1;  // XRsiz, YRsiz
-};
-
-// How a component is to be shown, from the JP2 colr and cdef boxes.
-enum class band_colour : std::uint8_t { undefined, gray, red, green, blue, alpha, y, cb, cr };
-
-// The one sample type every band is given (by the GDAL driver and `pipit get` alike): 8, 16 or
-// 32 bits, the smallest holding every component's precision; signed when any component is, and
-// then at least 16 bits (a signed 8-bit component is read as 16-bit, its values as they are).
-struct sample_type {
-  std::uint8_t bits = 8;
-  bool is_signed = false;
-};
-
-// What the headers say of the image (main header, metadata-bin 0).
+// What the headers say of the image. One model, read by the client's worker and decoder, the
+// GDAL driver and `pipit get`: the core's codestream model of the header bins, and the core's
+// description of metadata-bin 0's boxes. Nothing here is a copy of them; the accessors read them.
 struct image_info {
-  std::uint32_t Xsiz = 0, Ysiz = 0, XOsiz = 0, YOsiz = 0;
-  std::uint32_t XTsiz = 0, YTsiz = 0, XTOsiz = 0, YTOsiz = 0;
-  std::vector<component_info> components;
-  std::uint32_t levels = 0;  // decomposition levels (minimum over tile-components)
-  std::uint32_t layers = 0;  // quality layers
-  bool ht = false;           // HTJ2K code-blocks
-  bool mct = false;          // a multiple component transform joins components 0-2
+  // The headers-only index of codestream 0 (SIZ, coding defaults, each tile's coding and
+  // geometry), built once by open() from the main header and the tile header bins then held.
+  std::shared_ptr<const codestream_index> codestream;
+  // metadata-bin 0's boxes as the core's box reader describes them (ihdr, colr, cdef, GeoJP2,
+  // GMLJP2); empty for a raw codestream, or for a header the box reader cannot describe (a
+  // server's placeholder boxes, say: the pixels do not depend on it).
+  std::optional<jp2_description> jp2;
   bool is_jp2 = false;
   std::string target_id;
   // A JP2 file made of metadata-bin 0's boxes around a codestream with the headers and no
-  // packet data: for georeferencing and colour boxes. Empty for a raw codestream.
+  // packet data: what GDAL's JP2 metadata reader reads georeferencing from. Empty for a raw
+  // codestream.
   std::vector<std::uint8_t> jp2_header;
-  // From the JP2 header's boxes, read once by the core's box reader (describe_jp2).
-  std::uint32_t enum_cs = 0;         // colr EnumCS (0: no enumerated colour space, or no JP2)
-  std::vector<band_colour> colours;  // per component, as GDAL's JP2OpenJPEG interprets colr and
-                                     // cdef; all undefined for a raw codestream
 
-  sample_type samples() const {
-    unsigned precision = 1;
-    bool is_signed = false;
-    for (const auto& c : components) {
-      precision = precision < c.precision ? c.precision : precision;
-      is_signed = is_signed || c.is_signed;
-    }
-    sample_type t;
-    t.is_signed = is_signed;
-    t.bits = precision > 16 ? 32 : (precision > 8 || is_signed) ? 16 : 8;
-    return t;
+  const image_size& siz() const { return codestream->siz; }
+  std::size_t num_components() const { return codestream->siz.components.size(); }
+  const component_size& component(std::size_t c) const { return codestream->siz.components[c]; }
+  std::uint32_t levels() const { return codestream->levels(); }  // discardable levels
+  std::uint32_t layers() const { return codestream->layers(); }  // quality layers
+  bool mct() const { return codestream->mct(); }  // a multiple component transform joins 0-2
+  bool ht() const { return codestream->ht; }      // HTJ2K code-blocks
+  image_geometry geometry() const { return geometry_of(*codestream); }
+  // The one sample type of every band (sample_type_of).
+  sample_type samples() const { return sample_type_of(codestream->siz); }
+  // colr EnumCS (0: no enumerated colour space, or no JP2).
+  std::uint32_t enum_cs() const { return jp2 && jp2->colour_method == 1 ? jp2->enum_cs : 0; }
+  // Per component, as JP2OpenJPEG interprets colr and cdef (channel_colours); all undefined for
+  // a raw codestream.
+  std::vector<band_colour> colours() const {
+    return jp2 ? channel_colours(*jp2, num_components())
+               : std::vector<band_colour>(num_components(), band_colour::undefined);
   }
 
-  std::uint32_t width() const { return Xsiz - XOsiz; }
-  std::uint32_t height() const { return Ysiz - YOsiz; }
-  // Frame size after discarding d levels: ceil(Xsiz/2^d) - ceil(XOsiz/2^d).
-  std::uint32_t width_at(std::uint32_t d) const;
-  std::uint32_t height_at(std::uint32_t d) const;
+  std::uint32_t width() const { return siz().width(); }
+  std::uint32_t height() const { return siz().height(); }
+  std::uint32_t width_at(std::uint32_t d) const { return siz().width_at(d); }
+  std::uint32_t height_at(std::uint32_t d) const { return siz().height_at(d); }
 };
 
 // A view-window: the region [x, x+w) x [y, y+h) of the frame at `discard_levels`.

@@ -46,7 +46,21 @@ struct image_size {
   std::uint32_t width() const { return Xsiz - XOsiz; }
   std::uint32_t height() const { return Ysiz - YOsiz; }
   rect tile_rect(std::uint32_t t) const;  // B-7..B-10
+  // Frame size after discarding d levels: ceil(Xsiz/2^d) - ceil(XOsiz/2^d) (and alike in y).
+  std::uint32_t width_at(std::uint32_t d) const;
+  std::uint32_t height_at(std::uint32_t d) const;
 };
+
+// The one sample type an image's samples are given by the client, the GDAL driver and
+// `pipit get` alike: 8, 16 or 32 bits, the smallest holding every component's precision; signed
+// when any component is, and then at least 16 bits (a signed 8-bit component is read as 16-bit,
+// its values as they are).
+struct sample_type {
+  std::uint8_t bits = 8;
+  bool is_signed = false;
+  friend bool operator==(const sample_type&, const sample_type&) = default;
+};
+sample_type sample_type_of(const image_size& siz);
 
 // The effective coding style of one tile-component (COD/COC, A.6.1-A.6.2).
 struct component_coding {
@@ -201,6 +215,13 @@ class codestream_index {
   bool headers_parsed = false;  // packet headers were decoded (lengths not all from PLT)
 
   bool has_marker(std::uint16_t code) const;  // anywhere in main or tile-part headers
+  // Codestream-wide values of the tiles' coding (the main header's defaults when no tile is
+  // indexed): the decomposition levels every tile-component has (the minimum, what a view-window
+  // can discard), the most quality layers of a tile, and whether a tile uses a multiple
+  // component transform.
+  std::uint32_t levels() const;
+  std::uint32_t layers() const;
+  bool mct() const;
   const packet_entry* packet(std::uint32_t tile, std::uint32_t slot, unsigned layer) const;
   std::uint32_t num_components() const { return static_cast<std::uint32_t>(siz.components.size()); }
 };

@@ -60,6 +60,8 @@ class codestream_skeleton {
       std::uint64_t max_index_bytes = index_options{}.max_index_bytes);
 
   const codestream_index& index() const { return *index_; }
+  // The same index, for holders that outlive the skeleton (it is immutable).
+  std::shared_ptr<const codestream_index> shared_index() const { return index_; }
   std::uint32_t csn() const { return csn_; }
 
   // End offsets, within the bin, of the complete leading packets of precinct bin `in_class_id`

@@ -17,48 +17,9 @@
 
 namespace pipit::client {
 
-std::uint32_t image_info::width_at(std::uint32_t d) const {
-  const std::uint64_t s = std::uint64_t{1} << d;
-  return static_cast<std::uint32_t>((Xsiz + s - 1) / s - (XOsiz + s - 1) / s);
-}
-std::uint32_t image_info::height_at(std::uint32_t d) const {
-  const std::uint64_t s = std::uint64_t{1} << d;
-  return static_cast<std::uint32_t>((Ysiz + s - 1) / s - (YOsiz + s - 1) / s);
-}
-
 namespace {
 
 using clock = std::chrono::steady_clock;
-
-// The colour of each of n components from colr's EnumCS and cdef, as JP2OpenJPEG reads them:
-// cdef opacity is alpha; otherwise the colour channel cdef associates (or the component's own
-// number) is grey for a greyscale image (or one without colr of fewer than 3 components), else
-// R, G, B (Y, Cb, Cr for sYCC) for the first three channels of an image of 3 or more.
-std::vector<band_colour> colours_of(const jp2_description& d, std::size_t n) {
-  std::vector<band_colour> out(n, band_colour::undefined);
-  std::vector<int> type(n, -1), assoc(n, -1);
-  for (const auto& ch : d.channels)
-    if (ch.channel < n) {
-      type[ch.channel] = ch.type;
-      assoc[ch.channel] = ch.association;
-    }
-  const std::uint32_t cs = d.colour_method == 1 ? d.enum_cs : 0;
-  const bool grey = cs == 17 || (cs == 0 && n < 3);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (type[i] == 1 || type[i] == 2) {
-      out[i] = band_colour::alpha;
-      continue;
-    }
-    const std::size_t channel =
-        type[i] == 0 && assoc[i] > 0 ? static_cast<std::size_t>(assoc[i] - 1) : i;
-    if (grey)
-      out[i] = channel == 0 ? band_colour::gray : band_colour::undefined;
-    else if (n >= 3 && channel < 3)
-      out[i] = static_cast<band_colour>(
-          static_cast<int>(cs == 18 ? band_colour::y : band_colour::red) + channel);
-  }
-  return out;
-}
 
 class window_job final : public window_handle {
  public:
@@ -219,28 +180,28 @@ class client_impl final : public jpip_client {
   // Components 0-2 joined by a multiple component transform are decoded together, so a window
   // of any of them needs the data of all three.
   window with_mct_components(window w) const {
-    if (!info_.mct || w.comps.empty() || info_.components.size() < 3) return w;
+    if (!info_.mct() || w.comps.empty() || info_.num_components() < 3) return w;
     if (std::none_of(w.comps.begin(), w.comps.end(), [](std::uint32_t c) { return c < 3; }))
       return w;
     for (std::uint32_t c = 0; c < 3; ++c) w.comps.push_back(c);
     std::sort(w.comps.begin(), w.comps.end());
     w.comps.erase(std::unique(w.comps.begin(), w.comps.end()), w.comps.end());
-    if (w.comps.size() == info_.components.size()) w.comps.clear();
+    if (w.comps.size() == info_.num_components()) w.comps.clear();
     return w;
   }
 
   result<void> check_window(const window& w) const {
-    if (info_.Xsiz == 0) return {};  // before the headers are known
-    if (w.discard_levels > info_.levels)
+    if (!info_.codestream) return {};  // before the headers are known
+    if (w.discard_levels > info_.levels())
       return fail(errc::invalid_argument, no_offset,
                   "level " + std::to_string(w.discard_levels) + " beyond the " +
-                      std::to_string(info_.levels) + " available");
+                      std::to_string(info_.levels()) + " available");
     const std::uint64_t fw = info_.width_at(w.discard_levels),
                         fh = info_.height_at(w.discard_levels);
     if (w.w == 0 || w.h == 0 || std::uint64_t{w.x} + w.w > fw || std::uint64_t{w.y} + w.h > fh)
       return fail(errc::invalid_argument, no_offset, "window outside the frame");
     for (auto c : w.comps)
-      if (c >= info_.components.size())
+      if (c >= info_.num_components())
         return fail(errc::invalid_argument, no_offset, "no component " + std::to_string(c));
     return {};
   }
@@ -268,7 +229,7 @@ class client_impl final : public jpip_client {
     std::lock_guard lock(cache_.mutex);
     cache_.cache = std::move(*loaded);
     if (options_.memory_limit != 0) cache_.cache.set_memory_limit(options_.memory_limit);
-    ++cache_.version;
+    cache_.changed_all();
     ++cache_.epoch;
     std::lock_guard slock(stats_mutex_);
     stats_.loaded_from_disk = cache_.cache.bin_count() != 0;
@@ -286,7 +247,7 @@ class client_impl final : public jpip_client {
       const std::string& tid = cache_.cache.target_id();
       if (tid.empty() || tid == "0") return;  // no integrity guarantee: nothing worth keeping
       auto merged = cache_.cache.sync_file(path, &file_stamp_);
-      if (merged && *merged > 0) ++cache_.version;  // another process's bins: decode with them
+      if (merged && *merged > 0) cache_.changed_all();  // another process's bins: decode with them
     }
     last_save_ = clock::now();
     save_cost_ = last_save_ - t0;
@@ -401,65 +362,28 @@ class client_impl final : public jpip_client {
     return {};
   }
 
+  // The image model: the skeleton of the header bins (shared_cache::skeleton), whose index the
+  // info holds, and metadata-bin 0's boxes described once by the core's box reader.
   result<void> read_info() {
-    std::vector<std::uint8_t> cs;
-    {
-      std::lock_guard lock(cache_.mutex);
-      auto r = rebuild_codestream(cache_.cache);
-      if (!r)
-        return fail(r.error().code, r.error().offset,
-                    "cannot rebuild the codestream headers: " + r.error().message);
-      cs = std::move(*r);
-      const bin_id md{bin_kind::metadata, 0, 0};
-      info_.is_jp2 = cache_.cache.is_complete(md) && cache_.cache.contiguous_prefix(md).size() > 0;
-      if (info_.is_jp2) {
-        auto j = rebuild_jp2(cache_.cache);
-        if (j) info_.jp2_header = std::move(*j);
-      }
-      info_.target_id = cache_.cache.target_id();
+    std::lock_guard lock(cache_.mutex);
+    auto sk = cache_.skeleton();
+    if (!sk)
+      return fail(sk.error().code, sk.error().offset,
+                  "bad codestream headers: " + sk.error().message);
+    info_.codestream = (*sk)->shared_index();
+    const bin_id md{bin_kind::metadata, 0, 0};
+    info_.is_jp2 = cache_.cache.is_complete(md) && cache_.cache.contiguous_prefix(md).size() > 0;
+    if (info_.is_jp2) {
+      auto j = rebuild_jp2(cache_.cache);
+      if (j) info_.jp2_header = std::move(*j);
     }
-    index_options io;
-    io.headers_only = true;
-    auto ix =
-        codestream_index::build(bytes_view(cs.data(), cs.size()), byte_range{0, cs.size()}, io);
-    if (!ix)
-      return fail(errc::corrupt, ix.error().offset,
-                  "bad codestream headers: " + ix.error().message);
-    const image_size& s = ix->siz;
-    info_.Xsiz = s.Xsiz;
-    info_.Ysiz = s.Ysiz;
-    info_.XOsiz = s.XOsiz;
-    info_.YOsiz = s.YOsiz;
-    info_.XTsiz = s.XTsiz;
-    info_.YTsiz = s.YTsiz;
-    info_.XTOsiz = s.XTOsiz;
-    info_.YTOsiz = s.YTOsiz;
-    for (const auto& c : s.components)
-      info_.components.push_back(component_info{c.precision, c.is_signed, c.XRsiz, c.YRsiz});
-    std::uint32_t levels = 32, layers = 0;
-    auto consider = [&](const tile_coding& tc) {
-      for (const auto& cc : tc.components) levels = std::min<std::uint32_t>(levels, cc.levels);
-      layers = std::max<std::uint32_t>(layers, tc.layers);
-      info_.mct = info_.mct || tc.mct != 0;
-    };
-    consider(ix->defaults);
-    for (const auto& t : ix->tiles) consider(t.coding);
-    info_.levels = levels == 32 ? 0 : levels;
-    info_.layers = layers;
-    info_.ht = ix->ht;
-    info_.colours.assign(info_.components.size(), band_colour::undefined);
+    info_.target_id = cache_.cache.target_id();
     if (!info_.jp2_header.empty()) {
-      // A header the box reader cannot describe (a server's placeholder boxes, say) leaves the
-      // colours undefined: the pixels do not depend on them.
       const bytes_view jp2(info_.jp2_header.data(), info_.jp2_header.size());
       auto boxes = read_boxes(jp2, byte_range{0, jp2.size()});
       auto d = boxes ? describe_jp2(jp2, *boxes) : result<jp2_description>(fail(boxes.error()));
-      if (d) {
-        info_.enum_cs = d->colour_method == 1 ? d->enum_cs : 0;
-        info_.colours = colours_of(*d, info_.components.size());
-      }
+      if (d) info_.jp2 = std::move(*d);
     }
-    cs_ = std::make_unique<codestream_index>(std::move(*ix));
     return {};
   }
 
@@ -507,13 +431,10 @@ class client_impl final : public jpip_client {
   // every bin the window's decode needs. Otherwise sets the next fill window and returns false,
   // or fails the job when the server sends nothing more for it.
   bool window_exact(window_job& job) {
-    missing_bins missing;
-    {
-      std::lock_guard lock(cache_.mutex);
-      const window& v = job.view();
-      missing =
-          missing_for_window(cache_.cache, *job.bins, v.layers > 0 && v.layers < info_.layers);
-    }
+    std::lock_guard lock(cache_.mutex);
+    const window& v = job.view();
+    const missing_bins missing =
+        missing_for_window(cache_.cache, *job.bins, v.layers > 0 && v.layers < info_.layers());
     if (missing.empty()) return true;
     const bool stalled = job.fill.has_value() && job.fill_bytes == 0;
     if (stalled || job.fill_rounds >= max_fill_rounds) {
@@ -526,7 +447,12 @@ class client_impl final : public jpip_client {
                     std::to_string(job.fill_rounds) + " requests for them)"});
       return false;
     }
-    job.fill = fill_window(*cs_, info_, *job.bins, missing, job.view());
+    auto sk = cache_.skeleton();
+    if (!sk) {
+      job.finish(window_state::failed, sk.error());
+      return false;
+    }
+    job.fill = fill_window((*sk)->index(), *job.bins, missing, job.view());
     if (!job.fill) job.fill = job.view();  // only headers missing: ask for the window again
     ++job.fill_rounds;
     job.fill_bytes = 0;
@@ -536,7 +462,12 @@ class client_impl final : public jpip_client {
   void serve(window_job& job) {
     if (!job.bins) {
       std::lock_guard lock(cache_.mutex);
-      job.bins = bins_for_window(*cs_, info_.is_jp2, job.view());
+      auto sk = cache_.skeleton();
+      if (!sk) {
+        job.finish(window_state::failed, sk.error());
+        return;
+      }
+      job.bins = bins_for_window((*sk)->index(), info_.is_jp2, job.view());
     }
     {
       std::lock_guard lock(cache_.mutex);
@@ -572,9 +503,7 @@ class client_impl final : public jpip_client {
 
     const window& w = job.fill ? *job.fill : job.view();
     jpip_request r;
-    const resolution_choice fr =
-        frame_at(image_geometry{info_.Xsiz, info_.Ysiz, info_.XOsiz, info_.YOsiz, info_.levels},
-                 w.discard_levels);
+    const resolution_choice fr = frame_at(info_.geometry(), w.discard_levels);
     r.fsiz = frame_size{fr.fx, fr.fy, round_direction::round_down};
     r.roff = point{w.x, w.y};
     r.rsiz = point{w.w, w.h};
@@ -651,7 +580,6 @@ class client_impl final : public jpip_client {
   mutable shared_cache cache_;
   session session_;
   image_info info_;
-  std::unique_ptr<codestream_index> cs_;
 
   std::mutex queue_mutex_;
   std::condition_variable queue_cv_;

@@ -5,8 +5,6 @@
 namespace pipit::client {
 namespace {
 
-std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return (a + b - 1) / b; }
-
 // Tile boundaries along one axis: the image's start, every tile edge inside it, the image's end.
 std::vector<std::uint64_t> tile_edges(std::uint64_t O, std::uint64_t siz, std::uint64_t TO,
                                       std::uint64_t T) {
@@ -30,44 +28,41 @@ std::vector<std::uint64_t> block_edges(std::uint64_t O, std::uint64_t W0, std::u
 
 }  // namespace
 
-cell_grid make_cell_grid(const image_info& info, std::uint32_t d) {
+cell_grid make_cell_grid(const image_size& siz, bool ht, std::uint32_t d) {
   cell_grid g;
   g.discard_levels = d;
-  const std::uint64_t W = info.width(), H = info.height();
-  const std::uint64_t tiles_x = ceil_div(info.Xsiz - info.XTOsiz, info.XTsiz);
-  const std::uint64_t tiles_y = ceil_div(info.Ysiz - info.YTOsiz, info.YTsiz);
+  const std::uint64_t W = siz.width(), H = siz.height();
   std::uint64_t block = 0;  // 0: cells are tiles
-  if (tiles_x == 1 && tiles_y == 1 && !info.ht) {
-    if (info.XTsiz == W && info.YTsiz == H)
+  if (siz.tiles_x() == 1 && siz.tiles_y() == 1 && !ht) {
+    if (siz.XTsiz == W && siz.YTsiz == H)
       block = single_tile_block;
-    else if (W < info.XTsiz && H < info.YTsiz)
+    else if (W < siz.XTsiz && H < siz.YTsiz)
       block = 2 * single_tile_block;
     if (W <= block && H <= block) block = 0;
   }
-  if (block == 0 && !info.ht &&
-      ((info.XTsiz >> d) > max_tile_cell || (info.YTsiz >> d) > max_tile_cell))
+  if (block == 0 && !ht && ((siz.XTsiz >> d) > max_tile_cell || (siz.YTsiz >> d) > max_tile_cell))
     block = single_tile_block;
   if (block == 0) {
     g.tiles = true;
-    g.xs = tile_edges(info.XOsiz, info.Xsiz, info.XTOsiz, info.XTsiz);
-    g.ys = tile_edges(info.YOsiz, info.Ysiz, info.YTOsiz, info.YTsiz);
+    g.xs = tile_edges(siz.XOsiz, siz.Xsiz, siz.XTOsiz, siz.XTsiz);
+    g.ys = tile_edges(siz.YOsiz, siz.Ysiz, siz.YTOsiz, siz.YTsiz);
   } else {
     g.tiles = false;
-    g.xs = block_edges(info.XOsiz, W, info.width_at(d), block);
-    g.ys = block_edges(info.YOsiz, H, info.height_at(d), block);
+    g.xs = block_edges(siz.XOsiz, W, siz.width_at(d), block);
+    g.ys = block_edges(siz.YOsiz, H, siz.height_at(d), block);
   }
   return g;
 }
 
-grid_area window_area(const image_info& info, const window& w) {
+grid_area window_area(const image_size& siz, const window& w) {
   const std::uint32_t d = w.discard_levels;
-  const std::uint64_t rx0 = at_level(info.XOsiz, 1, d) + w.x;
-  const std::uint64_t ry0 = at_level(info.YOsiz, 1, d) + w.y;
+  const std::uint64_t rx0 = at_level(siz.XOsiz, 1, d) + w.x;
+  const std::uint64_t ry0 = at_level(siz.YOsiz, 1, d) + w.y;
   grid_area a;
   a.X0 = rx0 << d;
   a.Y0 = ry0 << d;
-  a.X1 = std::min<std::uint64_t>(info.Xsiz, (rx0 + w.w) << d);
-  a.Y1 = std::min<std::uint64_t>(info.Ysiz, (ry0 + w.h) << d);
+  a.X1 = std::min<std::uint64_t>(siz.Xsiz, (rx0 + w.w) << d);
+  a.Y1 = std::min<std::uint64_t>(siz.Ysiz, (ry0 + w.h) << d);
   return a;
 }
 

@@ -49,9 +49,9 @@ inline constexpr std::uint64_t single_tile_block = 1024;
 // Tiles larger than this at a level (samples, either way) are cut in blocks.
 inline constexpr std::uint64_t max_tile_cell = 4096;
 
-// The grid of cells at d discarded levels.
-// REQUIRES: info describes a codestream (Xsiz > XOsiz, XTsiz > 0, ...), d <= info.levels.
-cell_grid make_cell_grid(const image_info& info, std::uint32_t d);
+// The grid of cells at d discarded levels of an image of SIZ `siz` (`ht`: HTJ2K code-blocks).
+// REQUIRES: siz describes a codestream (Xsiz > XOsiz, XTsiz > 0, ...), d <= its levels.
+cell_grid make_cell_grid(const image_size& siz, bool ht, std::uint32_t d);
 
 // ceil(X / (dx 2^d)): a full-resolution grid coordinate on a component's grid at level d.
 inline std::uint64_t at_level(std::uint64_t X, std::uint32_t dx, std::uint32_t d) {
@@ -66,7 +66,7 @@ struct grid_area {
 
 // The full-resolution area of window `w` (w.discard_levels, region in frame coordinates):
 // X0 = 2^d (ceil(XOsiz / 2^d) + x), X1 = min(Xsiz, 2^d (ceil(XOsiz / 2^d) + x + w)), alike in y.
-grid_area window_area(const image_info& info, const window& w);
+grid_area window_area(const image_size& siz, const window& w);
 
 // The cell range [i0, i1) x [j0, j1) whose cells meet `area` at the grid's level (empty cells
 // included; callers skip them).

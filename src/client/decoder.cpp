@@ -11,7 +11,7 @@ namespace pipit::client {
 
 using namespace opj;
 
-result<decoded_area> decode_area(bytes_view codestream, const image_info& info,
+result<decoded_area> decode_area(bytes_view codestream, const image_size& siz,
                                  const area_request& request) {
   const grid_area& a = request.area;
   const std::uint32_t d = request.discard_levels;
@@ -64,12 +64,13 @@ result<decoded_area> decode_area(bytes_view codestream, const image_info& info,
     const opj_image_comp_t& ic = image->comps[i];
     if (ic.data == nullptr) continue;
     const std::uint32_t c = comps.empty() ? i : comps[i];
-    const auto& ci = info.components.at(c);
+    const auto& ci = siz.components.at(c);
     decoded_area::plane p;
     p.component = c;
-    p.x0 = at_level(a.X0, ci.dx, d);
-    p.y0 = at_level(a.Y0, ci.dy, d);
-    const std::uint64_t w = at_level(a.X1, ci.dx, d) - p.x0, h = at_level(a.Y1, ci.dy, d) - p.y0;
+    p.x0 = at_level(a.X0, ci.XRsiz, d);
+    p.y0 = at_level(a.Y0, ci.YRsiz, d);
+    const std::uint64_t w = at_level(a.X1, ci.XRsiz, d) - p.x0,
+                        h = at_level(a.Y1, ci.YRsiz, d) - p.y0;
     if (w > ic.w || h > ic.h)
       return fail(errc::corrupt, no_offset, "OpenJPEG returned a smaller image than asked");
     p.width = static_cast<std::uint32_t>(w);

@@ -41,8 +41,8 @@ struct decoded_area {
   std::shared_ptr<const void> owner;  // keeps the samples alive
 };
 
-// REQUIRES: `info` describes `codestream`; the area lies inside the image.
-result<decoded_area> decode_area(bytes_view codestream, const image_info& info,
+// REQUIRES: `siz` is the SIZ of `codestream`; the area lies inside the image.
+result<decoded_area> decode_area(bytes_view codestream, const image_size& siz,
                                  const area_request& request);
 
 }  // namespace pipit::client

@@ -108,11 +108,11 @@ bool ht_decodable(const codestream_index& ix) {
   return true;
 }
 
-result<decoded_area> decode_tile_openjph(bytes_view codestream, const image_info& info,
+result<decoded_area> decode_tile_openjph(bytes_view codestream, const image_size& image,
                                          const grid_area& area, std::uint32_t discard_levels) {
   install_handlers();
   const std::uint32_t d = discard_levels;
-  const auto n = static_cast<std::uint32_t>(info.components.size());
+  const auto n = static_cast<std::uint32_t>(image.components.size());
   auto owner = std::make_shared<planes_owner>();
   decoded_area out;
   try {
@@ -130,11 +130,11 @@ result<decoded_area> decode_tile_openjph(bytes_view codestream, const image_info
     std::uint64_t lines = 0;
     owner->samples.resize(n);
     for (std::uint32_t c = 0; c < n; ++c) {
-      const auto& ci = info.components[c];
+      const auto& ci = image.components[c];
       widths[c] = siz.get_recon_width(c);
       heights[c] = siz.get_recon_height(c);
-      const std::uint64_t w = at_level(area.X1, ci.dx, d) - at_level(area.X0, ci.dx, d);
-      const std::uint64_t h = at_level(area.Y1, ci.dy, d) - at_level(area.Y0, ci.dy, d);
+      const std::uint64_t w = at_level(area.X1, ci.XRsiz, d) - at_level(area.X0, ci.XRsiz, d);
+      const std::uint64_t h = at_level(area.Y1, ci.YRsiz, d) - at_level(area.Y0, ci.YRsiz, d);
       if (widths[c] != w || heights[c] != h)
         return fail(errc::corrupt, no_offset,
                     "OpenJPH: component " + std::to_string(c) + " decodes to " +
@@ -149,7 +149,7 @@ result<decoded_area> decode_tile_openjph(bytes_view codestream, const image_info
       const ojph::line_buf* line = cs.pull(c);
       if (line == nullptr || c >= n || rows[c] >= heights[c])
         return fail(errc::corrupt, no_offset, "OpenJPH: unexpected line order");
-      const auto& ci = info.components[c];
+      const auto& ci = image.components[c];
       // OpenJPEG clips the reconstructed samples to the component's range.
       const std::int32_t lo = ci.is_signed ? -(std::int32_t{1} << (ci.precision - 1)) : 0;
       const std::int32_t hi = ci.is_signed ? (std::int32_t{1} << (ci.precision - 1)) - 1
@@ -163,13 +163,13 @@ result<decoded_area> decode_tile_openjph(bytes_view codestream, const image_info
     return fail(errc::unsupported, no_offset, std::string("OpenJPH: ") + e.what());
   }
   for (std::uint32_t c = 0; c < n; ++c) {
-    const auto& ci = info.components[c];
+    const auto& ci = image.components[c];
     decoded_area::plane p;
     p.component = c;
-    p.x0 = at_level(area.X0, ci.dx, d);
-    p.y0 = at_level(area.Y0, ci.dy, d);
-    p.width = static_cast<std::uint32_t>(at_level(area.X1, ci.dx, d) - p.x0);
-    p.height = static_cast<std::uint32_t>(at_level(area.Y1, ci.dy, d) - p.y0);
+    p.x0 = at_level(area.X0, ci.XRsiz, d);
+    p.y0 = at_level(area.Y0, ci.YRsiz, d);
+    p.width = static_cast<std::uint32_t>(at_level(area.X1, ci.XRsiz, d) - p.x0);
+    p.height = static_cast<std::uint32_t>(at_level(area.Y1, ci.YRsiz, d) - p.y0);
     p.stride = p.width;
     p.samples = owner->samples[c].get();
     out.planes.push_back(p);

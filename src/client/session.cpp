@@ -157,7 +157,7 @@ exchange_result session::exchange(const std::string& url, bool is_session_reques
       const std::uint64_t held_after = after != nullptr ? after->size() : 0;
       if (held_after > held_before || (!was_complete && cache_.cache.is_complete(b))) {
         x.new_bytes += held_after - held_before;
-        ++cache_.version;
+        cache_.changed(b);
       }
       x.touched.insert(b);
     }
@@ -173,7 +173,7 @@ exchange_result session::exchange(const std::string& url, bool is_session_reques
       if (tid == "0") cache_.cache.clear();
       cache_.cache.set_target_id(tid);
       if (had) {
-        ++cache_.version;
+        cache_.changed_all();
         ++cache_.epoch;
       }
       x.target_changed = had;

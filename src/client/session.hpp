@@ -17,17 +17,51 @@
 #include "http_transport.hpp"
 #include "pipit/databin_cache.hpp"
 #include "pipit/jpp.hpp"
+#include "pipit/rebuild.hpp"
 #include "pipit/request.hpp"
 #include "url.hpp"
 
 namespace pipit::client {
 
-// The data-bin cache shared by the worker (writer) and decoders (readers).
+// The data-bin cache shared by the worker (writer) and decoders (readers), and the one model of
+// the codestream they both work from: the core's skeleton of the cache's header bins.
 struct shared_cache {
   std::mutex mutex;
   databin_cache cache;
   std::uint64_t version = 0;  // bumped whenever bytes are added or bins dropped
   std::uint64_t epoch = 0;    // bumped when the cache is emptied for a new target
+  // Bumped whenever a header bin (main header, tile header, metadata) gains bytes or completes,
+  // and with epoch: the skeleton is rebuilt only then.
+  std::uint64_t header_version = 0;
+
+  // Marks a change of bin `b` (new bytes or completion).
+  void changed(const bin_id& b) {
+    ++version;
+    if (b.kind != bin_kind::precinct && b.kind != bin_kind::tile) ++header_version;
+  }
+  // Marks a change of any bin (a reload, a merge, a new target).
+  void changed_all() {
+    ++version;
+    ++header_version;
+  }
+
+  // The skeleton of codestream 0 as the header bins held now describe it (main header and the
+  // complete tile header bins): the geometry, coding and precinct ids of the worker's windows and
+  // the decoder's rebuilds. Rebuilt when header_version changed.
+  // REQUIRES: `mutex` held; the pointer is valid while it is held.
+  result<const codestream_skeleton*> skeleton() {
+    if (!skeleton_ || skeleton_version_ != header_version) {
+      auto sk = codestream_skeleton::build(cache);
+      if (!sk) return fail(sk.error());
+      skeleton_ = std::move(*sk);
+      skeleton_version_ = header_version;
+    }
+    return &*skeleton_;
+  }
+
+ private:
+  std::optional<codestream_skeleton> skeleton_;
+  std::uint64_t skeleton_version_ = 0;
 };
 
 // What one response did.

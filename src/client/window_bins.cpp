@@ -53,9 +53,8 @@ missing_bins missing_for_window(const databin_cache& cache, const window_bins& b
   return m;
 }
 
-std::optional<window> fill_window(const codestream_index& cs, const image_info& info,
-                                  const window_bins& bins, const missing_bins& missing,
-                                  const window& w) {
+std::optional<window> fill_window(const codestream_index& cs, const window_bins& bins,
+                                  const missing_bins& missing, const window& w) {
   if (missing.precincts.empty()) return std::nullopt;
   // The lowest resolution missing: the most levels discarded to make it a frame's top.
   auto level_of = [&](const window_precinct& p) {
@@ -81,13 +80,14 @@ std::optional<window> fill_window(const codestream_index& cs, const image_info& 
   }
   // A tile with more levels than the image's minimum: its resolution lies below the coarsest
   // frame, which holds it too (scaled down).
-  while (d > info.levels) {
+  const std::uint32_t levels = cs.levels();
+  while (d > levels) {
     area = rect{area.x0 / 2, area.y0 / 2, (area.x1 + 1) / 2, (area.y1 + 1) / 2};
     --d;
   }
   const std::int64_t s = std::int64_t{1} << d;
-  const std::int64_t ox = (info.XOsiz + s - 1) / s, oy = (info.YOsiz + s - 1) / s;
-  const std::int64_t fw = info.width_at(d), fh = info.height_at(d);
+  const std::int64_t ox = (cs.siz.XOsiz + s - 1) / s, oy = (cs.siz.YOsiz + s - 1) / s;
+  const std::int64_t fw = cs.siz.width_at(d), fh = cs.siz.height_at(d);
   const std::int64_t x0 = std::clamp<std::int64_t>(area.x0 - ox, 0, fw - 1);
   const std::int64_t y0 = std::clamp<std::int64_t>(area.y0 - oy, 0, fh - 1);
   const std::int64_t x1 = std::clamp<std::int64_t>(area.x1 - ox, x0 + 1, fw);

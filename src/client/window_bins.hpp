@@ -1,9 +1,9 @@
 // Which data-bins a view-window needs, whether the cache already holds them, and the `model`
 // statements (15444-9 C.8) that tell a server what the client holds of them.
 //
-// The geometry comes from a codestream_index built (headers only) on a codestream rebuilt from
-// the header bins; the precincts are the core's window_precincts(), which include the reach of
-// the wavelet filters, so "every bin complete" means the window decodes exactly.
+// The geometry comes from the client's one codestream model (the skeleton of the header bins,
+// shared_cache::skeleton); the precincts are the core's window_precincts(), which include the reach
+// of the wavelet filters, so "every bin complete" means the window decodes exactly.
 //
 // Thread-safety: plain values; the functions read the cache, the caller keeps it unchanged.
 #pragma once
@@ -52,9 +52,8 @@ missing_bins missing_for_window(const databin_cache& cache, const window_bins& b
 // precincts it meets); with `w`'s components and layers. nullopt when only headers are missing.
 // Servers that choose a window's precincts without the wavelet filters' margin leave some out;
 // asking for them this way takes one round per resolution at most.
-std::optional<window> fill_window(const codestream_index& cs, const image_info& info,
-                                  const window_bins& bins, const missing_bins& missing,
-                                  const window& w);
+std::optional<window> fill_window(const codestream_index& cs, const window_bins& bins,
+                                  const missing_bins& missing, const window& w);
 
 // Additive explicit model items for the bins of `bins` the cache holds (whole bins, or their
 // contiguous prefix as ":bytes"), skipping those in `declared` and adding the others to it,

@@ -72,7 +72,8 @@ struct window_decoder::plan {
 
 window_decoder::window_decoder(const image_info& info, shared_cache& cache, decoder_options options)
     : info_(info), cache_(cache), options_(options), cells_(options.cache_bytes) {
-  for (std::uint32_t d = 0; d <= info_.levels; ++d) grids_.push_back(make_cell_grid(info_, d));
+  for (std::uint32_t d = 0; d <= info_.levels(); ++d)
+    grids_.push_back(make_cell_grid(info_.siz(), info_.ht(), d));
 }
 
 decoder_stats window_decoder::stats() const {
@@ -119,12 +120,12 @@ std::shared_ptr<const data_stamp> window_decoder::stamp_of(
 }
 
 result<void> window_decoder::make_plan(const window& w, plan& p) {
-  const auto n = static_cast<std::uint32_t>(info_.components.size());
+  const auto n = static_cast<std::uint32_t>(info_.num_components());
   p.d = w.discard_levels;
   p.grid = &grids_.at(p.d);
-  p.area = window_area(info_, w);
+  p.area = window_area(info_.siz(), w);
   p.layers = w.layers;
-  p.layers_key = w.layers >= info_.layers ? 0 : w.layers;
+  p.layers_key = w.layers >= info_.layers() ? 0 : w.layers;
   p.wanted = w.comps;
   if (p.wanted.empty()) {
     p.wanted.resize(n);
@@ -136,7 +137,7 @@ result<void> window_decoder::make_plan(const window& w, plan& p) {
   // (opj_set_decoded_components), even of components 0-2 together, leaves them untransformed.
   // So a window that wants one of components 0-2 of a transformed image decodes all of them,
   // and every component's samples come from a decode of that same kind whichever subset asked.
-  const bool joined = info_.mct && n >= 3;
+  const bool joined = info_.mct() && n >= 3;
   p.decoded = p.wanted;
   if (joined && p.wanted.front() < 3) {
     p.decoded.resize(n);
@@ -153,16 +154,12 @@ result<void> window_decoder::make_plan(const window& w, plan& p) {
     cells_.clear();
     epoch_ = cache_.epoch;
   }
-  if (!skeleton_ || skeleton_version_ != cache_.version) {
-    auto sk = codestream_skeleton::build(cache_.cache);
-    if (!sk) return fail(sk.error().code, sk.error().offset, "rebuild: " + sk.error().message);
-    skeleton_ = std::move(*sk);
-    skeleton_version_ = cache_.version;
-    openjph_ = options_.openjph && ht_decodable(skeleton_->index());
-  }
-  const codestream_index& ix = skeleton_->index();
+  auto sk = cache_.skeleton();
+  if (!sk) return fail(sk.error().code, sk.error().offset, "rebuild: " + sk.error().message);
+  const codestream_skeleton& skeleton = **sk;
+  const codestream_index& ix = skeleton.index();
   // OpenJPH decodes whole tiles, every component: all of them are decoded and kept.
-  p.openjph = openjph_ && g.tiles;
+  p.openjph = options_.openjph && g.tiles && ht_decodable(ix);
   if (p.openjph && p.decoded.size() < n) {
     p.decoded.resize(n);
     std::iota(p.decoded.begin(), p.decoded.end(), 0u);
@@ -190,7 +187,7 @@ result<void> window_decoder::make_plan(const window& w, plan& p) {
         cs.found.push_back(std::move(plane));
       }
       if (cs.missing && p.openjph)
-        cs.tile_stream = skeleton_->tile_codestream(cache_.cache, g.cell(i, j), w.layers);
+        cs.tile_stream = skeleton.tile_codestream(cache_.cache, g.cell(i, j), w.layers);
       if (cs.missing) {
         p.any_missing = true;
         missing.i0 = std::min(missing.i0, i);
@@ -208,7 +205,7 @@ result<void> window_decoder::make_plan(const window& w, plan& p) {
                             at_level(g.xs[missing.i1], 1, p.d), at_level(g.ys[missing.j1], 1, p.d)};
     if (p.decoded.size() < n) spec.comps = p.decoded;
     spec.layers = w.layers;
-    p.codestream = skeleton_->codestream(cache_.cache, w.layers, nullptr, &spec);
+    p.codestream = skeleton.codestream(cache_.cache, w.layers, nullptr, &spec);
   }
   return {};
 }
@@ -244,7 +241,7 @@ result<void> window_decoder::decode_missing(plan& p, decoded_window& out) {
     rq.area = grid_area{g.xs[r.i0], g.ys[r.j0], g.xs[r.i1], g.ys[r.j1]};
     rq.discard_levels = d;
     rq.layers = p.layers;
-    if (p.decoded.size() < info_.components.size()) rq.comps = p.decoded;
+    if (p.decoded.size() < info_.num_components()) rq.comps = p.decoded;
     rq.threads = codec_threads;
     bytes_view stream(p.codestream.data(), p.codestream.size());
     result<decoded_area> a;
@@ -252,10 +249,11 @@ result<void> window_decoder::decode_missing(plan& p, decoded_window& out) {
     if (p.openjph) {
       const auto& ts = p.cells[state_of[g.cell(r.i0, r.j0)]].tile_stream;
       stream = bytes_view(ts.data(), ts.size());
-      a = decode_tile_openjph(stream, info_, rq.area, d);
+      a = decode_tile_openjph(stream, info_.siz(), rq.area, d);
       by_openjph = a.has_value();
     }
-    if (!by_openjph) a = decode_area(stream, info_, rq);  // OpenJPEG, also where OpenJPH failed
+    // OpenJPEG, also where OpenJPH failed.
+    if (!by_openjph) a = decode_area(stream, info_.siz(), rq);
     if (!a) {
       std::lock_guard lock(failure_mutex);
       if (!failure) failure = a.error();
@@ -266,11 +264,11 @@ result<void> window_decoder::decode_missing(plan& p, decoded_window& out) {
         if (!missing[g.cell(i, j)]) continue;
         const cell_state& cs = p.cells[state_of[g.cell(i, j)]];
         for (const auto& pl : a->planes) {
-          const auto& ci = info_.components[pl.component];
-          const std::uint64_t cx0 = at_level(g.xs[i], ci.dx, d),
-                              cx1 = at_level(g.xs[i + 1], ci.dx, d);
-          const std::uint64_t cy0 = at_level(g.ys[j], ci.dy, d),
-                              cy1 = at_level(g.ys[j + 1], ci.dy, d);
+          const auto& ci = info_.component(pl.component);
+          const std::uint64_t cx0 = at_level(g.xs[i], ci.XRsiz, d),
+                              cx1 = at_level(g.xs[i + 1], ci.XRsiz, d);
+          const std::uint64_t cy0 = at_level(g.ys[j], ci.YRsiz, d),
+                              cy1 = at_level(g.ys[j + 1], ci.YRsiz, d);
           if (cx1 <= cx0 || cy1 <= cy0) continue;
           sample_view cell{cx0,       cy0,
                            cx1 - cx0, cy1 - cy0,
@@ -282,7 +280,8 @@ result<void> window_decoder::decode_missing(plan& p, decoded_window& out) {
           if (k < static_cast<std::ptrdiff_t>(p.wanted.size()) &&
               p.wanted[static_cast<std::size_t>(k)] == pl.component) {
             auto& dst = out.planes[static_cast<std::size_t>(k)];
-            copy_overlap(cell, dst, at_level(p.area.X0, ci.dx, d), at_level(p.area.Y0, ci.dy, d));
+            copy_overlap(cell, dst, at_level(p.area.X0, ci.XRsiz, d),
+                         at_level(p.area.Y0, ci.YRsiz, d));
           }
           // Keep the cell, unless this call has already filled the cache (it would evict its own).
           const std::uint64_t bytes = cell.width * cell.height * sizeof(std::int32_t);
@@ -330,13 +329,13 @@ result<decoded_window> window_decoder::decode(const window& w) {
   const std::uint32_t d = p.d;
   decoded_window out;
   for (std::uint32_t c : p.wanted) {
-    const auto& ci = info_.components.at(c);
+    const auto& ci = info_.component(c);
     decoded_window::plane pl;
     pl.component = c;
-    pl.width =
-        static_cast<std::uint32_t>(at_level(p.area.X1, ci.dx, d) - at_level(p.area.X0, ci.dx, d));
-    pl.height =
-        static_cast<std::uint32_t>(at_level(p.area.Y1, ci.dy, d) - at_level(p.area.Y0, ci.dy, d));
+    pl.width = static_cast<std::uint32_t>(at_level(p.area.X1, ci.XRsiz, d) -
+                                          at_level(p.area.X0, ci.XRsiz, d));
+    pl.height = static_cast<std::uint32_t>(at_level(p.area.Y1, ci.YRsiz, d) -
+                                           at_level(p.area.Y0, ci.YRsiz, d));
     pl.samples.resize(std::size_t{pl.width} * pl.height);
     out.planes.push_back(std::move(pl));
   }
@@ -344,10 +343,11 @@ result<decoded_window> window_decoder::decode(const window& w) {
   for (const auto& cs : p.cells) {
     if (cs.missing) continue;
     for (std::size_t k = 0; k < p.wanted.size(); ++k) {
-      const auto& ci = info_.components[p.wanted[k]];
-      copy_overlap(
-          view_of(*cs.found[k], at_level(g.xs[cs.i], ci.dx, d), at_level(g.ys[cs.j], ci.dy, d)),
-          out.planes[k], at_level(p.area.X0, ci.dx, d), at_level(p.area.Y0, ci.dy, d));
+      const auto& ci = info_.component(p.wanted[k]);
+      copy_overlap(view_of(*cs.found[k], at_level(g.xs[cs.i], ci.XRsiz, d),
+                           at_level(g.ys[cs.j], ci.YRsiz, d)),
+                   out.planes[k], at_level(p.area.X0, ci.XRsiz, d),
+                   at_level(p.area.Y0, ci.YRsiz, d));
     }
   }
   if (p.any_missing) PIPIT_TRY(decode_missing(p, out));

@@ -54,6 +54,8 @@ struct decoder_stats {
 class window_decoder {
  public:
   // REQUIRES: `info` describes the cache's codestream 0 and outlives the decoder, as does `cache`.
+  // The geometry and the rebuilds come from the cache's skeleton (shared_cache::skeleton), the
+  // worker's model too.
   window_decoder(const image_info& info, shared_cache& cache, decoder_options options);
 
   // REQUIRES: `w` lies inside the frame at its level (the client checks windows first).
@@ -77,11 +79,7 @@ class window_decoder {
   std::atomic<std::uint64_t> cells_decoded_{0};
   std::atomic<std::uint64_t> cells_decoded_openjph_{0};
 
-  // Guarded by cache_.mutex.
-  std::optional<codestream_skeleton> skeleton_;
-  std::uint64_t skeleton_version_ = 0;
-  bool openjph_ = false;  // the skeleton's tiles are for OpenJPH (ht_decodable)
-  std::uint64_t epoch_ = 0;
+  std::uint64_t epoch_ = 0;  // guarded by cache_.mutex
 };
 
 }  // namespace pipit::client

@@ -102,8 +102,8 @@ static void WindowAtLevel(const pipit::client::image_info &oInfo,
 
 bool JPIPAsyncReader::Start(CSLConstList papszOptions, int nDatasetLevel)
 {
-    const auto &oInfo = m_poShared->oInfo;
-    const int nLevels = static_cast<int>(oInfo.levels);
+    const auto &oInfo = m_poShared->Info();
+    const int nLevels = static_cast<int>(oInfo.levels());
     // Level: absolute discard levels (LEVEL), else the coarsest level at
     // which the window still has at least the buffer's size. Frames are
     // ceil(size / 2^r), so a buffer of an overview's size reads that
@@ -141,7 +141,7 @@ bool JPIPAsyncReader::Start(CSLConstList papszOptions, int nDatasetLevel)
     std::vector<std::uint32_t> anComps;
     for (int b : m_anBandMap)
     {
-        if (b < 1 || b > static_cast<int>(oInfo.components.size()))
+        if (b < 1 || b > static_cast<int>(oInfo.num_components()))
         {
             CPLError(CE_Failure, CPLE_IllegalArg, "JPIP: no band %d", b);
             return false;
@@ -150,7 +150,7 @@ bool JPIPAsyncReader::Start(CSLConstList papszOptions, int nDatasetLevel)
     }
     std::sort(anComps.begin(), anComps.end());
     anComps.erase(std::unique(anComps.begin(), anComps.end()), anComps.end());
-    if (anComps.size() < oInfo.components.size())
+    if (anComps.size() < oInfo.num_components())
         m_oWindow.comps = anComps;
     // PRIORITY as JPIPKAK reads it: 0 is low, absent is high (1); other
     // numbers order windows further (a higher value is served first).

@@ -15,7 +15,6 @@
 #include "cpl_string.h"
 #include "cpl_vsi.h"
 #include "gdaljp2abstractdataset.h"
-#include "gdaljp2metadata.h"
 
 namespace
 {
@@ -88,14 +87,14 @@ JPIPRasterBand::JPIPRasterBand(JPIPDataset *poDSIn, int nBandIn,
     eDataType = eDT;
     nRasterXSize = poDSIn->GetRasterXSize();
     nRasterYSize = poDSIn->GetRasterYSize();
-    const auto &oInfo = poDSIn->m_poShared->oInfo;
+    const auto &oInfo = poDSIn->m_poShared->Info();
+    const std::uint32_t nXTsiz = oInfo.siz().XTsiz;
     int nBlock = 512;
-    if (oInfo.XTsiz < oInfo.width() && oInfo.XTsiz >= 64 && oInfo.XTsiz <= 2048)
-        nBlock =
-            std::max(64, static_cast<int>(oInfo.XTsiz >> poDSIn->m_nLevel));
+    if (nXTsiz < oInfo.width() && nXTsiz >= 64 && nXTsiz <= 2048)
+        nBlock = std::max(64, static_cast<int>(nXTsiz >> poDSIn->m_nLevel));
     nBlockXSize = std::min(nBlock, nRasterXSize);
     nBlockYSize = std::min(nBlock, nRasterYSize);
-    const auto &oComp = oInfo.components[nBandIn - 1];
+    const auto &oComp = oInfo.component(nBandIn - 1);
     if (oComp.precision != 8 && oComp.precision != 16 && oComp.precision != 32)
         SetMetadataItem("NBITS", CPLSPrintf("%d", oComp.precision),
                         "IMAGE_STRUCTURE");
@@ -165,11 +164,6 @@ JPIPDataset::~JPIPDataset()
 {
     JPIPDataset::FlushCache(true);
     m_apoOverviewDS.clear();
-    if (m_nGCPCount > 0)
-    {
-        GDALDeinitGCPs(m_nGCPCount, m_pasGCPList);
-        CPLFree(m_pasGCPList);
-    }
 }
 
 int JPIPDataset::Identify(GDALOpenInfo *poOpenInfo)
@@ -201,9 +195,9 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
     }
     auto poShared = std::make_shared<JPIPShared>();
     poShared->poClient = std::move(*oClient);
-    poShared->oInfo = poShared->poClient->info();
-    const auto &oInfo = poShared->oInfo;
-    if (oInfo.components.empty() || oInfo.width() == 0 || oInfo.height() == 0)
+    const auto &oInfo = poShared->Info();
+    if (oInfo.num_components() == 0 || oInfo.width() == 0 ||
+        oInfo.height() == 0)
     {
         CPLError(CE_Failure, CPLE_OpenFailed, "JPIP: %s: empty image",
                  poOpenInfo->pszFilename);
@@ -213,16 +207,16 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
         poOpenInfo->papszOpenOptions, "FETCH_WHOLE_TILES",
         CPLGetConfigOption("JPIP_FETCH_WHOLE_TILES", "NO")));
     poShared->bIs420 = JPIPIs420(oInfo);
-    for (const auto &c : oInfo.components)
+    for (const auto &c : oInfo.siz().components)
     {
-        if ((c.dx != 1 || c.dy != 1) && !poShared->bIs420)
+        if ((c.XRsiz != 1 || c.YRsiz != 1) && !poShared->bIs420)
         {
             CPLError(CE_Failure, CPLE_NotSupported,
                      "JPIP: %s: sub-sampled components are supported only as "
                      "4:2:0 (8-bit Y, Cb, Cr with Cb and Cr halved both "
                      "ways, of an even-sized image at the grid's origin), as "
                      "JP2OpenJPEG reads them; component sub-sampling %ux%u",
-                     poOpenInfo->pszFilename, c.dx, c.dy);
+                     poOpenInfo->pszFilename, c.XRsiz, c.YRsiz);
             return nullptr;
         }
     }
@@ -232,11 +226,11 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
     poDS->m_poShared = poShared;
     poDS->nRasterXSize = static_cast<int>(oInfo.width());
     poDS->nRasterYSize = static_cast<int>(oInfo.height());
-    const int nComps = static_cast<int>(oInfo.components.size());
+    const int nComps = static_cast<int>(oInfo.num_components());
     for (int i = 0; i < nComps; ++i)
         poDS->SetBand(i + 1, new JPIPRasterBand(poDS.get(), i + 1, eDT));
 
-    for (std::uint32_t nLevel = 1; nLevel <= oInfo.levels; ++nLevel)
+    for (std::uint32_t nLevel = 1; nLevel <= oInfo.levels(); ++nLevel)
     {
         const int nW = static_cast<int>(oInfo.width_at(nLevel));
         const int nH = static_cast<int>(oInfo.height_at(nLevel));
@@ -253,24 +247,25 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
         poDS->m_apoOverviewDS.push_back(std::move(poODS));
     }
 
-    poDS->SetMetadataItem("JPIP_NQUALITYLAYERS", CPLSPrintf("%u", oInfo.layers),
-                          "JPIP");
+    poDS->SetMetadataItem("JPIP_NQUALITYLAYERS",
+                          CPLSPrintf("%u", oInfo.layers()), "JPIP");
     // As JPIPKAK: the number of decomposition levels (Clevels), which is
     // also the number of overviews.
     poDS->SetMetadataItem("JPIP_NRESOLUTIONLEVELS",
-                          CPLSPrintf("%u", oInfo.levels), "JPIP");
+                          CPLSPrintf("%u", oInfo.levels()), "JPIP");
     poDS->SetMetadataItem("JPIP_NCOMPS", CPLSPrintf("%d", nComps), "JPIP");
     poDS->SetMetadataItem(
         "JPIP_SPRECISION",
-        CPLSPrintf("%d", static_cast<int>(oInfo.components[0].precision)),
+        CPLSPrintf("%d", static_cast<int>(oInfo.component(0).precision)),
         "JPIP");
     poDS->SetMetadataItem("JPIP_TARGET_ID", oInfo.target_id.c_str(), "JPIP");
     poDS->SetMetadataItem("COMPRESSION", "JPEG2000", "IMAGE_STRUCTURE");
-    poDS->SetMetadataItem("JPIP_YCC", oInfo.mct ? "YES" : "NO", "JPIP");
-    if (oInfo.components[0].is_signed)
+    poDS->SetMetadataItem("JPIP_YCC", oInfo.mct() ? "YES" : "NO", "JPIP");
+    if (oInfo.component(0).is_signed)
         poDS->SetMetadataItem("JPIP_SIGNED", "YES", "JPIP");
 
-    poDS->ReadJP2Boxes();
+    poShared->oGeoref.Read(oInfo);
+    poDS->SetGeorefMetadata();
     poDS->SetBandColorInterpretations();
     for (auto &poODS : poDS->m_apoOverviewDS)
     {
@@ -292,60 +287,25 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
 /*             Georeferencing and colour from the JP2 boxes              */
 /************************************************************************/
 
-void JPIPDataset::ReadJP2Boxes()
+void JPIPDataset::SetGeorefMetadata()
 {
-    const auto &oHeader = m_poShared->oInfo.jp2_header;
-    if (oHeader.empty())
-        return;
-    const CPLString osName(
-        CPLSPrintf("/vsimem/jpip_%p.jp2", static_cast<void *>(this)));
-    VSILFILE *fp = VSIFileFromMemBuffer(
-        osName, const_cast<GByte *>(oHeader.data()), oHeader.size(), FALSE);
-    if (fp == nullptr)
-        return;
-    GDALJP2Metadata oJP2MD;
-    if (oJP2MD.ReadAndParse(fp))
+    const JPIPGeoref &oGeoref = m_poShared->oGeoref;
+    if (oGeoref.bPixelIsPoint)
+        SetMetadataItem(GDALMD_AREA_OR_POINT, GDALMD_AOP_POINT);
+    for (int i = 0; i < oGeoref.aosGMLMetadata.size(); ++i)
     {
-        if (oJP2MD.bHaveGeoTransform)
-        {
-            m_bGeoTransformValid = true;
-            memcpy(m_adfGeoTransform, oJP2MD.adfGeoTransform,
-                   sizeof(m_adfGeoTransform));
-        }
-        if (!oJP2MD.m_oSRS.IsEmpty())
-        {
-            m_oSRS = oJP2MD.m_oSRS;
-            m_oSRS.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-        }
-        if (oJP2MD.nGCPCount > 0)
-        {
-            m_nGCPCount = oJP2MD.nGCPCount;
-            m_pasGCPList =
-                GDALDuplicateGCPs(oJP2MD.nGCPCount, oJP2MD.pasGCPList);
-            m_oGCPSRS = m_oSRS;
-        }
-        if (oJP2MD.bPixelIsPoint)
-            SetMetadataItem(GDALMD_AREA_OR_POINT, GDALMD_AOP_POINT);
-        if (oJP2MD.papszGMLMetadata != nullptr)
-        {
-            for (CSLConstList papszIter = oJP2MD.papszGMLMetadata;
-                 *papszIter != nullptr; ++papszIter)
-            {
-                char *pszKey = nullptr;
-                const char *pszValue = CPLParseNameValue(*papszIter, &pszKey);
-                if (pszKey != nullptr && pszValue != nullptr)
-                    SetMetadataItem(pszKey, pszValue, "xml:gml.root-instance");
-                CPLFree(pszKey);
-            }
-        }
+        char *pszKey = nullptr;
+        const char *pszValue =
+            CPLParseNameValue(oGeoref.aosGMLMetadata[i], &pszKey);
+        if (pszKey != nullptr && pszValue != nullptr)
+            SetMetadataItem(pszKey, pszValue, "xml:gml.root-instance");
+        CPLFree(pszKey);
     }
-    VSIFCloseL(fp);
-    VSIUnlink(osName);
 }
 
 void JPIPDataset::SetBandColorInterpretations()
 {
-    const auto &oInfo = m_poShared->oInfo;
+    const auto aeColours = m_poShared->Info().colours();
     for (int i = 0; i < nBands; ++i)
     {
         GDALColorInterp e = GCI_Undefined;
@@ -353,8 +313,8 @@ void JPIPDataset::SetBandColorInterpretations()
         if (m_poShared->bIs420)
             e = i < 3 ? static_cast<GDALColorInterp>(GCI_RedBand + i)
                       : GCI_AlphaBand;
-        else if (static_cast<std::size_t>(i) < oInfo.colours.size())
-            e = JPIPColorInterp(oInfo.colours[i]);
+        else if (static_cast<std::size_t>(i) < aeColours.size())
+            e = JPIPColorInterp(aeColours[i]);
         cpl::down_cast<JPIPRasterBand *>(GetRasterBand(i + 1))->m_eColorInterp =
             e;
     }
@@ -362,9 +322,11 @@ void JPIPDataset::SetBandColorInterpretations()
 
 CPLErr JPIPDataset::GetGeoTransform(double *padfTransform)
 {
-    if (m_nLevel == 0 && m_bGeoTransformValid)
+    const JPIPGeoref &oGeoref = m_poShared->oGeoref;
+    if (m_nLevel == 0 && oGeoref.bHaveGeoTransform)
     {
-        memcpy(padfTransform, m_adfGeoTransform, sizeof(m_adfGeoTransform));
+        memcpy(padfTransform, oGeoref.adfGeoTransform,
+               sizeof(oGeoref.adfGeoTransform));
         return CE_None;
     }
     return GDALPamDataset::GetGeoTransform(padfTransform);
@@ -372,8 +334,9 @@ CPLErr JPIPDataset::GetGeoTransform(double *padfTransform)
 
 const OGRSpatialReference *JPIPDataset::GetSpatialRef() const
 {
-    if (m_nLevel == 0 && !m_oSRS.IsEmpty() && m_nGCPCount == 0)
-        return &m_oSRS;
+    const JPIPGeoref &oGeoref = m_poShared->oGeoref;
+    if (m_nLevel == 0 && !oGeoref.oSRS.IsEmpty() && oGeoref.nGCPCount == 0)
+        return &oGeoref.oSRS;
     return GDALPamDataset::GetSpatialRef();
 }
 
@@ -454,17 +417,20 @@ char **JPIPDataset::GetMetadata(const char *pszDomain)
 
 int JPIPDataset::GetGCPCount()
 {
-    return m_nGCPCount;
+    return m_nLevel == 0 ? m_poShared->oGeoref.nGCPCount : 0;
 }
 
 const OGRSpatialReference *JPIPDataset::GetGCPSpatialRef() const
 {
-    return m_nGCPCount > 0 && !m_oGCPSRS.IsEmpty() ? &m_oGCPSRS : nullptr;
+    const JPIPGeoref &oGeoref = m_poShared->oGeoref;
+    return m_nLevel == 0 && oGeoref.nGCPCount > 0 && !oGeoref.oSRS.IsEmpty()
+               ? &oGeoref.oSRS
+               : nullptr;
 }
 
 const GDAL_GCP *JPIPDataset::GetGCPs()
 {
-    return m_pasGCPList;
+    return m_nLevel == 0 ? m_poShared->oGeoref.pasGCPs : nullptr;
 }
 
 /************************************************************************/
@@ -473,15 +439,16 @@ const GDAL_GCP *JPIPDataset::GetGCPs()
 
 bool JPIPIs420(const pipit::client::image_info &oInfo)
 {
-    const std::uint32_t nEnumCS = oInfo.enum_cs;
-    const auto &c = oInfo.components;
-    if ((c.size() != 3 && c.size() != 4) || nEnumCS == 16 || oInfo.XOsiz != 0 ||
-        oInfo.YOsiz != 0 || oInfo.Xsiz % 2 != 0 || oInfo.Ysiz % 2 != 0)
+    const std::uint32_t nEnumCS = oInfo.enum_cs();
+    const auto &oSiz = oInfo.siz();
+    const auto &c = oSiz.components;
+    if ((c.size() != 3 && c.size() != 4) || nEnumCS == 16 || oSiz.XOsiz != 0 ||
+        oSiz.YOsiz != 0 || oSiz.Xsiz % 2 != 0 || oSiz.Ysiz % 2 != 0)
         return false;
     for (std::size_t i = 0; i < c.size(); ++i)
     {
         const unsigned nSub = i == 1 || i == 2 ? 2 : 1;
-        if (c[i].dx != nSub || c[i].dy != nSub || c[i].precision > 8 ||
+        if (c[i].XRsiz != nSub || c[i].YRsiz != nSub || c[i].precision > 8 ||
             c[i].is_signed)
             return false;
     }
@@ -491,7 +458,7 @@ bool JPIPIs420(const pipit::client::image_info &oInfo)
 pipit::client::window JPIPShared::TileAligned(
     const pipit::client::window &oWin) const
 {
-    const auto &o = oInfo;
+    const auto &o = Info().siz();
     const std::uint32_t d = oWin.discard_levels;
     const std::uint64_t s = std::uint64_t{1} << d;
     const bool bTiled = o.XTsiz < o.width() || o.YTsiz < o.height();

@@ -16,16 +16,20 @@
 #include "cpl_string.h"
 #include "gdal_pam.h"
 #include "ogr_spatialref.h"
+#include "jpipgdaltypes.h"
 #include "pipit/client.hpp"
 
 struct JPIPShared
 {
     std::unique_ptr<pipit::client::jpip_client> poClient;
-    pipit::client::image_info oInfo;
+    // The client's model of the image (not a copy).
+    const pipit::client::image_info &Info() const { return poClient->info(); }
     // Y, Cb, Cr (and alpha) with Cb and Cr halved both ways, as
     // JP2OpenJPEG reads them: bands of RGB(A) at the size of Y, made from
     // each Y sample and the Cb and Cr samples at half its coordinates.
     bool bIs420 = false;
+    // Read once at open, for the full-resolution dataset.
+    JPIPGeoref oGeoref{};
     // FETCH_WHOLE_TILES: synchronous reads fetch every tile they meet whole.
     bool bFetchWholeTiles = false;
 
@@ -64,15 +68,9 @@ class JPIPDataset final : public GDALPamDataset
     int m_nLevel = 0; // discarded resolution levels
     std::vector<std::unique_ptr<JPIPDataset>> m_apoOverviewDS{};
 
-    bool m_bGeoTransformValid = false;
-    double m_adfGeoTransform[6] = {0, 1, 0, 0, 0, 1};
-    OGRSpatialReference m_oSRS{};
-    int m_nGCPCount = 0;
-    GDAL_GCP *m_pasGCPList = nullptr;
-    OGRSpatialReference m_oGCPSRS{};
     CPLStringList m_aosJPIPMetadata{}; // what GetMetadata("JPIP") returned
 
-    void ReadJP2Boxes();
+    void SetGeorefMetadata();
     void SetBandColorInterpretations();
 
   public:

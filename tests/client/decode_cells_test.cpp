@@ -9,16 +9,18 @@
 namespace pipit::client {
 namespace {
 
-image_info tiled(std::uint32_t w, std::uint32_t h, std::uint32_t tw, std::uint32_t th,
-                 std::uint32_t levels = 5) {
-  image_info i;
+image_size tiled(std::uint32_t w, std::uint32_t h, std::uint32_t tw, std::uint32_t th) {
+  image_size i;
   i.Xsiz = w;
   i.Ysiz = h;
   i.XTsiz = tw;
   i.YTsiz = th;
-  i.levels = levels;
   i.components.resize(3);
   return i;
+}
+
+cell_grid make_cell_grid(const image_size& siz, std::uint32_t d) {
+  return client::make_cell_grid(siz, false, d);
 }
 
 using edges = std::vector<std::uint64_t>;
@@ -32,7 +34,7 @@ TEST(DecodeCells, TilesAreCells) {
 }
 
 TEST(DecodeCells, TileEdgesWithOffsets) {
-  image_info i = tiled(333, 257, 100, 100);
+  image_size i = tiled(333, 257, 100, 100);
   i.XOsiz = 17;
   i.YOsiz = 9;
   i.XTOsiz = 10;
@@ -44,7 +46,7 @@ TEST(DecodeCells, TileEdgesWithOffsets) {
 
 TEST(DecodeCells, OneBigTileIsCutInBlocksOfTheLevel) {
   // As JP2OpenJPEG reads such an image: blocks of 1024 samples of the level.
-  image_info i = tiled(3000, 2000, 3000, 2000);
+  image_size i = tiled(3000, 2000, 3000, 2000);
   cell_grid g = make_cell_grid(i, 0);
   EXPECT_FALSE(g.tiles);
   EXPECT_EQ(g.xs, (edges{0, 1024, 2048, 3000}));
@@ -59,7 +61,7 @@ TEST(DecodeCells, OneBigTileIsCutInBlocksOfTheLevel) {
 }
 
 TEST(DecodeCells, HugeTilesAreCutInBlocks) {
-  const image_info i = tiled(20000, 9000, 10000, 10000);
+  const image_size i = tiled(20000, 9000, 10000, 10000);
   cell_grid g = make_cell_grid(i, 0);
   EXPECT_FALSE(g.tiles);
   EXPECT_EQ(g.xs.size(), 21u);  // 20 blocks of 1024 (the last one shorter)
@@ -70,15 +72,14 @@ TEST(DecodeCells, HugeTilesAreCutInBlocks) {
 
 TEST(DecodeCells, SmallOrHtSingleTilesStayWhole) {
   EXPECT_TRUE(make_cell_grid(tiled(1024, 700, 1024, 700), 0).tiles);
-  image_info ht = tiled(3000, 2000, 3000, 2000);
-  ht.ht = true;  // OpenJPEG 2.5.0 cannot decode part of an HT tile
-  const cell_grid g = make_cell_grid(ht, 0);
+  // OpenJPEG 2.5.0 cannot decode part of an HT tile.
+  const cell_grid g = client::make_cell_grid(tiled(3000, 2000, 3000, 2000), true, 0);
   EXPECT_TRUE(g.tiles);
   EXPECT_EQ(g.xs, (edges{0, 3000}));
 }
 
 TEST(DecodeCells, WindowAreaAndCellsMeeting) {
-  const image_info i = tiled(600, 500, 128, 128);
+  const image_size i = tiled(600, 500, 128, 128);
   window w;
   w.discard_levels = 1;
   w.x = 60;
@@ -104,7 +105,7 @@ TEST(DecodeCells, WindowAreaAndCellsMeeting) {
 }
 
 TEST(DecodeCells, CellsWithoutSamplesAtALevel) {
-  const cell_grid g = make_cell_grid(tiled(258, 100, 257, 100, 3), 2);  // tile 1 is 1 wide
+  const cell_grid g = make_cell_grid(tiled(258, 100, 257, 100), 2);  // tile 1 is 1 wide
   EXPECT_FALSE(cell_empty(g, 0, 0));
   EXPECT_TRUE(cell_empty(g, 1, 0));
 }

@@ -197,3 +197,34 @@ TEST(Jp2Boxes, TruncatedChannelDefinitionIsAnError) {
   ASSERT_FALSE(d);
   EXPECT_NE(d.error().message.find("cdef"), std::string::npos) << d.error().to_string();
 }
+
+TEST(ImageSize, OneSampleTypeForEveryComponent) {
+  // The type the client, the GDAL driver and `pipit get` give every band: from all components.
+  image_size s;
+  s.components = {component_size{8, false}, component_size{8, false}};
+  EXPECT_EQ(sample_type_of(s), (sample_type{8, false}));
+  s.components[1] = component_size{8, true};  // a signed 8-bit component: 16-bit signed
+  EXPECT_EQ(sample_type_of(s), (sample_type{16, true}));
+  s.components[1] = component_size{12, false};
+  EXPECT_EQ(sample_type_of(s), (sample_type{16, false}));
+  s.components[0] = component_size{17, false};
+  EXPECT_EQ(sample_type_of(s), (sample_type{32, false}));
+}
+
+TEST(Jp2Boxes, ChannelColoursFollowCdefAndColr) {
+  // sRGB with cdef: channel 3 opacity, channel 0 the first colour.
+  jp2_description d;
+  d.colour_method = 1;
+  d.enum_cs = 16;
+  d.channels = {channel_definition{3, 1, 0}, channel_definition{0, 0, 1}};
+  EXPECT_EQ(channel_colours(d, 4),
+            (std::vector<band_colour>{band_colour::red, band_colour::green, band_colour::blue,
+                                      band_colour::alpha}));
+  d.channels.clear();
+  d.enum_cs = 17;  // greyscale: the first channel grey, the others undefined
+  EXPECT_EQ(channel_colours(d, 2),
+            (std::vector<band_colour>{band_colour::gray, band_colour::undefined}));
+  d.enum_cs = 18;  // sYCC
+  EXPECT_EQ(channel_colours(d, 3),
+            (std::vector<band_colour>{band_colour::y, band_colour::cb, band_colour::cr}));
+}

@@ -188,4 +188,30 @@ result<jp2_description> describe_jp2(bytes_view file, const std::vector<box>& bo
   return d;
 }
 
+std::vector<band_colour> channel_colours(const jp2_description& d, std::size_t n) {
+  std::vector<band_colour> out(n, band_colour::undefined);
+  std::vector<int> type(n, -1), assoc(n, -1);
+  for (const auto& ch : d.channels)
+    if (ch.channel < n) {
+      type[ch.channel] = ch.type;
+      assoc[ch.channel] = ch.association;
+    }
+  const std::uint32_t cs = d.colour_method == 1 ? d.enum_cs : 0;
+  const bool grey = cs == 17 || (cs == 0 && n < 3);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (type[i] == 1 || type[i] == 2) {
+      out[i] = band_colour::alpha;
+      continue;
+    }
+    const std::size_t channel =
+        type[i] == 0 && assoc[i] > 0 ? static_cast<std::size_t>(assoc[i] - 1) : i;
+    if (grey)
+      out[i] = channel == 0 ? band_colour::gray : band_colour::undefined;
+    else if (n >= 3 && channel < 3)
+      out[i] = static_cast<band_colour>(
+          static_cast<int>(cs == 18 ? band_colour::y : band_colour::red) + channel);
+  }
+  return out;
+}
+
 }  // namespace pipit

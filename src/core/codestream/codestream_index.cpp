@@ -88,6 +88,27 @@ bool codestream_index::has_marker(std::uint16_t code) const {
   return false;
 }
 
+std::uint32_t codestream_index::levels() const {
+  std::uint32_t nl = 32;
+  auto consider = [&](const tile_coding& tc) {
+    for (const auto& c : tc.components) nl = std::min<std::uint32_t>(nl, c.levels);
+  };
+  if (tiles.empty()) consider(defaults);
+  for (const auto& t : tiles) consider(t.coding);
+  return nl == 32 ? 0 : nl;
+}
+
+std::uint32_t codestream_index::layers() const {
+  std::uint32_t n = tiles.empty() ? defaults.layers : 0;
+  for (const auto& t : tiles) n = std::max<std::uint32_t>(n, t.coding.layers);
+  return n;
+}
+
+bool codestream_index::mct() const {
+  if (tiles.empty()) return defaults.mct != 0;
+  return std::any_of(tiles.begin(), tiles.end(), [](const tile_entry& t) { return t.coding.mct; });
+}
+
 const packet_entry* codestream_index::packet(std::uint32_t tile, std::uint32_t slot,
                                              unsigned layer) const {
   if (tile >= tiles.size()) return nullptr;

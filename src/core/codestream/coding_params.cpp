@@ -21,6 +21,26 @@ rect image_size::tile_rect(std::uint32_t t) const {
   return r;
 }
 
+std::uint32_t image_size::width_at(std::uint32_t d) const {
+  return static_cast<std::uint32_t>(ceil_div_pow2(Xsiz, d) - ceil_div_pow2(XOsiz, d));
+}
+std::uint32_t image_size::height_at(std::uint32_t d) const {
+  return static_cast<std::uint32_t>(ceil_div_pow2(Ysiz, d) - ceil_div_pow2(YOsiz, d));
+}
+
+sample_type sample_type_of(const image_size& siz) {
+  unsigned precision = 1;
+  bool is_signed = false;
+  for (const auto& c : siz.components) {
+    precision = std::max<unsigned>(precision, c.precision);
+    is_signed = is_signed || c.is_signed;
+  }
+  sample_type t;
+  t.is_signed = is_signed;
+  t.bits = precision > 16 ? 32 : (precision > 8 || is_signed) ? 16 : 8;
+  return t;
+}
+
 std::uint8_t tile_coding::max_levels() const {
   std::uint8_t m = 0;
   for (const auto& c : components) m = std::max(m, c.levels);

@@ -28,10 +28,7 @@ image_geometry geometry_of(const codestream_index& cs) {
   g.Ysiz = cs.siz.Ysiz;
   g.XOsiz = cs.siz.XOsiz;
   g.YOsiz = cs.siz.YOsiz;
-  std::uint32_t nl = 32;
-  for (const auto& t : cs.tiles)
-    for (const auto& c : t.coding.components) nl = std::min<std::uint32_t>(nl, c.levels);
-  g.NL = cs.tiles.empty() ? 0 : nl;
+  g.NL = cs.levels();
   return g;
 }
 

@@ -98,7 +98,7 @@ bool parse_numbers(const std::string& s, std::vector<std::uint32_t>& out) {
 }
 
 bool write_pgx(const std::string& path, const client::decoded_window::plane& p,
-               const client::component_info& ci) {
+               const component_size& ci) {
   std::ofstream f(path, std::ios::binary);
   f << "PG ML " << (ci.is_signed ? "- " : "+ ") << int(ci.precision) << " " << p.width << " "
     << p.height << "\n";
@@ -133,9 +133,9 @@ std::string make_plan(const get_options& o, const client::image_info& info, plan
     }
   }
   for (auto c : p.w.comps)
-    if (c >= info.components.size())
-      return "the image has " + std::to_string(info.components.size()) + " bands (components 0-" +
-             std::to_string(info.components.size() - 1) + ")";
+    if (c >= info.num_components())
+      return "the image has " + std::to_string(info.num_components()) + " bands (components 0-" +
+             std::to_string(info.num_components() - 1) + ")";
   p.w.layers = o.layers;
   if (!size.empty()) {
     // Region in full-resolution pixels; the level: the most discarded whose frame still covers
@@ -151,7 +151,7 @@ std::string make_plan(const get_options& o, const client::image_info& info, plan
       return "--region is outside the image (" + std::to_string(info.width()) + "x" +
              std::to_string(info.height()) + " at full resolution)";
     std::uint32_t d = 0;
-    while (d < info.levels) {
+    while (d < info.levels()) {
       const double sx = double(info.width_at(d + 1)) / info.width(),
                    sy = double(info.height_at(d + 1)) / info.height();
       if (rw * sx < size[0] || rh * sy < size[1]) break;
@@ -177,9 +177,10 @@ std::string make_plan(const get_options& o, const client::image_info& info, plan
     p.scale_y = double(rh) / size[1];
     return "";
   }
-  if (o.level > info.levels)
-    return "--level " + std::to_string(o.level) + ": the image has " + std::to_string(info.levels) +
-           " levels to discard (0-" + std::to_string(info.levels) + ")";
+  if (o.level > info.levels())
+    return "--level " + std::to_string(o.level) + ": the image has " +
+           std::to_string(info.levels()) + " levels to discard (0-" +
+           std::to_string(info.levels()) + ")";
   const std::uint32_t fw = info.width_at(o.level), fh = info.height_at(o.level);
   p.w.discard_levels = o.level;
   p.w.w = fw;
@@ -334,9 +335,9 @@ int run_get(const get_options& o) {
     gdal->progress(0.0);
     const std::uint32_t target = p.w.discard_levels;
     double total = 0, done = 0;
-    for (std::uint32_t d = target; d <= info.levels; ++d)
+    for (std::uint32_t d = target; d <= info.levels(); ++d)
       total += std::ldexp(1.0, -2 * int(d - target));
-    for (std::uint32_t d = info.levels + 1; d-- > target && rc == 0;) {
+    for (std::uint32_t d = info.levels() + 1; d-- > target && rc == 0;) {
       rc = wait_window(**c, d == target ? p.w : coarser(p.w, info, d));
       done += std::ldexp(1.0, -2 * int(d - target));
       if (rc == 0) gdal->progress(0.9 * done / total);
@@ -371,7 +372,7 @@ int run_get(const get_options& o) {
   if (fmt == out_format::pgx) {
     for (const auto& pl : d->planes) {
       const std::string path = o.out + "_" + std::to_string(pl.component) + ".pgx";
-      if (!write_pgx(path, pl, info.components[pl.component])) {
+      if (!write_pgx(path, pl, info.component(pl.component))) {
         std::fprintf(stderr, "pipit get: cannot write %s\n", path.c_str());
         return 1;
       }

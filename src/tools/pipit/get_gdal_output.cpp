@@ -2,7 +2,6 @@
 // of the JP2 boxes, and GDAL's progress bar. Built as the module pipit_gdal_output.so.
 #include <cpl_progress.h>
 #include <gdal_priv.h>
-#include <gdaljp2metadata.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -14,51 +13,6 @@
 
 namespace pipit::tools {
 namespace {
-
-// Georeferencing of the whole image at full resolution, from the JP2 boxes of metadata-bin 0.
-struct georef {
-  bool have_gt = false;
-  double gt[6] = {0, 1, 0, 0, 0, 1};
-  OGRSpatialReference srs;
-  GDAL_GCP* gcps = nullptr;  // owned
-  int gcp_count = 0;
-  bool pixel_is_point = false;
-  georef() = default;
-  georef(const georef&) = delete;
-  georef& operator=(const georef&) = delete;
-  ~georef() {
-    if (gcps != nullptr) {
-      GDALDeinitGCPs(gcp_count, gcps);
-      CPLFree(gcps);
-    }
-  }
-};
-
-void read_georef(const client::image_info& info, georef& g) {
-  if (info.jp2_header.empty()) return;
-  const CPLString name(CPLSPrintf("/vsimem/pipit_get_%p.jp2", static_cast<const void*>(&info)));
-  VSILFILE* fp = VSIFileFromMemBuffer(name, const_cast<GByte*>(info.jp2_header.data()),
-                                      info.jp2_header.size(), FALSE);
-  if (fp == nullptr) return;
-  GDALJP2Metadata md;
-  if (md.ReadAndParse(fp)) {
-    if (md.bHaveGeoTransform) {
-      g.have_gt = true;
-      std::copy(md.adfGeoTransform, md.adfGeoTransform + 6, g.gt);
-    }
-    if (!md.m_oSRS.IsEmpty()) {
-      g.srs = md.m_oSRS;
-      g.srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-    }
-    if (md.nGCPCount > 0) {
-      g.gcp_count = md.nGCPCount;
-      g.gcps = GDALDuplicateGCPs(md.nGCPCount, md.pasGCPList);
-    }
-    g.pixel_is_point = md.bPixelIsPoint;
-  }
-  VSIFCloseL(fp);
-  VSIUnlink(name);
-}
 
 // Writes the decoded planes with GDAL; returns 0, 1 (write failed) or 2 (format cannot hold it).
 int write_gdal(const get_options& o, out_format fmt, const client::image_info& info, const plan& p,
@@ -107,28 +61,31 @@ int write_gdal(const get_options& o, out_format fmt, const client::image_info& i
       return 1;
   }
   src.reset();
+  const std::vector<band_colour> colours = info.colours();
   for (int b = 0; b < nb; ++b) {
     const std::uint32_t c = d.planes[b].component;
-    if (c < info.colours.size())
-      out->GetRasterBand(b + 1)->SetColorInterpretation(JPIPColorInterp(info.colours[c]));
+    if (c < colours.size())
+      out->GetRasterBand(b + 1)->SetColorInterpretation(JPIPColorInterp(colours[c]));
   }
-  georef g;
-  read_georef(info, g);
-  if (g.have_gt) {
+  // The JPIP driver's georeferencing (jpipgdaltypes.h), moved to the window and the level.
+  JPIPGeoref g;
+  g.Read(info);
+  const double* t = g.adfGeoTransform;
+  if (g.bHaveGeoTransform) {
     const double X = p.full_x, Y = p.full_y;
-    double gt[6] = {g.gt[0] + X * g.gt[1] + Y * g.gt[2], g.gt[1] * p.scale_x, g.gt[2] * p.scale_y,
-                    g.gt[3] + X * g.gt[4] + Y * g.gt[5], g.gt[4] * p.scale_x, g.gt[5] * p.scale_y};
+    double gt[6] = {t[0] + X * t[1] + Y * t[2], t[1] * p.scale_x, t[2] * p.scale_y,
+                    t[3] + X * t[4] + Y * t[5], t[4] * p.scale_x, t[5] * p.scale_y};
     out->SetGeoTransform(gt);
-    if (!g.srs.IsEmpty()) out->SetSpatialRef(&g.srs);
-  } else if (g.gcp_count > 0) {
-    std::vector<GDAL_GCP> gcps(g.gcps, g.gcps + g.gcp_count);
+    if (!g.oSRS.IsEmpty()) out->SetSpatialRef(&g.oSRS);
+  } else if (g.nGCPCount > 0) {
+    std::vector<GDAL_GCP> gcps(g.pasGCPs, g.pasGCPs + g.nGCPCount);
     for (auto& c : gcps) {
       c.dfGCPPixel = (c.dfGCPPixel - p.full_x) / p.scale_x;
       c.dfGCPLine = (c.dfGCPLine - p.full_y) / p.scale_y;
     }
-    out->SetGCPs(g.gcp_count, gcps.data(), g.srs.IsEmpty() ? nullptr : &g.srs);
+    out->SetGCPs(g.nGCPCount, gcps.data(), g.oSRS.IsEmpty() ? nullptr : &g.oSRS);
   }
-  if (g.pixel_is_point) out->SetMetadataItem(GDALMD_AREA_OR_POINT, GDALMD_AOP_POINT);
+  if (g.bPixelIsPoint) out->SetMetadataItem(GDALMD_AREA_OR_POINT, GDALMD_AOP_POINT);
 
   const char* driver_name = fmt == out_format::gtiff ? "GTiff" : "PNG";
   GDALDriver* drv = GetGDALDriverManager()->GetDriverByName(driver_name);
