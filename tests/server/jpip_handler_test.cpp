@@ -3,8 +3,11 @@
 // rgb_t.j2k (512x384, 4 tiles, 3 components).
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <future>
 #include <map>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include "server/jpip_handler.hpp"
@@ -360,6 +363,47 @@ TEST(target_registry_test, each_build_may_commit_its_share_of_index_build_bytes)
   EXPECT_FALSE(reg.open("a.j2k"));  // the failure is cached
   EXPECT_EQ(reg.failures_cached(), 1u);
   EXPECT_EQ(reg.misses(), 1u);
+}
+
+TEST(target_registry_test, one_build_per_file_others_wait_and_beyond_the_queue_limits_get_503) {
+  temp_root tmp;
+  for (const char* n : {"a.j2k", "b.j2k", "c.j2k"}) tmp.add(data_file("g_plt.j2k"), n);
+  build_limits limits;
+  limits.threads = 1;
+  limits.max_waiting = 2;
+  limits.max_queued = 1;
+  target_registry reg(tmp.root(), 8, 1ull << 30, limits);
+  // The one builder is held inside the callback of a.j2k's build: b.j2k then waits in the queue.
+  std::promise<void> entered, release;
+  auto released = release.get_future().share();
+  ASSERT_FALSE(reg.open_or_wait("a.j2k", [&entered, released] {
+    entered.set_value();
+    released.wait();
+  }));
+  entered.get_future().wait();
+  std::atomic<int> b_ready{0};
+  ASSERT_FALSE(reg.open_or_wait("b.j2k", [&b_ready] { ++b_ready; }));
+  EXPECT_EQ(reg.builds_pending(), 1u);
+  // A second file queued: beyond max_queued.
+  auto c = reg.open_or_wait("c.j2k", [] {});
+  ASSERT_TRUE(c && !*c);
+  EXPECT_EQ(c->error().code, errc::limit);  // 503
+  EXPECT_NE(c->error().message.find("wait to be indexed"), std::string::npos);
+  // Another request for b.j2k waits for the same build (one build per file)...
+  ASSERT_FALSE(reg.open_or_wait("b.j2k", [&b_ready] { ++b_ready; }));
+  EXPECT_EQ(reg.misses(), 2u);
+  // ... and one more is beyond max_waiting.
+  auto b3 = reg.open_or_wait("b.j2k", [] {});
+  ASSERT_TRUE(b3 && !*b3);
+  EXPECT_EQ(b3->error().code, errc::limit);
+  release.set_value();
+  // b's build ends by calling both its waiters; then b is served from the cache.
+  for (int i = 0; i < 3000 && b_ready.load() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(b_ready.load(), 2);
+  EXPECT_TRUE(reg.open("b.j2k"));
+  EXPECT_EQ(reg.misses(), 2u);  // built once
+  EXPECT_TRUE(reg.open("c.j2k"));
 }
 
 TEST(session_registry_test, idle_sessions_are_reaped) {
