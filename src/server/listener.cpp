@@ -134,15 +134,17 @@ void listener::shed_one() {
   const int fd =
       ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd >= 0) {
-    const std::string text =
-        refusal_text(refusal_kind::unavailable, "too many connections (no descriptor left)");
-    const std::string head =
-        "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
-        std::to_string(text.size()) + "\r\n\r\n" + text;
+    const refusal_kind kind = refusal_kind::unavailable;
+    const std::string text = refusal_text(kind, "too many connections (no descriptor left)");
+    const unsigned status = http_status_of(kind);
+    const std::string head = "HTTP/1.1 " + std::to_string(status) + " " +
+                             std::string(http_reason_phrase(status)) +
+                             "\r\nConnection: close\r\n"
+                             "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+                             std::to_string(text.size()) + "\r\n\r\n" + text;
     (void)!::send(fd, head.data(), head.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     ::close(fd);
-    ctx_.metrics.record(503, text.size(), -1, 0);
+    ctx_.metrics.record(status, text.size(), -1, 0);
   }
   spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }

@@ -83,12 +83,8 @@ std::string content_type_of(std::string_view name) {
   return "application/octet-stream";
 }
 
-reply not_found(std::string text) {
-  reply r;
-  r.status = 404;
-  r.text = std::move(text);
-  return r;
-}
+// A 404 through the one map and text builder of refusals (error_status).
+reply not_found(std::string_view reason) { return error_reply(refusal_kind::not_found, reason); }
 
 // The served images under the root, sorted, at most `limit`.
 std::vector<std::string> list_images(const fs::path& root, std::size_t limit) {
@@ -135,9 +131,7 @@ std::optional<reply> viewer_reply(std::string_view request_target, const server_
   if (path != "/view" && path.rfind("/view/", 0) != 0) return std::nullopt;
   const fs::path& dir = viewer_dir();
   if (dir.empty())
-    return not_found(
-        "404 Not Found: this pipit was built without the browser viewer "
-        "(PIPIT_BUILD_VIEWER)\n");
+    return not_found("this pipit was built without the browser viewer (PIPIT_BUILD_VIEWER)");
   const std::string_view rest = path.size() > 6 ? path.substr(6) : std::string_view{};
   if (rest.empty()) return index_page(ctx.targets.root());
   if (rest.rfind("assets/", 0) == 0) {
@@ -146,9 +140,9 @@ std::optional<reply> viewer_reply(std::string_view request_target, const server_
         !file.empty() && file.front() != '.' && std::all_of(file.begin(), file.end(), [](char c) {
           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
         });
-    if (!plain) return not_found("404 Not Found: no such viewer file\n");
+    if (!plain) return not_found("no such viewer file");
     auto bytes = read_file(dir / std::string(file));
-    if (!bytes) return not_found("404 Not Found: no such viewer file\n");
+    if (!bytes) return not_found("no such viewer file");
     reply r;
     r.content_type = content_type_of(file);
     r.text = std::move(*bytes);
@@ -158,9 +152,9 @@ std::optional<reply> viewer_reply(std::string_view request_target, const server_
   // /view/NAME: the page; it reads the image name from its own address.
   std::string name;
   if (!decode_url_path(rest, name) || !normalize_target_name(name))
-    return not_found("404 Not Found: not a served image name: " + std::string(rest) + "\n");
+    return not_found("not a served image name: " + std::string(rest));
   auto page = read_file(dir / "index.html");
-  if (!page) return not_found("404 Not Found: the viewer's index.html cannot be read\n");
+  if (!page) return not_found("the viewer's index.html cannot be read");
   reply r;
   r.content_type = "text/html; charset=utf-8";
   r.text = std::move(*page);

@@ -316,10 +316,13 @@ def test_expect_100_continue_is_answered(srv):
     "//etc/passwd", "/etc/passwd%00.j2k", "/tiled_odd.j2k%00", "/notes.txt", "/./tiled_odd.j2k",
     "/tiled_odd.j2k/", "/" + "a/" * 3000 + "x.j2k", "/?target=../secret.j2k", "/?target=/etc/passwd",
     "/?target=sub/out.j2k", "/x.j2k?target=%2e%2e/secret.j2k",
+    "/view/../secret.j2k", "/view/%2e%2e/secret.j2k", "/view/assets/..%2f..%2fsecret.j2k",
+    "/view/assets/.hidden", "/view/sub/out.j2k.txt",
 ])
 def test_path_tricks_never_reach_outside_the_root(srv, path):
     st, _, body = srv.get(path + ("&" if "?" in path else "?") + "fsiz=64,64")
     assert st in (400, 404, 414, 431), (path, st, body[:200])
+    assert body.startswith(b"%d " % st), body[:200]  # one text builder for every refusal
     assert b"/tmp" not in body and b"root" not in body  # no server path in the message
 
 
