@@ -1,7 +1,8 @@
 // The JPIP client (ISO/IEC 15444-9, JPP-stream over HTTP/1.1).
 //
 // A `jpip_client` browses one remote image. open() turns a jpip:// (http) or jpips:// (https)
-// URL into a session: `cnew=http&type=jpp-stream&stream=0&tid=0&len=...`, then it follows the
+// URL into a session: `cnew=http&type=jpp-stream&stream=0&tid=0&len=...` (`type=jpt-stream` with
+// client_options::stream = stream_kind::jpt), then it follows the
 // server's JPIP-cnew (path, host, port, cid); a server that grants no session is spoken to with
 // stateless requests that carry `model` statements for what the client already holds. Every
 // request carries stream=0, len, and (for view-windows) fsiz, roff and rsiz explicitly.
@@ -98,8 +99,14 @@ struct transport_options {
   static constexpr long default_low_speed_seconds = 30;
 };
 
+// The kind of stream the client asks for (15444-9 A.2; docs/jpip-notes.md §4): JPP-streams of
+// precinct data-bins, or JPT-streams of tile data-bins (whole tile-parts) for servers that speak
+// only those. With JPT a window brings every tile it meets whole, at every resolution and layer.
+enum class stream_kind : std::uint8_t { jpp, jpt };
+
 struct client_options {
   transport_options transport;
+  stream_kind stream = stream_kind::jpp;
   std::filesystem::path cache_dir;   // empty: the cache lives in memory only
   double checkpoint_seconds = 1;     // the cache file is rewritten at most this often while
                                      // data arrives (and at close), merged with other writers

@@ -70,6 +70,7 @@ class codestream_skeleton {
                                               unsigned max_layers = 0) const;
 
   // The rebuilt codestream: every precinct, or only those `window` needs (see rebuild_options).
+  // From a cache of tile data-bins (a JPT-stream), the JPT rebuild instead: see holds_tile_bins.
   std::vector<std::uint8_t> codestream(const databin_cache& cache, unsigned max_layers = 0,
                                        rebuild_stats* stats = nullptr,
                                        const window_spec* window = nullptr) const;
@@ -85,14 +86,28 @@ class codestream_skeleton {
                                             unsigned max_layers = 0,
                                             rebuild_stats* stats = nullptr) const;
 
+  // True when the cache holds a tile data-bin of the codestream (a JPT-stream; 15444-9 A.3.4,
+  // docs/jpip-notes.md §5.3, §6). Its rebuild is the main header bin (less TLM and PLM; its
+  // progression, POC and PPM kept), then every tile in index order: the leading complete
+  // tile-parts of its tile data-bin, copied as they are (Psot 0 resolved, TNsot set to the parts
+  // written when some are missing), or, for a tile without one (or outside `window`), an empty
+  // tile of the main header's coding (its samples the DC level); then EOC. `max_layers` is not
+  // applied (decoders limit layers themselves). Under PPM, tiles without data are left out, and
+  // the result is right only when every tile-part is present in the original order.
+  bool holds_tile_bins(const databin_cache& cache) const;
+
  private:
   std::uint32_t csn_ = 0;
+  std::vector<std::uint8_t> jpt_codestream(const databin_cache& cache, rebuild_stats* stats,
+                                           const window_spec* window) const;
+
   std::vector<std::uint8_t> head_;                     // SOC .. the last main header segment
   std::vector<std::vector<std::uint8_t>> tile_heads_;  // rewritten tile header bins
   std::shared_ptr<const codestream_index> index_;      // headers-only index of the skeleton
 };
 
-// One-shot: the skeleton's codestream. Fails as codestream_skeleton::build.
+// One-shot: the skeleton's codestream. Fails as codestream_skeleton::build, and (corrupt) when
+// the codestream has both tile data-bins and precinct or tile header data-bins.
 result<std::vector<std::uint8_t>> rebuild_codestream(const databin_cache& cache,
                                                      const rebuild_options& options = {},
                                                      rebuild_stats* stats = nullptr);

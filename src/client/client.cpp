@@ -87,7 +87,8 @@ class client_impl final : public jpip_client {
   client_impl(jpip_url url, client_options options)
       : url_(std::move(url)),
         options_(std::move(options)),
-        session_(url_, options_.transport, options_.use_session, cache_) {
+        session_(url_, options_.transport, options_.use_session, cache_,
+                 options_.stream == stream_kind::jpt) {
     len_ = std::min(options_.window_len, options_.max_len);
   }
   ~client_impl() override { close(); }
@@ -99,6 +100,7 @@ class client_impl final : public jpip_client {
     decoder_options dopt;
     dopt.threads = std::max(1, options_.decode_threads);
     dopt.cache_bytes = options_.decoded_cache_bytes;
+    dopt.jpt = options_.stream == stream_kind::jpt;
     decoder_ = std::make_unique<window_decoder>(info_, cache_, dopt);
     worker_ = std::thread([this] { run(); });
     return {};
@@ -467,7 +469,8 @@ class client_impl final : public jpip_client {
         job.finish(window_state::failed, sk.error());
         return;
       }
-      job.bins = bins_for_window((*sk)->index(), info_.is_jp2, job.view());
+      job.bins = bins_for_window((*sk)->index(), info_.is_jp2, job.view(),
+                                 options_.stream == stream_kind::jpt);
     }
     {
       std::lock_guard lock(cache_.mutex);

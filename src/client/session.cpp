@@ -33,8 +33,12 @@ std::string describe_status(const http_response& r) {
 }  // namespace
 
 session::session(jpip_url url, const transport_options& transport, bool use_session,
-                 shared_cache& cache)
-    : url_(std::move(url)), transport_(transport), use_session_(use_session), cache_(cache) {}
+                 shared_cache& cache, bool jpt)
+    : url_(std::move(url)),
+      transport_(transport),
+      use_session_(use_session),
+      cache_(cache),
+      jpt_(jpt) {}
 
 void session::take_cnew(const std::string& value) {
   std::string host = url_.host, path = url_.path;
@@ -73,7 +77,7 @@ exchange_result session::open(std::uint64_t len, const std::optional<cache_model
   }
   r.tid = (tid.empty() || tid == "0") ? std::string("0") : tid;
   if (use_session_) r.cnew = channel_new{{"http"}};
-  r.type = return_types{{return_type{"jpp-stream", ""}}};
+  r.type = return_types{{return_type{jpt_ ? "jpt-stream" : "jpp-stream", ""}}};
   r.stream = std::vector<sampled_range>{sampled_range{0, 0, 1}};
   r.len = len;
   if (model && *r.tid != "0") r.model = model;
@@ -99,7 +103,7 @@ exchange_result session::send(jpip_request view, std::uint64_t len,
       tid = cache_.cache.target_id();
     }
     view.tid = tid.empty() ? std::string("0") : tid;
-    view.type = return_types{{return_type{"jpp-stream", ""}}};
+    view.type = return_types{{return_type{jpt_ ? "jpt-stream" : "jpp-stream", ""}}};
     if (view.tid == "0") view.model.reset();
     url = url_.base() + "?" + format_request(view);
     if (!url_.query.empty()) url += "&" + url_.query;
@@ -254,10 +258,17 @@ exchange_result session::exchange(const std::string& url, bool is_session_reques
   }
   if (resp.has_header("jpip-cnew")) take_cnew(resp.header("jpip-cnew"));
   const std::string ctype = resp.header("content-type");
-  if (!ctype.empty() && ctype.find("jpp-stream") == std::string::npos && resp.body_bytes > 0) {
+  const char* wanted = jpt_ ? "jpt-stream" : "jpp-stream";
+  if (!ctype.empty() && ctype.find(wanted) == std::string::npos && resp.body_bytes > 0) {
     x.result = exchange_result::outcome::fatal;
+    std::string hint;
+    if (!jpt_ && ctype.find("jpt-stream") != std::string::npos)
+      hint =
+          " (the server speaks JPT: ask for JPT-streams, e.g. the GDAL open option "
+          "STREAM_TYPE=JPT or pipit get --stream-type jpt)";
     x.failure = error{errc::corrupt, no_offset,
-                      where + ": the server answered with " + ctype + ", not a JPP-stream"};
+                      where + ": the server answered with " + ctype + ", not a " +
+                          (jpt_ ? "JPT" : "JPP") + "-stream" + hint};
     return x;
   }
   if (!x.eor) {

@@ -1,7 +1,7 @@
 // A JPIP session over HTTP (15444-9 Annex F, docs/jpip-notes.md §9.1): the session-opening request
-// (`cnew=http&type=jpp-stream&stream=0&tid=...&len=...`), the channel's path/host/port/cid taken
-// from JPIP-cnew, stateless requests when no channel was granted, `cclose` at the end; and the
-// JPP-stream of each response fed into the data-bin cache as it arrives.
+// (`cnew=http&type=jpp-stream&stream=0&tid=...&len=...`, or `type=jpt-stream`), the channel's
+// path/host/port/cid taken from JPIP-cnew, stateless requests when no channel was granted, `cclose`
+// at the end; and the JPP-stream of each response fed into the data-bin cache as it arrives.
 //
 // Thread-safety: none; a session belongs to the client's worker thread (and to open()/close()
 // while no worker runs). The cache is reached through the caller's mutex.
@@ -85,7 +85,9 @@ struct exchange_result {
 
 class session {
  public:
-  session(jpip_url url, const transport_options& transport, bool use_session, shared_cache& cache);
+  // `jpt`: ask for JPT-streams (type=jpt-stream) instead of JPP-streams.
+  session(jpip_url url, const transport_options& transport, bool use_session, shared_cache& cache,
+          bool jpt = false);
 
   // Opens a session (or, when the server grants none, falls back to stateless requests).
   // `model` (optional) declares what the cache holds, for a known `tid`.
@@ -118,6 +120,7 @@ class session {
   http_transport transport_;
   bool use_session_;
   shared_cache& cache_;
+  bool jpt_ = false;
   bool open_ = false;
   std::string cid_;
   std::string channel_base_;  // origin + path for channel requests

@@ -21,11 +21,16 @@ window_spec spec_for_window(std::uint32_t XOsiz, std::uint32_t YOsiz, const wind
   return spec;
 }
 
-window_bins bins_for_window(const codestream_index& cs, bool is_jp2, const window& w) {
+window_bins bins_for_window(const codestream_index& cs, bool is_jp2, const window& w, bool jpt) {
   window_bins out;
   const window_spec spec = spec_for_window(cs.siz.XOsiz, cs.siz.YOsiz, w);
   if (is_jp2) out.headers.push_back(bin_id{bin_kind::metadata, 0, 0});
   out.headers.push_back(bin_id{bin_kind::main_header, 0, 0});
+  if (jpt) {
+    for (std::uint32_t t : window_tiles(cs, spec))
+      out.precincts.push_back(bin_id{bin_kind::tile, 0, t});
+    return out;
+  }
   for (std::uint32_t t : window_tiles(cs, spec))
     out.headers.push_back(bin_id{bin_kind::tile_header, 0, t});
   const std::uint64_t nc = cs.num_components(), nt = cs.tiles.size();
@@ -55,7 +60,7 @@ missing_bins missing_for_window(const databin_cache& cache, const window_bins& b
 
 std::optional<window> fill_window(const codestream_index& cs, const window_bins& bins,
                                   const missing_bins& missing, const window& w) {
-  if (missing.precincts.empty()) return std::nullopt;
+  if (missing.precincts.empty() || bins.places.size() != bins.precincts.size()) return std::nullopt;
   // The lowest resolution missing: the most levels discarded to make it a frame's top.
   auto level_of = [&](const window_precinct& p) {
     const unsigned levels = cs.tiles[p.tile].coding.components[p.component].levels;

@@ -24,11 +24,14 @@ namespace pipit::client {
 
 struct window_bins {
   std::vector<bin_id> headers;          // main header, metadata-bin 0 (JP2), tile headers
-  std::vector<bin_id> precincts;        // in the order of window_precincts()
-  std::vector<window_precinct> places;  // where each of `precincts` lies
+  std::vector<bin_id> precincts;        // in the order of window_precincts() (or tile bins)
+  std::vector<window_precinct> places;  // where each of `precincts` lies (empty for tile bins)
 };
 
-window_bins bins_for_window(const codestream_index& cs, bool is_jp2, const window& w);
+// `jpt`: the bins of a JPT-stream, the tile data-bins of the tiles the window meets (in
+// `precincts`; no `places`) after the main header (and metadata-bin 0).
+window_bins bins_for_window(const codestream_index& cs, bool is_jp2, const window& w,
+                            bool jpt = false);
 
 // The core's window for a client window on an image whose origin is (XOsiz, YOsiz).
 window_spec spec_for_window(std::uint32_t XOsiz, std::uint32_t YOsiz, const window& w);

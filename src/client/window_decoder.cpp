@@ -90,6 +90,20 @@ std::shared_ptr<const data_stamp> window_decoder::stamp_of(
   auto add = [&](std::uint32_t tile, std::uint32_t slot) {
     s->push_back(bin_state(cache, bin_id{bin_kind::precinct, 0, precinct_id_of(ix, tile, slot)}));
   };
+  if (options_.jpt) {
+    // The tile data-bins of the tiles the cell meets hold all its samples come from.
+    if (g.tiles) {
+      s->push_back(bin_state(cache, bin_id{bin_kind::tile, 0, g.cell(i, j)}));
+      return s;
+    }
+    window_spec spec;
+    spec.discard_levels = d;
+    spec.region = grid_rect{at_level(g.xs[i], 1, d), at_level(g.ys[j], 1, d),
+                            at_level(g.xs[i + 1], 1, d), at_level(g.ys[j + 1], 1, d)};
+    for (std::uint32_t t : window_tiles(ix, spec))
+      s->push_back(bin_state(cache, bin_id{bin_kind::tile, 0, t}));
+    return s;
+  }
   if (g.tiles) {
     // A whole tile at level d: its header and every precinct of resolutions 0..levels-d of its
     // components.
@@ -159,7 +173,7 @@ result<void> window_decoder::make_plan(const window& w, plan& p) {
   const codestream_skeleton& skeleton = **sk;
   const codestream_index& ix = skeleton.index();
   // OpenJPH decodes whole tiles, every component: all of them are decoded and kept.
-  p.openjph = options_.openjph && g.tiles && ht_decodable(ix);
+  p.openjph = options_.openjph && !options_.jpt && g.tiles && ht_decodable(ix);
   if (p.openjph && p.decoded.size() < n) {
     p.decoded.resize(n);
     std::iota(p.decoded.begin(), p.decoded.end(), 0u);

@@ -183,6 +183,15 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
         return nullptr;
     }
 
+    const char *pszStreamType = JPIPStreamType(poOpenInfo->papszOpenOptions);
+    if (!EQUAL(pszStreamType, "JPP") && !EQUAL(pszStreamType, "JPT"))
+    {
+        CPLError(CE_Failure, CPLE_IllegalArg,
+                 "JPIP: STREAM_TYPE=%s: the stream types are JPP (precinct "
+                 "data-bins) and JPT (tile data-bins)",
+                 pszStreamType);
+        return nullptr;
+    }
     const pipit::client::client_options oOptions = JPIPClientOptions(
         poOpenInfo->pszFilename, poOpenInfo->papszOpenOptions);
 
@@ -730,6 +739,11 @@ void GDALRegister_JPIP()
         "  <Option name='DECODED_CACHE' type='string' default='128MB' "
         "description='Bytes of decoded tiles kept for later reads (0: "
         "none; suffixes KB, MB, GB)'/>"
+        "  <Option name='STREAM_TYPE' type='string-select' default='JPP' "
+        "description='Ask for JPP-streams (precinct data-bins) or "
+        "JPT-streams (tile data-bins, for servers that speak only those)'>"
+        "    <Value>JPP</Value><Value>JPT</Value>"
+        "  </Option>"
         "  <Option name='FETCH_WHOLE_TILES' type='boolean' default='NO' "
         "description='Synchronous reads fetch the whole tiles they meet (a "
         "pass over the image decodes each tile once)'/>"

@@ -204,5 +204,13 @@ pipit::client::client_options JPIPClientOptions(const char *pszFilename,
     oOptions.decode_threads = std::clamp(oOptions.decode_threads, 1, 128);
     oOptions.decoded_cache_bytes = JPIPParseByteSize(GetOption(
         papszOpenOptions, "DECODED_CACHE", "JPIP_DECODED_CACHE", "128MB"));
+    if (EQUAL(JPIPStreamType(papszOpenOptions), "JPT"))
+        oOptions.stream = pipit::client::stream_kind::jpt;
     return oOptions;
+}
+
+const char *JPIPStreamType(CSLConstList papszOpenOptions)
+{
+    return GetOption(papszOpenOptions, "STREAM_TYPE", "JPIP_STREAM_TYPE",
+                     "JPP");
 }

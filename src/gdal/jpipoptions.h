@@ -24,6 +24,10 @@ pipit::client::client_options JPIPClientOptions(const char *pszFilename,
 // backslash escapes for \ and ".
 std::vector<std::string> JPIPSplitHeaders(const char *pszHeaders);
 
+// STREAM_TYPE (config JPIP_STREAM_TYPE): "JPP" (the default) or "JPT", as
+// given (the caller refuses anything else).
+const char *JPIPStreamType(CSLConstList papszOpenOptions);
+
 // "134217728", "128MB", "1GB", "512KB": bytes (a negative or bad value: 0).
 std::uint64_t JPIPParseByteSize(const char *pszValue);
 

@@ -188,3 +188,111 @@ TEST(Rebuild, SharedPartialVectorDecodesItsFirstLayer) {
   EXPECT_EQ(sk->complete_packets(cache, 2).size(), 0u);
   EXPECT_EQ(sk->complete_packets(cache, 999999).size(), 0u);
 }
+
+namespace {
+
+// The JPT-stream bins of a raw codestream (15444-9 A.3.4): its main header, and per tile the
+// concatenation of its tile-parts, each from SOT to its last byte.
+databin_cache jpt_cache(const std::vector<std::uint8_t>& file, const codestream_index& cs) {
+  databin_cache cache;
+  const bytes_view f(file);
+  EXPECT_TRUE(cache.add(bin_id{bin_kind::main_header, 0, 0}, 0,
+                        f.subspan(0, static_cast<std::size_t>(cs.main_header_end)), true));
+  for (std::uint32_t t = 0; t < cs.tiles.size(); ++t) {
+    std::uint64_t at = 0;
+    for (std::size_t k = 0; k < cs.tiles[t].parts.size(); ++k) {
+      const tile_part& tp = cs.tile_parts[cs.tiles[t].parts[k]];
+      const auto n = static_cast<std::size_t>(tp.end - tp.sot_offset);
+      EXPECT_TRUE(cache.add(bin_id{bin_kind::tile, 0, t}, at,
+                            f.subspan(static_cast<std::size_t>(tp.sot_offset), n),
+                            k + 1 == cs.tiles[t].parts.size()));
+      at += n;
+    }
+  }
+  return cache;
+}
+
+}  // namespace
+
+TEST(JptRebuild, WholeTileBinsGiveTheOriginalCodestream) {
+  // Tile-parts in tile order and no TLM or PLM: the rebuild is the file, byte for byte.
+  for (const char* name : {"g_plt.j2k", "rgb_t.j2k", "g_eph.j2k"}) {
+    SCOPED_TRACE(name);
+    const auto file = read_file(vector_path(name));
+    auto ix = image_index::build(file);
+    ASSERT_TRUE(ix) << ix.error().to_string();
+    const codestream_index& cs = ix->codestreams[0];
+    ASSERT_FALSE(cs.has_marker(TLM) || cs.has_marker(PLM));
+    databin_cache cache = jpt_cache(file, cs);
+    auto out = rebuild_codestream(cache);
+    ASSERT_TRUE(out) << out.error().to_string();
+    EXPECT_TRUE(*out == file);
+  }
+}
+
+TEST(JptRebuild, KeepsWholeTilePartsAndEmptiesTheOtherTiles) {
+  const auto file = read_file(vector_path("rgb_t.j2k"));  // 4 tiles of one tile-part
+  auto ix = image_index::build(file);
+  ASSERT_TRUE(ix);
+  const codestream_index& cs = ix->codestreams[0];
+  ASSERT_EQ(cs.tiles.size(), 4u);
+  databin_cache full = jpt_cache(file, cs);
+  databin_cache cache;
+  ASSERT_TRUE(cache.add(bin_id{bin_kind::main_header, 0, 0}, 0,
+                        full.contiguous_prefix(bin_id{bin_kind::main_header, 0, 0}), true));
+  // Tile 1 whole, tile 2 cut in its tile-part, tile 3 absent, tile 0 only past a gap.
+  const bytes_view t1 = full.contiguous_prefix(bin_id{bin_kind::tile, 0, 1});
+  const bytes_view t2 = full.contiguous_prefix(bin_id{bin_kind::tile, 0, 2});
+  const bytes_view t0 = full.contiguous_prefix(bin_id{bin_kind::tile, 0, 0});
+  ASSERT_TRUE(cache.add(bin_id{bin_kind::tile, 0, 1}, 0, t1, true));
+  ASSERT_TRUE(cache.add(bin_id{bin_kind::tile, 0, 2}, 0, t2.first(t2.size() / 2), false));
+  ASSERT_TRUE(cache.add(bin_id{bin_kind::tile, 0, 0}, 10, t0.subspan(10), true));
+  rebuild_stats st;
+  auto out = rebuild_codestream(cache, {}, &st);
+  ASSERT_TRUE(out) << out.error().to_string();
+  EXPECT_EQ(st.packets, 1u);  // tile-parts copied
+  auto again = image_index::build(*out);
+  ASSERT_TRUE(again) << again.error().to_string();
+  const codestream_index& r = again->codestreams[0];
+  ASSERT_EQ(r.tile_parts.size(), 4u);  // the others are empty tiles
+  for (std::uint32_t t = 0; t < 4; ++t)
+    EXPECT_EQ(r.tiles[t].packet_count, cs.tiles[t].packet_count);
+  // Tile 1 is the original's, byte for byte; the others hold one byte per packet.
+  EXPECT_EQ(r.tile_parts[2].end - r.tile_parts[2].body_offset, cs.tiles[2].packet_count);
+  const tile_part& a = r.tile_parts[1];
+  const tile_part& b = cs.tile_parts[cs.tiles[1].parts[0]];
+  EXPECT_TRUE(std::equal(out->begin() + static_cast<std::ptrdiff_t>(a.sot_offset),
+                         out->begin() + static_cast<std::ptrdiff_t>(a.end),
+                         file.begin() + static_cast<std::ptrdiff_t>(b.sot_offset),
+                         file.begin() + static_cast<std::ptrdiff_t>(b.end)));
+}
+
+TEST(JptRebuild, NoWholeTilePartGivesEmptyTiles) {
+  // Every tile without a whole tile-part gets empty packets.
+  const auto file = read_file(vector_path("rgb_t.j2k"));
+  auto ix = image_index::build(file);
+  ASSERT_TRUE(ix);
+  databin_cache full = jpt_cache(file, ix->codestreams[0]);
+  databin_cache cache;
+  ASSERT_TRUE(cache.add(bin_id{bin_kind::main_header, 0, 0}, 0,
+                        full.contiguous_prefix(bin_id{bin_kind::main_header, 0, 0}), true));
+  ASSERT_TRUE(cache.add(bin_id{bin_kind::tile, 0, 0}, 0,
+                        full.contiguous_prefix(bin_id{bin_kind::tile, 0, 0}).first(40), false));
+  auto out = rebuild_codestream(cache);
+  ASSERT_TRUE(out) << out.error().to_string();
+  auto again = image_index::build(*out);
+  ASSERT_TRUE(again) << again.error().to_string();
+  ASSERT_EQ(again->codestreams[0].tile_parts.size(), 4u);
+  EXPECT_EQ(again->codestreams[0].tiles[0].packet_count, ix->codestreams[0].tiles[0].packet_count);
+}
+
+TEST(JptRebuild, TileAndPrecinctBinsOfOneCodestreamAreAnError) {
+  const auto file = read_file(vector_path("rgb_t.j2k"));
+  auto ix = image_index::build(file);
+  ASSERT_TRUE(ix);
+  databin_cache cache = jpt_cache(file, ix->codestreams[0]);
+  ASSERT_TRUE(cache.add(bin_id{bin_kind::precinct, 0, 3}, 0, bytes_view(file).first(1), false));
+  auto out = rebuild_codestream(cache);
+  ASSERT_FALSE(out);
+  EXPECT_NE(out.error().message.find("JPT"), std::string::npos) << out.error().to_string();
+}

@@ -27,9 +27,11 @@ bool dropped(std::uint16_t code) {
 }
 
 // Copies header segments from `seg` (a header bin without SOC/SOT), dropping pointer and
-// re-ordering markers and setting every COD's progression to RPCL.
+// re-ordering markers and setting every COD's progression to RPCL; or, for a JPT-stream's main
+// header (`keep_order`), dropping only TLM and PLM (the tile-parts are copied as they are, in
+// tile order, with their own PLT and the PPM headers they need).
 result<void> rewrite_segments(bytes_view seg, std::uint64_t base, std::vector<std::uint8_t>& out,
-                              const char* where) {
+                              const char* where, bool keep_order = false) {
   // The bin holds whole segments only: walking it ends in a read past its end, exactly there.
   std::vector<std::uint8_t> data(seg.begin(), seg.end());
   byte_reader r(data, base);
@@ -38,13 +40,26 @@ result<void> rewrite_segments(bytes_view seg, std::uint64_t base, std::vector<st
   if (stop) return fail(errc::corrupt, r.abs_pos(), std::string(where) + ": unexpected FFFF");
   if (!(r.at_end() && stop.error().code == errc::truncated)) return fail(stop.error());
   for (const auto& m : segs) {
-    if (dropped(m.code)) continue;
+    if (keep_order ? (m.code == TLM || m.code == PLM) : dropped(m.code)) continue;
     const std::size_t at = out.size();
     auto b = seg.subspan(static_cast<std::size_t>(m.offset - base), 2u + m.length);
     out.insert(out.end(), b.begin(), b.end());
-    if (m.code == COD && m.length >= 4) out[at + 5] = static_cast<std::uint8_t>(progression::RPCL);
+    if (!keep_order && m.code == COD && m.length >= 4)
+      out[at + 5] = static_cast<std::uint8_t>(progression::RPCL);
   }
   return {};
+}
+
+// True when the main header `head` (SOC onwards, whole segments) holds a PPM segment.
+bool main_has_ppm(const std::vector<std::uint8_t>& head) {
+  std::size_t pos = 2;
+  while (head.size() - pos >= 4) {
+    const std::uint16_t code = load_be16(head.data() + pos);
+    if (code == PPM) return true;
+    pos += 2 + load_be16(head.data() + pos + 2);
+    if (pos > head.size()) break;
+  }
+  return false;
 }
 
 // The contiguous prefix of a bin, or nothing when the bin is absent.
@@ -232,9 +247,90 @@ void write_tile(std::vector<std::uint8_t>& out, const databin_cache& cache, std:
 
 }  // namespace
 
+bool codestream_skeleton::holds_tile_bins(const databin_cache& cache) const {
+  for (std::uint32_t t = 0; t < index_->tiles.size(); ++t)
+    if (cache.has(bin_id{bin_kind::tile, csn_, t})) return true;
+  return false;
+}
+
+std::vector<std::uint8_t> codestream_skeleton::jpt_codestream(const databin_cache& cache,
+                                                              rebuild_stats* stats,
+                                                              const window_spec* window) const {
+  const codestream_index& ix = *index_;
+  const auto nt = static_cast<std::uint32_t>(ix.tiles.size());
+  std::vector<std::uint8_t> out;
+  // The main header as the server sent it (its progression and PPM are the tile-parts'), less
+  // TLM and PLM. build() parsed it already: this cannot fail.
+  const bytes_view main = prefix(cache, bin_id{bin_kind::main_header, csn_, 0});
+  const std::size_t siz_end = 4 + load_be16(main.data() + 4);
+  out.assign(main.begin(), main.begin() + static_cast<std::ptrdiff_t>(siz_end));
+  if (!rewrite_segments(main.subspan(siz_end), siz_end, out, "main header bin", true)) return {};
+  const bool ppm = main_has_ppm(out);
+  std::vector<std::uint8_t> wanted(nt, window ? 0 : 1);
+  if (window)
+    for (std::uint32_t t : window_tiles(ix, *window)) wanted[t] = 1;
+  rebuild_stats st;
+  for (std::uint32_t t = 0; t < nt; ++t) {
+    const bin_id id{bin_kind::tile, csn_, t};
+    const bytes_view bin = wanted[t] ? prefix(cache, id) : bytes_view{};
+    const bool complete = cache.is_complete(id);
+    // The leading complete tile-parts of the bin (15444-9 A.3.4: the tile's tile-parts in order,
+    // each from its SOT to its last byte); a truncated one and all after it are left out.
+    std::vector<std::size_t> parts;  // where each copied tile-part starts in `out`
+    std::size_t pos = 0;
+    while (bin.size() - pos >= 14) {
+      const std::uint8_t* p = bin.data() + pos;
+      if (load_be16(p) != SOT || load_be16(p + 2) != 10 || load_be16(p + 4) != t ||
+          p[10] != parts.size())
+        break;
+      std::uint64_t psot = load_be32(p + 6);
+      if (psot == 0 && complete) {  // "up to EOC": the rest of the bin, less an EOC
+        psot = bin.size() - pos;
+        if (psot >= 16 && load_be16(bin.data() + bin.size() - 2) == EOC) psot -= 2;
+      }
+      if (psot < 14 || psot > bin.size() - pos) break;
+      parts.push_back(out.size());
+      out.insert(out.end(), p, p + psot);
+      store_be32(out.data() + parts.back() + 6, static_cast<std::uint32_t>(psot));
+      pos += static_cast<std::size_t>(psot);
+    }
+    // TNsot: the tile-parts written, when fewer than the tile has.
+    for (std::size_t at : parts)
+      if (out[at + 11] != parts.size() && (pos < bin.size() || !complete))
+        out[at + 11] = static_cast<std::uint8_t>(parts.size());
+    st.packets += parts.size();
+    st.packets_present += parts.size();
+    if (!parts.empty() || ppm) continue;
+    // No tile-part of the tile is whole (or the tile is outside the window): an empty tile of
+    // the main header's coding, so the codestream has every tile (its samples are the DC level
+    // until its data arrives). Under PPM its packet headers would belong there: left out.
+    const tile_entry& te = ix.tiles[t];
+    const std::size_t sot_at = out.size();
+    put16(out, SOT);
+    put16(out, 10);
+    put16(out, static_cast<std::uint16_t>(t));
+    put32(out, 0);  // Psot, below
+    out.push_back(0);
+    out.push_back(1);
+    put16(out, SOD);
+    const std::uint64_t packets = std::uint64_t{te.num_slots} * te.coding.layers;
+    for (std::uint64_t k = 0; k < packets; ++k) {
+      out.push_back(0);
+      if (te.coding.eph) put16(out, EPH);
+    }
+    const std::uint64_t psot = out.size() - sot_at;
+    store_be32(out.data() + sot_at + 6, psot > 0xFFFFFFFFu ? 0u : static_cast<std::uint32_t>(psot));
+  }
+  put16(out, EOC);
+  st.bytes = out.size();
+  if (stats) *stats = st;
+  return out;
+}
+
 std::vector<std::uint8_t> codestream_skeleton::codestream(const databin_cache& cache,
                                                           unsigned max_layers, rebuild_stats* stats,
                                                           const window_spec* window) const {
+  if (holds_tile_bins(cache)) return jpt_codestream(cache, stats, window);
   const codestream_index& ix = *index_;
   const auto nt = static_cast<std::uint32_t>(ix.tiles.size());
   auto bin_of = [&](std::uint32_t t, std::uint32_t slot) {
@@ -314,6 +410,16 @@ result<std::vector<std::uint8_t>> rebuild_codestream(const databin_cache& cache,
                                                      const rebuild_options& o,
                                                      rebuild_stats* stats) {
   PIPIT_TRY_ASSIGN(sk, codestream_skeleton::build(cache, o.csn, o.max_index_bytes));
+  if (sk.holds_tile_bins(cache)) {
+    for (const auto& b : cache.bins())
+      if (b.id.csn == o.csn &&
+          (b.id.kind == bin_kind::precinct || b.id.kind == bin_kind::tile_header))
+        return fail(errc::corrupt, no_offset,
+                    "codestream " + std::to_string(o.csn) +
+                        " has both tile data-bins (a JPT-stream) and " +
+                        (b.id.kind == bin_kind::precinct ? "precinct" : "tile header") +
+                        " data-bins (a JPP-stream): one kind of stream per codestream");
+  }
   return sk.codestream(cache, o.max_layers, stats, o.window ? &*o.window : nullptr);
 }
 

@@ -307,6 +307,7 @@ int run_get(const get_options& o) {
   co.use_session = !o.stateless;
   // One decode at the end: keeping decoded tiles would only copy them.
   co.decoded_cache_bytes = 0;
+  if (o.stream_type == "jpt") co.stream = client::stream_kind::jpt;
   co.decode_threads = static_cast<int>(
       o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency()));
   if (o.max_len > 0) {
@@ -468,6 +469,10 @@ command register_get(CLI::App& app) {
                   "seconds before the first retry, doubled for each next one (default 30)")
       ->group(http);
   sub->add_flag("--stateless", o->stateless, "do not open a session");
+  sub->add_option("--stream-type", o->stream_type,
+                  "jpp (precinct data-bins, the default) or jpt (tile data-bins, for servers that "
+                  "speak only JPT-streams)")
+      ->check(CLI::IsMember({"jpp", "jpt"}));
   sub->add_flag("--stats", o->stats, "print transfer statistics as JSON");
   sub->add_flag("-q,--quiet", o->quiet, "no progress bar, no summary");
   sub->add_flag("--progress", o->progress,

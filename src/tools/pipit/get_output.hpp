@@ -18,7 +18,7 @@
 namespace pipit::tools {
 
 struct get_options {
-  std::string url, out, region, comps, bands, size, cache_dir, ca_file;
+  std::string url, out, region, comps, bands, size, cache_dir, ca_file, stream_type = "jpp";
   // HTTP: the settings GDAL's driver takes from GDAL_HTTP_* (docs/man/pipit-get.1).
   std::string user, auth, bearer, header_file, cookie, proxy, proxy_user;
   std::vector<std::string> headers;
