@@ -42,7 +42,7 @@ struct decoder_options {
   int threads = 1;                                       // parallel decodes of missing cells
   std::uint64_t cache_bytes = std::uint64_t{128} << 20;  // tile cache capacity
   bool openjph = true;  // decode HTJ2K tiles with OpenJPH where it can (false: OpenJPEG only)
-  bool jpt = false;  // the cache holds tile data-bins (a JPT-stream), not precinct data-bins
+  bool jpt = false;     // the cache holds tile data-bins (a JPT-stream), not precinct data-bins
 };
 
 struct decoder_stats {
