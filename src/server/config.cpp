@@ -45,6 +45,14 @@ std::string toml_quote(const std::string& s) {
 
 }  // namespace
 
+bool valid_instance_id(std::string_view id) {
+  if (id.size() > 32) return false;
+  return std::all_of(id.begin(), id.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_' || ch == '-';
+  });
+}
+
 const std::vector<config_key>& config_keys() {
   static const std::vector<config_key> keys = {
       {"root", &sc::root, "folder whose .jp2 .j2k .j2c .jpx .jpf .jph files are served", false},
@@ -55,6 +63,10 @@ const std::vector<config_key>& config_keys() {
       {"tls-key", &sc::tls_key, "PEM private key of tls-cert", false},
       {"plain-http", &sc::plain_http,
        "with TLS, also answer plain HTTP on the same port (else 400 and close)", false},
+      {"instance-id", &sc::instance_id,
+       "this instance's name behind a load balancer: channel ids are '<id>.<random>' and the "
+       "channel path 'jpip/<id>' (1-32 of A-Z a-z 0-9 _ -; empty: none)",
+       false},
       {"max-connections", &sc::max_connections,
        "open connections; more are answered 503 and closed", true},
       {"max-sessions", &sc::max_sessions, "open JPIP sessions; cnew beyond is 503", true},
@@ -198,6 +210,9 @@ result<void> check_config(const serve_config& c) {
     if (!f->empty() && ::access(f->c_str(), R_OK) != 0)
       return bad(f == &c.tls_cert ? "tls-cert" : "tls-key", "cannot read '" + *f + "'");
   if (c.threads > 1024) return bad("threads", "at most 1024");
+  if (!valid_instance_id(c.instance_id))
+    return bad("instance-id",
+               "'" + c.instance_id + "' must be 1 to 32 characters of A-Z a-z 0-9 _ - (or empty)");
   const std::vector<std::string> levels = {"trace", "debug",    "info", "warn",
                                            "error", "critical", "off"};
   if (std::find(levels.begin(), levels.end(), lower(c.log_level)) == levels.end())

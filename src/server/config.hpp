@@ -29,6 +29,9 @@ struct serve_config {
   std::string tls_cert;       // PEM certificate chain; with tls_key, the port speaks HTTPS
   std::string tls_key;        // PEM private key
   bool plain_http = false;    // with TLS: also answer plain HTTP on the same port
+  // Behind a load balancer: this instance's name, the prefix of its channel ids ("<id>.<hex>")
+  // and of its channel path ("jpip/<id>"), so a proxy sends a session's requests here.
+  std::string instance_id;
   // Limits.
   std::uint64_t max_connections = 10000;
   std::uint64_t max_sessions = 10000;
@@ -79,6 +82,10 @@ std::string config_value_text(const serve_config& c, const config_key& k);
 result<void> load_config_file(serve_config& c, const std::string& path);
 // The same, from TOML text (`origin` names it in messages).
 result<void> load_config_text(serve_config& c, std::string_view toml_text, std::string_view origin);
+
+// Whether `id` may be an instance-id: at most 32 of A-Z a-z 0-9 _ - (empty: none). Such an id
+// is an HTTP token and a URL path segment as it is, so a proxy matches it without decoding.
+bool valid_instance_id(std::string_view id);
 
 // Checks values and combinations (root a folder, listen HOST:PORT, both TLS files or neither and
 // both readable, log level known, numbers in range). Errors: invalid_argument.

@@ -166,6 +166,15 @@ const std::string* reply::header(std::string_view name) const {
   return nullptr;
 }
 
+std::string channel_path(std::string_view instance) {
+  std::string p = "jpip";
+  if (!instance.empty()) {
+    p += '/';
+    p += instance;
+  }
+  return p;
+}
+
 bool decode_url_path(std::string_view in, std::string& out) {
   out.clear();
   for (std::size_t i = 0; i < in.size(); ++i) {

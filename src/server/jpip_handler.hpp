@@ -96,6 +96,11 @@ struct handler_options {
   std::uint64_t session_max_bytes = 0;               // message bytes per session (0: no limit)
 };
 
+// The `path` of JPIP-cnew: "jpip", or "jpip/<instance>" for a named instance behind a load
+// balancer (a proxy may route on that prefix as on the cid's; requests on a channel are served
+// whatever their path).
+std::string channel_path(std::string_view instance);
+
 // Percent-decodes a URL path; false on a bad escape or a decoded NUL.
 bool decode_url_path(std::string_view in, std::string& out);
 

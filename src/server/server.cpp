@@ -73,10 +73,10 @@ class running_server {
         descriptor_limit_(descriptor_limit),
         limits_(limits_from_config(c)),
         targets_(c.root, limits_.cache.files, limits_.cache.bytes, limits_.cache.builds),
-        sessions_(limits_.sessions),
+        sessions_(limits_.sessions, c.instance_id),
         handler_(targets_, sessions_,
-                 handler_options{limits_.stream.chunk_bytes, "jpip", 4096, limits_.stream.max_len,
-                                 limits_.stream.session_max_bytes}),
+                 handler_options{limits_.stream.chunk_bytes, channel_path(c.instance_id), 4096,
+                                 limits_.stream.max_len, limits_.stream.session_max_bytes}),
         ctx_(handler_, sessions_, targets_, with_delay(limits_.connection)),
         pool_(threads,
               [this](const char* what) {

@@ -5,7 +5,7 @@
 
 namespace pipit::server {
 
-std::string make_channel_id() {
+std::string make_channel_id(std::string_view instance) {
   static std::mutex m;
   static std::random_device rd;
   std::uint32_t words[4];
@@ -15,6 +15,11 @@ std::string make_channel_id() {
   }
   static const char hex[] = "0123456789abcdef";
   std::string s;
+  if (!instance.empty()) {
+    s.reserve(instance.size() + 33);
+    s += instance;
+    s += '.';
+  }
   for (std::uint32_t w : words)
     for (int k = 28; k >= 0; k -= 4) s += hex[(w >> k) & 0xF];
   return s;
@@ -40,7 +45,7 @@ void session::recount() {
 
 std::string session_registry::fresh_id_locked() {
   for (;;) {
-    std::string id = make_channel_id();
+    std::string id = make_channel_id(instance_);
     if (!channels_.count(id)) return id;
   }
 }

@@ -3,7 +3,9 @@
 // A session holds a target snapshot and the server's model of the client's cache for it; it has
 // one or more channels, each named by a channel id (cid) the client sends with every request.
 // Channel ids are 128 random bits from the operating system (std::random_device), in hex: they
-// cannot be guessed from other ids. A channel counts the requests that arrived on it
+// cannot be guessed from other ids. A registry given an instance id (behind a load balancer)
+// puts it in front, "<instance>.<32 hex digits>", so a proxy can route on it; the random part is
+// the same 128 bits. A channel counts the requests that arrived on it
 // (`generation`): a response checks it between chunks and ends with EOR 3 (window change) when a
 // newer request took over the channel.
 //
@@ -28,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pipit/error.hpp"
@@ -82,13 +85,15 @@ struct session_limits {
   std::uint64_t max_memory = 1ull << 30;  // of all sessions; 0: no limit
 };
 
-// 32 lower-case hex digits from std::random_device.
-std::string make_channel_id();
+// 32 lower-case hex digits from std::random_device, after "<instance>." when `instance` is given.
+std::string make_channel_id(std::string_view instance = {});
 
 class session_registry {
  public:
-  explicit session_registry(session_limits limits = {})
-      : limits_(limits), meter_(std::make_shared<session_meter>()) {}
+  explicit session_registry(session_limits limits = {}, std::string instance = {})
+      : instance_(std::move(instance)),
+        limits_(limits),
+        meter_(std::make_shared<session_meter>()) {}
 
   // A new session on `t` with one channel.
   result<channel_ref> open_session(std::shared_ptr<const target> t, bool jpt);
@@ -118,7 +123,8 @@ class session_registry {
   std::string fresh_id_locked();
   void erase_session_locked(const std::shared_ptr<session>& s);
 
-  mutable std::mutex mutex_;  // guards everything below
+  const std::string instance_;  // prefix of channel ids ("" : none)
+  mutable std::mutex mutex_;    // guards everything below
   session_limits limits_;
   std::shared_ptr<session_meter> meter_;
   std::map<std::string, channel_ref> channels_;                    // by cid

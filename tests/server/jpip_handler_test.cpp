@@ -10,6 +10,7 @@
 #include <thread>
 #include <tuple>
 
+#include "server/config.hpp"
 #include "server/jpip_handler.hpp"
 #include "server_test_util.hpp"
 
@@ -65,6 +66,44 @@ TEST_F(handler_test, cids_are_distinct_and_random) {
   for (int i = 0; i < 50; ++i) ids.insert(cid_of(get("/g_plt.j2k?cnew=http&len=0")));
   EXPECT_EQ(ids.size(), 50u);
   EXPECT_EQ(sessions.sessions(), 50u);
+}
+
+// Behind a load balancer: an instance's channel ids and channel path name it, the random part
+// is still 128 bits, and a request on the channel is served whatever path the proxy used.
+TEST(instance_id, cids_and_channel_path_carry_the_instance_and_stay_random) {
+  temp_root tmp;
+  tmp.add(data_file("g_plt.j2k"), "g_plt.j2k");
+  target_registry targets(tmp.root());
+  session_registry sessions({}, "east-2");
+  handler_options o;
+  o.channel_path = channel_path("east-2");
+  jpip_handler handler(targets, sessions, o);
+  std::set<std::string> ids;
+  std::string cid;
+  for (int i = 0; i < 20; ++i) {
+    reply r = handler.handle("GET", "/g_plt.j2k?cnew=http&len=0");
+    ASSERT_EQ(r.status, 200u) << r.text;
+    const std::string v = *r.header("JPIP-cnew");
+    EXPECT_NE(v.find(",path=jpip/east-2,"), std::string::npos) << v;
+    const auto a = v.find("cid="), b = v.find(',', a);
+    cid = v.substr(a + 4, b - a - 4);
+    ASSERT_EQ(cid.rfind("east-2.", 0), 0u) << cid;
+    const std::string random = cid.substr(7);
+    EXPECT_EQ(random.size(), 32u);
+    EXPECT_EQ(random.find_first_not_of("0123456789abcdef"), std::string::npos) << cid;
+    ids.insert(random);
+  }
+  EXPECT_EQ(ids.size(), 20u);
+  for (const char* path : {"/jpip/east-2", "/jpip", "/anything"}) {
+    reply r = handler.handle("GET", std::string(path) + "?cid=" + cid + "&fsiz=64,64&len=100");
+    EXPECT_EQ(r.status, 200u) << path << ": " << r.text;
+  }
+  EXPECT_EQ(channel_path(""), "jpip");
+  EXPECT_TRUE(valid_instance_id("a_B-9"));
+  EXPECT_TRUE(valid_instance_id(""));
+  EXPECT_FALSE(valid_instance_id("a.b"));
+  EXPECT_FALSE(valid_instance_id("a/b"));
+  EXPECT_FALSE(valid_instance_id(std::string(33, 'a')));
 }
 
 TEST_F(handler_test, stateless_len_golden_matches_vector_8) {
