@@ -11,6 +11,7 @@
 #   share/man/man1/pipit*.1                    man pages (docs/man)
 #   share/doc/pipit/examples/pipit.toml        an example configuration (packaging/, if present)
 #   lib/systemd/system/pipit-serve.service     the systemd unit (packaging/, if present)
+#   share/doc/pipit/examples/nginx-balancer.conf, haproxy.cfg   load balancers (packaging/)
 include(CMakePackageConfigHelpers)
 
 set(PIPIT_GDAL_PLUGIN_DIR "${CMAKE_INSTALL_LIBDIR}/gdalplugins" CACHE STRING
@@ -76,6 +77,9 @@ file(GLOB pipit_man_pages CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/man/*.1)
 install(FILES ${pipit_man_pages} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 # Written by the server's packaging work; installed when present.
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/pipit.toml OPTIONAL
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/pipit/examples)
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/nginx-balancer.conf
+  ${PROJECT_SOURCE_DIR}/packaging/haproxy.cfg OPTIONAL
   DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/pipit/examples)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/pipit-serve.service OPTIONAL
   DESTINATION ${PIPIT_SYSTEMD_UNIT_DIR})

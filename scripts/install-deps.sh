@@ -21,8 +21,8 @@ packages=(
   libboost-dev libboost-system-dev libssl-dev openssl libcurl4-openssl-dev
   # CLI, logs, JSON, config, error values
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libexpected-dev
-  # a reverse proxy for the integration tests
-  nginx-light
+  # reverse proxies and load balancers for the integration tests (and the storage origin)
+  nginx-light haproxy
   # the browser viewer: the core compiled to WebAssembly, and a browser for its tests
   emscripten chromium
 )

@@ -30,7 +30,9 @@ if find "$prefix" -path '*gdalplugins/*' -type d | grep -q .; then
   fail "a folder inside gdalplugins/: $(find "$prefix" -path '*gdalplugins/*' -type d)"
 fi
 for f in packaging/pipit.toml:share/doc/pipit/examples/pipit.toml \
-         packaging/pipit-serve.service:lib/systemd/system/pipit-serve.service; do
+         packaging/pipit-serve.service:lib/systemd/system/pipit-serve.service \
+         packaging/nginx-balancer.conf:share/doc/pipit/examples/nginx-balancer.conf \
+         packaging/haproxy.cfg:share/doc/pipit/examples/haproxy.cfg; do
   if [ -e "$here/../../${f%%:*}" ] && [ ! -e "$prefix/${f#*:}" ]; then fail "${f#*:} is not installed"; fi
 done
 "$prefix/bin/pipit" --version
