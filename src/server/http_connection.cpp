@@ -77,6 +77,22 @@ std::optional<refusal> framing_refusal(const http::request_header<>& h) {
   return std::nullopt;
 }
 
+std::string header_bytes(const http::response_header<>& h) {
+  std::string out = "HTTP/1.1 ";
+  out += std::to_string(h.result_int());
+  out += ' ';
+  out.append(h.reason().data(), h.reason().size());
+  out += "\r\n";
+  for (const auto& f : h) {
+    out.append(f.name_string().data(), f.name_string().size());
+    out += ": ";
+    out.append(f.value().data(), f.value().size());
+    out += "\r\n";
+  }
+  out += "\r\n";
+  return out;
+}
+
 template <class Stream>
 http_connection<Stream>::http_connection(Stream&& stream, beast::flat_buffer&& buffer,
                                          server_context& ctx, std::string peer,
@@ -165,6 +181,7 @@ void http_connection<Stream>::begin_request() {
   keep_alive_ = false;
   chunked_ = true;
   version_ = 11;
+  head_bytes_.clear();
 }
 
 template <class Stream>
@@ -189,6 +206,9 @@ void http_connection<Stream>::on_header_read(beast::error_code ec, std::size_t) 
                      beast::bind_front_handler(&http_connection::on_continue_sent, self()));
     return;
   }
+  // A request without a body (every GET) is complete with its header: served now, without an
+  // asynchronous read that would only complete at once.
+  if (parser_->is_done()) return serve_guarded(parser_->get());
   read_body();
 }
 
@@ -336,6 +356,11 @@ void http_connection<Stream>::send_reply(reply r) {
   head_.keep_alive(keep_alive_);
   head_.chunked(chunked_);
   body_ = std::move(r.body);
+  if constexpr (!is_tls<Stream>) {
+    // Plain TCP: the header goes out with the first chunk, in one sendmsg.
+    head_bytes_ = header_bytes(head_);
+    return next_chunk();
+  }
   serializer_.emplace(head_);
   tcp().expires_after(limits_->write_timeout);
   http::async_write_header(stream_, *serializer_,
@@ -375,6 +400,10 @@ void http_connection<Stream>::next_chunk() {
     more = false;
   }
   tcp().expires_after(limits_->write_timeout);
+  if constexpr (!is_tls<Stream>) {
+    bytes_ += chunk_.size();
+    return send_gathered(more);
+  }
   if (chunk_.empty()) {
     if (!chunked_) return on_done({}, 0);
     net::async_write(stream_, http::make_chunk_last(),
@@ -382,7 +411,6 @@ void http_connection<Stream>::next_chunk() {
     return;
   }
   bytes_ += chunk_.size();
-  if constexpr (!is_tls<Stream>) return send_gathered(more);
   chunk_buffers_.clear();
   chunk_.for_each(
       [this](const std::uint8_t* p, std::size_t n) { chunk_buffers_.emplace_back(p, n); });
@@ -404,15 +432,21 @@ void http_connection<Stream>::next_chunk() {
 
 template <class Stream>
 void http_connection<Stream>::send_gathered(bool more) {
-  // chunk-size CRLF, the data, CRLF, and after the last chunk the zero-length chunk.
+  // The response header before the first chunk; chunk-size CRLF, the data, CRLF, and after the
+  // last chunk the zero-length chunk.
   gather_.clear();
-  if (chunked_) {
+  gather_.add(head_bytes_.data(), head_bytes_.size());
+  static constexpr char crlf[] = "\r\n0\r\n\r\n";  // a chunk's end, and the last chunk
+  if (chunked_ && !chunk_.empty()) {
     const int n = std::snprintf(chunk_size_, sizeof chunk_size_, "%zx\r\n", chunk_.size());
     gather_.add(chunk_size_, static_cast<std::size_t>(n));
+    chunk_.for_each([this](const std::uint8_t* p, std::size_t k) { gather_.add(p, k); });
+    gather_.add(crlf, more ? 2 : 7);
+  } else if (chunked_ && !more) {
+    gather_.add(crlf + 2, 5);
+  } else {
+    chunk_.for_each([this](const std::uint8_t* p, std::size_t k) { gather_.add(p, k); });
   }
-  chunk_.for_each([this](const std::uint8_t* p, std::size_t k) { gather_.add(p, k); });
-  static constexpr char crlf[] = "\r\n0\r\n\r\n";  // a chunk's end, and the last chunk
-  if (chunked_) gather_.add(crlf, more ? 2 : 7);
   if (!non_blocking_) {
     beast::error_code ec;
     tcp().socket().non_blocking(true, ec);
@@ -427,6 +461,7 @@ void http_connection<Stream>::on_writable(bool more, beast::error_code ec) {
   write_timer_.cancel();
   if (ec) return on_done(ec, 0);
   const int err = gather_.send(tcp().socket().native_handle());
+  if (err == 0) head_bytes_.clear();  // sent (gather_ points into it until then)
   if (err == 0) {
     if (more) return on_chunk(true, {}, 0);
     return on_done({}, 0);

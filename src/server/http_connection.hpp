@@ -2,12 +2,13 @@
 // request with a timeout and size limits, hand it to the admin endpoints or the jpip_handler,
 // write the reply (a text body with Content-Length, or a chunked JPP/JPT-stream produced chunk by
 // chunk), repeat while keep-alive. A chunk's bytes are views of the image file and the target's
-// header bins; on plain TCP they go out by sendmsg straight from them (socket_gather), on TLS
-// through the TLS stream. Every read and write has a timeout, so a slow or stalled
-// client holds no thread, only its connection; a malformed HTTP request gets a 400 (431, 413 for
-// the size limits) and the connection closes; a request the handler refuses gets its 4xx/5xx and
-// the connection stays open. A connection opened beyond max-connections (or plain HTTP on a
-// TLS-only port) answers its first request with the refusal and closes.
+// header bins; on plain TCP they go out by sendmsg straight from them (socket_gather), the
+// response header in the same call as the first chunk, on TLS through the TLS stream. Every read
+// and write has a timeout, so a slow or stalled client holds no thread, only its connection; a
+// malformed HTTP request gets a 400 (431, 413 for the size limits) and the connection closes; a
+// request the handler refuses gets its 4xx/5xx and the connection stays open. A connection opened
+// beyond max-connections (or plain HTTP on a TLS-only port) answers its first request with the
+// refusal and closes.
 //
 // Framing (RFC 9112): the header is read first and checked before any body byte is read. A
 // Transfer-Encoding other than exactly `chunked` (`gzip`, `chunked, identity`, `xchunked`, any in
@@ -62,6 +63,9 @@ struct refusal {
 // Transfer-Encoding other than exactly chunked, or in HTTP/1.0, or with Content-Length; an
 // HTTP/1.1 request without exactly one Host. Such a request is refused and the connection closed.
 std::optional<refusal> framing_refusal(const http::request_header<>& h);
+
+// The bytes of a response header as Beast writes them: status line, fields, empty line.
+std::string header_bytes(const http::response_header<>& h);
 
 // Stream: beast::tcp_stream or tls_stream.
 template <class Stream>
@@ -125,6 +129,8 @@ class http_connection final : public connection_base {
   bool chunked_ = true;    // the body in chunks (HTTP/1.1); else close-delimited (HTTP/1.0)
   unsigned version_ = 11;  // of the request in flight
   socket_gather gather_;   // the same with the chunk framing (plain TCP)
+  // The response header, until it is sent with the first chunk (plain TCP).
+  std::string head_bytes_;
   char chunk_size_[24] = {};
   net::steady_timer pause_;
   net::steady_timer write_timer_;  // bounds the wait for a full socket
