@@ -150,9 +150,7 @@ void browse_worker(const options& o, unsigned k, steady::time_point end, totals&
   std::uint64_t bytes = 0, errors = 0;
   std::string body;
   unsigned done = 0;
-  const auto more = [&] {
-    return steady::now() < end && (o.requests == 0 || done < o.requests);
-  };
+  const auto more = [&] { return steady::now() < end && (o.requests == 0 || done < o.requests); };
   while (more()) {
     connection c(o.port);
     if (!c.ok()) {

@@ -124,8 +124,8 @@ stop
 # 2. Image size.
 echo
 echo "pipit serve, the same workload on square images of 1024x1024 tiles, a fresh server each, $seconds s a point"
-printf '%-7s %8s %9s %10s %10s %9s %8s %8s\n' side "file MB" "first ms" "req/s c=1" "req/s c=8" \
-  "p99 c=1" "RSS MB" "anon MB"
+printf '%-7s %8s %9s %8s %10s %10s %9s %8s %8s\n' side "file MB" "first ms" "KB/resp" "req/s c=1" \
+  "req/s c=8" "p99 c=1" "RSS MB" "anon MB"
 : >"$work/size.tsv"
 for side in "${sides[@]}"; do
   dir="$data/scaling/$side"
@@ -145,12 +145,13 @@ print("%.0f" % ((time.monotonic() - t) * 1000))
 PYEOF
 )
   j1=$("$work/jpip_load" browse --port "$pport" --target "$(basename "$img")" --width "$side" \
-         --height "$side" --clients 1 --seconds "$seconds")
+         --height "$side" --clients 1 --seconds "$seconds" --sizes-out "$work/sizes.txt")
   j8=$("$work/jpip_load" browse --port "$pport" --target "$(basename "$img")" --width "$side" \
          --height "$side" --clients 8 --seconds "$seconds")
   mb=$(awk -v b="$(stat -c %s "$img")" 'BEGIN { printf "%.1f", b / 1e6 }')
   rss=$(rss_mb "$pipit_pid") anon=$(anon_mb "$pipit_pid")
-  printf '%-7s %8s %9s %10s %10s %9s %8s %8s\n' "$side" "$mb" "$first" "$(field rps "$j1")" \
+  kb=$(awk '{ s += $1; n++ } END { printf "%.0f", n ? s / n / 1024 : 0 }' "$work/sizes.txt")
+  printf '%-7s %8s %9s %8s %10s %10s %9s %8s %8s\n' "$side" "$mb" "$first" "$kb" "$(field rps "$j1")" \
     "$(field rps "$j8")" "$(field p99_ms "$j1")" "$rss" "$anon"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$side" "$(field rps "$j1")" "$(field rps "$j8")" "$rss" \
     "$anon" "$first" "$mb" >>"$work/size.tsv"
@@ -177,6 +178,9 @@ plot "$work/clients.tsv" using 1:2 with linespoints lw 2 title "pipit req/s", \
      "$work/clients.tsv" using 1:5 with linespoints lw 2 dt 2 title "nginx req/s (same sizes)", \
      "$work/clients.tsv" using 1:4 axes x1y2 with linespoints title "pipit RSS MB"
 set xlabel "image side (pixels; square, 1024x1024 tiles)"
+set logscale y 10
+set yrange [*:*]
+set ylabel "requests/s (log)"
 set logscale y2 2
 set y2range [*:*]
 set y2label "MB (log)"
