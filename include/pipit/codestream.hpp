@@ -103,10 +103,13 @@ struct marker_segment {
 struct tile_part {
   std::uint16_t tile = 0;
   std::uint8_t TPsot = 0, TNsot = 0;
-  std::uint64_t sot_offset = 0;                      // of the SOT marker
-  std::uint64_t sod_offset = 0;                      // of the SOD marker
-  std::uint64_t body_offset = 0;                     // first byte after SOD
-  std::uint64_t end = 0;                             // one past the last byte of the tile-part
+  std::uint64_t sot_offset = 0;   // of the SOT marker
+  std::uint64_t sod_offset = 0;   // of the SOD marker
+  std::uint64_t body_offset = 0;  // first byte after SOD
+  std::uint64_t end = 0;          // one past the last byte of the tile-part
+  // Psot promised more than the data holds: `end` is the end of the data, and the packets cut
+  // by it are absent (a warning says where).
+  bool cut = false;
   std::vector<marker_segment> markers;               // header segments between SOT and SOD
   std::uint32_t first_packet = 0, packet_count = 0;  // packets whose bodies lie in this part
   std::uint64_t packed_length = 0;  // bytes of its packet headers in PPM/PPT, if used
@@ -141,6 +144,8 @@ struct tile_entry {
   tile_coding coding;
   rect area;                         // tile rectangle on the reference grid
   std::vector<std::uint32_t> parts;  // indices into codestream_index::tile_parts, in order
+  // Packets in the index; a packet of the progression that the data does not hold (its tile has
+  // no tile-part, or its tile-part was cut) is absent: codestream_index::packet gives nullptr.
   std::uint32_t first_packet = 0, packet_count = 0;
   // Per component c and resolution r (0..levels of c): resolutions[comp_res_base[c] + r].
   // Precinct p of (c, r) has slot `slot_base + p`; slot - comp_slot_base(c) is the JPIP precinct
@@ -153,7 +158,8 @@ struct tile_entry {
   std::vector<std::uint32_t> comp_res_base;  // size Csiz + 1
   std::vector<resolution_info> resolutions;
   std::uint32_t num_slots = 0;
-  // packet_of_slot[slot * layers + layer]: index into codestream_index::packets, or none_packet.
+  // packet_of_slot[slot * layers + layer]: index into codestream_index::packets, or none_packet;
+  // empty for a tile without tile-parts.
   std::vector<std::uint32_t> packet_of_slot;
   // PPM/PPT: the file ranges whose concatenation is the tile's packed packet-header stream.
   std::vector<byte_range> packed_headers;
@@ -170,8 +176,12 @@ struct tile_entry {
 
 inline constexpr std::uint32_t none_packet = 0xFFFFFFFFu;
 
-// Damage the index went past, as OpenJPEG does (a wrong TNsot...): what and where. Never silent:
-// `pipit info` prints each, the server logs them when it indexes a file.
+// Damage the index went past, as OpenJPEG does: what and where. Never silent: `pipit info`
+// prints each, the server logs them once when it indexes a file. The kinds (docs/formats/
+// damaged-codestreams.md): a wrong TNsot; a tile without any tile-part (its packets are
+// absent); a codestream that ends without EOC, or with bytes after its last tile-part that are
+// no marker (ignored); a last tile-part cut by the end of the data (its complete packets are
+// indexed, the others are absent); a tile holding fewer packets than its progression declares.
 struct index_warning {
   std::uint64_t offset = no_offset;
   std::string message;
@@ -210,7 +220,7 @@ class codestream_index {
   std::vector<tile_entry> tiles;             // by tile index
   std::vector<packet_entry> packets;         // per tile in progression order, tiles in index order
   std::vector<index_warning> warnings;       // in the order found
-  bool has_eoc = false;
+  bool has_eoc = false;         // the tile-parts end with EOC (else a warning says what ends them)
   bool ht = false;              // HTJ2K code-blocks (Part 15) in some component
   bool headers_parsed = false;  // packet headers were decoded (lengths not all from PLT)
 

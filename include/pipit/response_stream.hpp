@@ -149,6 +149,11 @@ class response_stream {
   // (no budget to check). It does emit's steps itself: going through send/emit costs ~10 % more
   // composer instructions on an overview view (callgrind), most of the messages of a browse.
   void send_whole_precinct(std::uint32_t csn);
+  // Window precinct k_ when the file holds none of its packets (a damaged codestream: its tile
+  // has no tile-part, or was cut before it): an empty bin, complete, announced once.
+  segment absent_precinct(std::uint32_t csn) const {
+    return segment{0, bin_id{bin_kind::precinct, csn, ids_[k_]}, 0, 0, 0};
+  }
   void enter_codestream();
   // Layers of window precinct k the request asks for.
   unsigned wanted_layers(std::size_t k) const;

@@ -35,9 +35,10 @@ result<void> apply_coding(bytes_view file, const std::vector<marker_segment>& se
   return {};
 }
 
-// Reads one tile-part: SOT segment, header, body extent. `r` sits after the SOT marker code.
+// Reads one tile-part: SOT segment, header, body extent. `r` sits after the SOT marker code. A
+// tile-part whose Psot runs past the end of the data is kept, cut at the end (tile_part::cut).
 result<tile_part> read_tile_part(bytes_view file, byte_reader& r, const byte_range& cs,
-                                 std::uint32_t num_tiles) {
+                                 std::uint32_t num_tiles, std::vector<index_warning>& warnings) {
   tile_part tp;
   tp.sot_offset = r.abs_pos() - 2;
   PIPIT_TRY_ASSIGN(Lsot, r.u16("SOT: Lsot"));
@@ -58,24 +59,36 @@ result<tile_part> read_tile_part(bytes_view file, byte_reader& r, const byte_ran
   PIPIT_TRY(detail::walk_header(r, SOD, SOD, "tile-part header", tp.markers));
   tp.sod_offset = r.abs_pos() - 2;
   tp.body_offset = r.abs_pos();
+  const std::string what = "tile " + std::to_string(Isot) + ": tile-part " + std::to_string(TPsot) +
+                           " (SOT at byte " + std::to_string(tp.sot_offset) + ")";
   if (Psot == 0) {
-    // The last tile-part of the codestream: up to EOC.
+    // The last tile-part of the codestream: up to EOC. Without one, the data may have been cut.
     tp.end = cs.end();
-    if (cs.length >= 2 && load_be16(file.data() + cs.end() - 2) == EOC) tp.end -= 2;
+    if (cs.length >= 2 && load_be16(file.data() + cs.end() - 2) == EOC) {
+      tp.end -= 2;
+    } else {
+      tp.cut = true;
+      warnings.push_back({tp.end, what + " has Psot 0 and the data ends without EOC: it may be "
+                                         "cut, its packets past the end are absent"});
+    }
   } else {
     tp.end = tp.sot_offset + Psot;
   }
   if (tp.end < tp.body_offset)
     return fail(errc::corrupt, tp.sot_offset + 6,
                 "SOT: Psot " + std::to_string(Psot) + " ends the tile-part inside its own header");
-  if (tp.end > cs.end())
-    return fail(errc::truncated, tp.sot_offset + 6,
-                "tile-part of " + std::to_string(Psot) + " bytes runs past the end of the data (" +
-                    std::to_string(cs.end() - tp.sot_offset) + " left)");
-  if (tp.end > file.size())
-    return fail(errc::truncated, tp.sot_offset + 6, "tile-part runs past the end of the file");
+  if (tp.end > cs.end()) {
+    warnings.push_back({cs.end(), what + " is cut by the end of the data, " +
+                                      std::to_string(tp.end - cs.end()) +
+                                      " bytes short of its Psot; its packets past the end are "
+                                      "absent"});
+    tp.end = cs.end();
+    tp.cut = true;
+  }
   return tp;
 }
+
+std::string tile_name(std::uint32_t t) { return "tile " + std::to_string(t); }
 
 }  // namespace
 
@@ -113,7 +126,7 @@ const packet_entry* codestream_index::packet(std::uint32_t tile, std::uint32_t s
                                              unsigned layer) const {
   if (tile >= tiles.size()) return nullptr;
   const tile_entry& t = tiles[tile];
-  if (slot >= t.num_slots || layer >= t.coding.layers) return nullptr;
+  if (slot >= t.num_slots || layer >= t.coding.layers || t.packet_of_slot.empty()) return nullptr;
   std::uint32_t i = t.packet_of_slot[std::size_t{slot} * t.coding.layers + layer];
   return i == none_packet ? nullptr : &packets[i];
 }
@@ -145,26 +158,40 @@ result<codestream_index> codestream_index::build(bytes_view file, byte_range cs,
   PIPIT_TRY(apply_coding(file, ix.main_markers, csiz, ix.defaults, has_cod, ix.defaults.pocs));
   if (!has_cod) return fail(errc::corrupt, cs.offset, "main header has no COD marker");
 
-  // Tile-parts, up to EOC.
+  // Tile-parts, up to EOC. Damage at the end (no EOC, bytes that are no marker after the last
+  // tile-part, a last tile-part cut by the end of the data) ends them with a warning, as OpenJPEG
+  // goes on: the packets that are not there are absent.
   const std::uint32_t num_tiles = ix.siz.num_tiles();
+  std::uint64_t end = 0;
   while (true) {
-    PIPIT_TRY_ASSIGN(tp, read_tile_part(file, r, cs, num_tiles));
+    PIPIT_TRY_ASSIGN(tp, read_tile_part(file, r, cs, num_tiles, ix.warnings));
     r.seek(static_cast<std::size_t>(tp.end));
+    end = tp.end;
+    const bool cut = tp.cut;
     ix.tile_parts.push_back(std::move(tp));
-    if (r.at_end())
-      return fail(errc::truncated, r.abs_pos(), "codestream ends without an EOC marker");
+    if (cut) break;
+    if (r.at_end()) {
+      ix.warnings.push_back({end, "the codestream ends without an EOC marker"});
+      break;
+    }
     const std::uint64_t at = r.abs_pos();
-    PIPIT_TRY_ASSIGN(code, r.u16("marker after a tile-part"));
-    if (code == EOC) break;
+    const std::uint16_t code = r.remaining() >= 2 ? load_be16(file.data() + at) : 0;
+    if (code == EOC) {
+      ix.has_eoc = true;
+      end = at + 2;
+      break;
+    }
     if (code != SOT) {
       char buf[8];
-      return fail(
-          errc::corrupt, at,
-          std::string("expected SOT or EOC after a tile-part, found ") + marker_name(code, buf));
+      ix.warnings.push_back(
+          {at, std::to_string(cs.end() - at) + " bytes after the last tile-part are no marker" +
+                   (r.remaining() >= 2 ? std::string(" (") + marker_name(code, buf) + ")" : "") +
+                   ", ignored: the codestream has no EOC marker"});
+      break;
     }
+    r.seek(static_cast<std::size_t>(at + 2));
   }
-  ix.has_eoc = true;
-  ix.range.length = r.abs_pos() - cs.offset;
+  ix.range.length = end - cs.offset;
 
   // Tiles: coding parameters and geometry, within the memory budget of the index.
   detail::memory_budget budget(options.max_index_bytes);
@@ -176,25 +203,30 @@ result<codestream_index> codestream_index::build(bytes_view file, byte_range cs,
     const auto& tp = ix.tile_parts[i];
     if (tp.TPsot != t.parts.size())
       return fail(errc::corrupt, tp.sot_offset + 10,
-                  "tile " + std::to_string(tp.tile) + ": tile-part " + std::to_string(tp.TPsot) +
-                      " where " + std::to_string(t.parts.size()) + " was expected");
+                  tile_name(tp.tile) + ": tile-part " + std::to_string(tp.TPsot) + " where " +
+                      std::to_string(t.parts.size()) + " was expected");
     t.parts.push_back(i);
   }
   for (std::uint32_t ti = 0; ti < num_tiles; ++ti) {
     auto& t = ix.tiles[ti];
-    if (t.parts.empty())
-      return fail(errc::corrupt, ix.main_header_end,
-                  "tile " + std::to_string(ti) + " has no tile-part");
-    const auto& first = ix.tile_parts[t.parts.front()];
-    if (first.TNsot != 0 && first.TNsot != t.parts.size())
-      ix.warnings.push_back({first.sot_offset + 11, "tile " + std::to_string(ti) + ": TNsot says " +
-                                                        std::to_string(first.TNsot) +
-                                                        " tile-parts, the codestream has " +
-                                                        std::to_string(t.parts.size())});
     t.area = ix.siz.tile_rect(ti);
-    PIPIT_TRY(
-        budget.charge(csiz * sizeof(component_coding), first.sot_offset,
-                      "tile " + std::to_string(ti) + ": " + std::to_string(csiz) + " components"));
+    std::uint64_t at = ix.main_header_end;  // where the tile's errors point
+    if (t.parts.empty()) {
+      // Kakadu writes no tile-part for a tile that holds no samples of some component, and a
+      // truncated codestream loses its last tiles: the tile is there, its packets are absent.
+      ix.warnings.push_back(
+          {ix.main_header_end, tile_name(ti) + " has no tile-part: its packets are absent"});
+    } else {
+      const auto& first = ix.tile_parts[t.parts.front()];
+      at = first.sot_offset;
+      if (first.TNsot != 0 && first.TNsot != t.parts.size())
+        ix.warnings.push_back({first.sot_offset + 11, tile_name(ti) + ": TNsot says " +
+                                                          std::to_string(first.TNsot) +
+                                                          " tile-parts, the codestream has " +
+                                                          std::to_string(t.parts.size())});
+    }
+    PIPIT_TRY(budget.charge(csiz * sizeof(component_coding), at,
+                            tile_name(ti) + ": " + std::to_string(csiz) + " components"));
     t.coding = ix.defaults;
     bool tile_cod = false;
     std::vector<poc_entry> tile_pocs;
@@ -205,17 +237,16 @@ result<codestream_index> codestream_index::build(bytes_view file, byte_range cs,
       if (cc.cblk_style & cblk_ht) ix.ht = true;
     std::uint64_t resolutions = 0;
     for (const auto& cc : t.coding.components) resolutions += cc.levels + 1u;
-    PIPIT_TRY(budget.charge(resolutions * sizeof(tile_entry::resolution_info) + (csiz + 1) * 4,
-                            first.sot_offset,
-                            "tile " + std::to_string(ti) + ": " + std::to_string(resolutions) +
+    PIPIT_TRY(budget.charge(resolutions * sizeof(tile_entry::resolution_info) + (csiz + 1) * 4, at,
+                            tile_name(ti) + ": " + std::to_string(resolutions) +
                                 " resolutions in " + std::to_string(csiz) + " components"));
-    PIPIT_TRY(detail::layout_tile(ix.siz, t, options.max_packets, first.sot_offset));
+    PIPIT_TRY(detail::layout_tile(ix.siz, t, options.max_packets, at));
     if (options.headers_only) {
       // A headers-only index is a rebuild's skeleton: the rebuild lists and writes (at least one
       // byte each) every declared packet, so they count here.
       const std::uint64_t declared = std::uint64_t{t.num_slots} * t.coding.layers;
-      PIPIT_TRY(budget.charge(declared * (sizeof(detail::packet_ref) + 3), first.sot_offset,
-                              "tile " + std::to_string(ti) + ": " + detail::declared_packets(t)));
+      PIPIT_TRY(budget.charge(declared * (sizeof(detail::packet_ref) + 3), at,
+                              tile_name(ti) + ": " + detail::declared_packets(t)));
     }
   }
   if (options.headers_only) return ix;

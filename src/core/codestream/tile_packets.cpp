@@ -83,48 +83,66 @@ class tile_indexer {
       : file_(file), ix_(ix), ti_(ti), t_(ix.tiles[ti]), opt_(o), budget_(budget) {}
 
   result<void> run(const std::vector<std::vector<std::uint32_t>>* lengths) {
+    t_.first_packet = static_cast<std::uint32_t>(ix_.packets.size());
+    if (t_.parts.empty()) return {};  // no tile-part: every packet is absent (build() warned)
     std::uint64_t avail = 0;
-    for (std::uint32_t pi : t_.parts)
-      avail += ix_.tile_parts[pi].end - ix_.tile_parts[pi].body_offset;
+    bool incomplete = false;  // the data ends inside the tile, or before its last tile-part
+    for (std::uint32_t pi : t_.parts) {
+      const tile_part& tp = ix_.tile_parts[pi];
+      avail += tp.end - tp.body_offset;
+      incomplete = incomplete || tp.cut || (pi + 1 == ix_.tile_parts.size() && !ix_.has_eoc);
+    }
+    const tile_part& first = ix_.tile_parts[t_.parts[0]];
+    incomplete = incomplete || (first.TNsot != 0 && first.TNsot > t_.parts.size());
     for (const auto& br : t_.packed_headers) avail += br.length;
     // Every packet takes at least one byte (of header, in the body or in PPM/PPT): check what
-    // the headers declare against the bytes before allocating anything for it.
-    const std::uint64_t at = ix_.tile_parts[t_.parts[0]].sot_offset;
+    // the headers declare against the bytes before allocating anything for it. A tile the data
+    // ends in may declare up to incomplete_tile_allowance packets more than its bytes.
+    const std::uint64_t at = first.sot_offset;
     const std::uint64_t declared = std::uint64_t{t_.num_slots} * t_.coding.layers;
-    if (t_.coding.pocs.empty() && declared > avail)
+    const std::uint64_t bound = incomplete ? avail + incomplete_tile_allowance : avail;
+    if (t_.coding.pocs.empty() && declared > bound)
       return fail(errc::corrupt, at,
                   tile_name(ti_) + " declares " + declared_packets(t_) + " but holds only " +
                       std::to_string(avail) + " bytes, and every packet takes at least one");
-    const std::uint64_t listed = std::min(declared, avail + 1);
+    const std::uint64_t listed = std::min(declared, bound + 1);
     PIPIT_TRY(budget_.charge(declared * sizeof(std::uint32_t) +
                                  listed * (sizeof(packet_ref) + sizeof(packet_entry)) +
                                  std::uint64_t{t_.num_slots} * sequence_bytes_per_slot,
                              at, tile_name(ti_) + ": " + declared_packets(t_)));
     std::size_t required = 0;
     seq_ = packet_sequence(ix_.siz, t_, &required, static_cast<std::size_t>(listed));
-    if (required > avail)
-      return fail(errc::corrupt, ix_.tile_parts[t_.parts[0]].sot_offset,
+    if (required > bound)
+      return fail(errc::corrupt, at,
                   tile_name(ti_) + " declares " + std::to_string(required) +
                       " packets but holds only " + std::to_string(avail) + " bytes");
     if (ix_.packets.size() + seq_.size() > opt_.max_packets)
-      return fail(errc::limit, ix_.tile_parts[t_.parts[0]].sot_offset,
-                  "more than " + std::to_string(opt_.max_packets) + " packets");
-    t_.first_packet = static_cast<std::uint32_t>(ix_.packets.size());
+      return fail(errc::limit, at, "more than " + std::to_string(opt_.max_packets) + " packets");
     t_.packet_of_slot.assign(std::size_t{t_.num_slots} * t_.coding.layers, none_packet);
     if (t_.packed) PIPIT_TRY(load_packed());
     for (std::size_t k = 0; k < t_.parts.size(); ++k) {
       tile_part& tp = ix_.tile_parts[t_.parts[k]];
       tp.first_packet = static_cast<std::uint32_t>(ix_.packets.size());
-      if (lengths)
-        PIPIT_TRY(assign_lengths(tp, (*lengths)[k]));
-      else
-        PIPIT_TRY(parse_part(tp));
+      result<void> done = lengths ? assign_lengths(tp, (*lengths)[k]) : parse_part(tp);
+      if (!done) {
+        if (!tp.cut) return done;
+        // The tile-part is cut: its complete packets stay, the one the end cut is absent.
+        const std::uint64_t at_cut = drop_partial_packet(done.error().offset);
+        ix_.warnings.push_back({at_cut, tile_name(ti_) + ": packet " + std::to_string(next_) +
+                                            " is cut by the end of the data (" +
+                                            done.error().message +
+                                            "): it and the packets after it are absent"});
+      }
       tp.packet_count = static_cast<std::uint32_t>(ix_.packets.size()) - tp.first_packet;
     }
-    if (next_ < required)
-      return fail(errc::truncated, ix_.tile_parts[t_.parts.back()].end,
-                  tile_name(ti_) + " ends after " + std::to_string(next_) + " of its " +
-                      std::to_string(required) + " packets");
+    if (next_ == 0 && required > 0)
+      ix_.warnings.push_back({at, tile_name(ti_) + " holds none of its " +
+                                      std::to_string(required) +
+                                      " packets: it is absent, as if it had no tile-part"});
+    else if (next_ < required)
+      ix_.warnings.push_back({ix_.tile_parts[t_.parts.back()].end,
+                              tile_name(ti_) + " holds " + std::to_string(next_) + " of its " +
+                                  std::to_string(required) + " packets: the others are absent"});
     t_.packet_count = static_cast<std::uint32_t>(ix_.packets.size()) - t_.first_packet;
     return {};
   }
@@ -148,6 +166,20 @@ class tile_indexer {
     return &ix_.packets.back();
   }
 
+  // Forgets the packet being read when its tile-part failed (none when all are whole); returns
+  // where it starts (`failed_at` when none was being read).
+  std::uint64_t drop_partial_packet(std::uint64_t failed_at) {
+    if (ix_.packets.size() <= complete_) return failed_at;
+    const packet_entry& e = ix_.packets.back();
+    const std::uint64_t start = e.offset;
+    t_.packet_of_slot[std::size_t{t_.slot(e.component, e.resolution, e.precinct)} *
+                          t_.coding.layers +
+                      e.layer] = none_packet;
+    ix_.packets.pop_back();
+    --next_;
+    return start;
+  }
+
   bool sop_at(std::uint64_t pos, std::uint64_t end) const {
     return t_.coding.sop && end - pos >= 6 && load_be16(file_.data() + pos) == SOP;
   }
@@ -164,6 +196,7 @@ class tile_indexer {
       e->header_length = unknown_length;
       e->has_sop = sop_at(pos, pos + len);
       pos += len;
+      complete_ = ix_.packets.size();
     }
     if (pos != tp.end)
       return fail(errc::corrupt, pos,
@@ -283,6 +316,7 @@ class tile_indexer {
                         " left)");
       pos += body;
       e->length = static_cast<std::uint32_t>(pos - start);
+      complete_ = ix_.packets.size();
     }
     if (pos != end)
       return fail(errc::corrupt, pos,
@@ -299,6 +333,7 @@ class tile_indexer {
   memory_budget& budget_;
   std::vector<packet_ref> seq_;
   std::size_t next_ = 0;
+  std::size_t complete_ = 0;  // ix_.packets that are whole (all but the one being read)
   std::uint32_t slot_ = 0;
   std::vector<std::unique_ptr<precinct_state>> states_;
   std::vector<std::unique_ptr<precinct_state>> pool_;

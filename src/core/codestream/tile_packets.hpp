@@ -20,6 +20,11 @@ class memory_budget {
   std::uint64_t used_ = 0, limit_;
 };
 
+// The packets a tile that the data ends in (a tile-part cut, or tile-parts missing at the end of
+// the codestream) may declare beyond its bytes: its missing bytes are unknown, so its packet
+// tables are bounded by this instead (2^20 packets: about 60 MiB of tables at most).
+inline constexpr std::uint64_t incomplete_tile_allowance = std::uint64_t{1} << 20;
+
 // "3 components, 6 layers, 258 precincts (1548 packets)": what a laid-out tile declares.
 std::string declared_packets(const tile_entry& t);
 

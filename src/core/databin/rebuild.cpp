@@ -363,9 +363,20 @@ std::vector<std::uint8_t> codestream_skeleton::codestream(const databin_cache& c
   rebuild_stats st;
   packet_scratch scratch;
   std::vector<std::uint64_t> ends;
-  for (std::uint32_t t = 0; t < nt; ++t)
+  for (std::uint32_t t = 0; t < nt; ++t) {
+    // A tile whose every precinct bin the server completed empty has no packet in the original
+    // (a tile without tile-parts: every packet, even an empty one, takes a byte). It gets no
+    // tile-part here either, so the decoder treats it as it treats the original.
+    const tile_entry& te = ix.tiles[t];
+    bool absent = te.num_slots > 0;
+    for (std::uint32_t s = 0; absent && s < te.num_slots; ++s) {
+      const bin_id id{bin_kind::precinct, csn_, precinct_id_of(ix, t, s)};
+      absent = cache.is_complete(id) && prefix(cache, id).empty();
+    }
+    if (absent) continue;
     write_tile(out, cache, csn_, ix, tile_heads_[t], t, static_cast<std::uint16_t>(t), max_layers,
                wanted[t], scratch, ends, st);
+  }
   put16(out, EOC);
   st.bytes = out.size();
   if (stats) *stats = st;

@@ -104,9 +104,13 @@ void response_stream::add_precinct_body(std::uint64_t from, std::uint64_t to) {
 
 void response_stream::send_whole_precinct(std::uint32_t csn) {
   const unsigned n = wanted_layers(k_);
-  if (n == 0) return;
   const auto& ends = layouts_[k_].layer_end;
   const bin_id id{bin_kind::precinct, csn, ids_[k_]};
+  if (ends.empty()) {
+    send(absent_precinct(csn));
+    return;
+  }
+  if (n == 0) return;
   const std::uint64_t to = ends[n - 1], length = ends.back(), from = model_.held(id);
   // An empty bin is still announced once (a zero-length message with the completion bit).
   if (from >= to && !(length == 0 && !model_.known(id))) return;
@@ -221,8 +225,9 @@ bool response_stream::window_fits_budget() const {
   std::uint64_t need = 0;
   for (std::size_t k = 0; k < precincts_.size(); ++k) {
     const unsigned n = wanted_layers(k);
-    if (n == 0) continue;
     const bin_id id{bin_kind::precinct, csn, ids_[k]};
+    if (layouts_[k].layer_end.empty() && !model_.known(id)) need += jpp_writer::max_header_bytes;
+    if (n == 0) continue;
     const std::uint64_t end = layouts_[k].layer_end[n - 1], held = model_.held(id);
     if (held < end)
       need += end - held + jpp_writer::max_header_bytes;
@@ -309,8 +314,9 @@ bool response_stream::next(gather_buffer& out, std::size_t target) {
         // budget, since another channel of the session may have changed the model since.
         const auto& ends = layouts_[k_].layer_end;
         const unsigned n = wanted_layers(k_);
-        if (n == 0 || send(segment{0, bin_id{bin_kind::precinct, csn, ids_[k_]}, 0, ends[n - 1],
-                                   ends.back()}))
+        if (ends.empty() ? send(absent_precinct(csn))
+                         : n == 0 || send(segment{0, bin_id{bin_kind::precinct, csn, ids_[k_]}, 0,
+                                                  ends[n - 1], ends.back()}))
           ++k_;
       }
     } else if (layer_ >= max_layers_) {
@@ -320,7 +326,9 @@ bool response_stream::next(gather_buffer& out, std::size_t target) {
       k_ = 0;
     } else {
       const auto& ends = layouts_[k_].layer_end;
-      if (layer_ >= ends.size()) {
+      if (ends.empty() && layer_ == 0) {
+        if (send(absent_precinct(csn))) ++k_;
+      } else if (layer_ >= ends.size()) {
         ++k_;
       } else {
         const std::uint64_t a = layer_ == 0 ? 0 : ends[layer_ - 1], b = ends[layer_];
