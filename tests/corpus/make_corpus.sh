@@ -27,6 +27,11 @@ out=$1
 self=${BASH_SOURCE[0]}
 if [ -f "$out/MANIFEST.tsv" ] && [ "$out/MANIFEST.tsv" -nt "$self" ]; then
   echo "make_corpus: $out is up to date ($(wc -l <"$out/MANIFEST.tsv") files)"
+  # The damaged files follow their own script.
+  damaged_py=$(dirname "$self")/make_damaged.py
+  if ! [ "$out/damaged/MANIFEST.tsv" -nt "$damaged_py" ]; then
+    /usr/bin/python3 "$damaged_py" "$out" || die "make_damaged.py failed"
+  fi
   exit 0
 fi
 
