@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <future>
 
+#include <spdlog/spdlog.h>
+
 namespace pipit::server {
 namespace fs = std::filesystem;
 namespace {
@@ -294,6 +296,11 @@ target_registry::outcome target_registry::build(const job& j, bool& unopened) co
                       "' is not a JPEG 2000 file Pipit can serve: " + ix.error().to_string());
     if (ix->codestreams.empty())
       return fail(errc::corrupt, no_offset, "target '" + name + "' holds no codestream");
+    // Damage the index went past (docs/formats/damaged-codestreams.md): logged here, once per
+    // build of the file, not per request.
+    for (std::size_t c = 0; c < ix->codestreams.size(); ++c)
+      for (const auto& w : ix->codestreams[c].warnings)
+        spdlog::warn("target '{}': codestream {}: {}", name, c, w.to_string());
     t->index = std::move(*ix);
     t->source = std::make_unique<databin_source>(t->file.bytes(), t->index);
     t->memory = estimate_target_memory(*t);

@@ -229,6 +229,19 @@ def test_missing_eoc_and_trailing_garbage_are_indexed_with_warning():
     assert any("100 bytes after the last tile-part" in x for x in w), w
 
 
+def test_serve_logs_the_warnings_once_per_file(server):
+    """The server logs a file's warnings when it indexes it, not at every request."""
+    base, log_path = server
+    path = one(r"no_tile3_.*")
+    for _ in range(3):
+        status, _ = get(f"{base}/{path.name}?fsiz=32,32&type=jpp-stream")
+        assert status == 200
+    log = log_path.read_text()
+    lines = [ln for ln in log.splitlines()
+             if path.name in ln and "tile 3 has no tile-part" in ln]
+    assert len(lines) == 1, f"{len(lines)} log lines for {path.name}'s warning:\n{log[-3000:]}"
+
+
 def test_info_prints_the_warnings():
     p = pipit_ok("info", one(r"no_tile0_.*"))
     assert "warning: at byte" in p.stdout and "tile 0 has no tile-part" in p.stdout, p.stdout
