@@ -2,9 +2,12 @@
 //
 // `read_boxes` parses a byte range into a tree of boxes: LBox/TBox headers, the 64-bit XLBox
 // form, LBox = 0 (to the end of the enclosing range), and the superboxes of JP2 and JPX (jp2h,
-// res, uinf, asoc, jpch, jplh, cgrp, ftbl, comp, drep). `describe_jp2` then reads what Pipit
-// needs from the tree: the image header, colour, the boxes present in jp2h, georeferencing
-// (GeoJP2 uuid, GMLJP2 asoc/xml), and every contiguous codestream (jp2c).
+// res, uinf, asoc, jpch, jplh, cgrp, ftbl, comp, drep). `describe_jp2` then reads what
+// Pipit needs from the tree: the image header, colour, the boxes present in jp2h, georeferencing
+// (GeoJP2 uuid, GMLJP2 asoc/xml), and every codestream: a Contiguous Codestream box (jp2c), or a
+// Fragment Table box (ftbl) whose Fragment List (flst) puts it in this file or in a file named
+// by a Data Entry URL box (url ) of the Data Reference box (dtbl), as linked JPX files do
+// (15444-2 M.11.3, M.11.5, M.11.6).
 //
 // Thread-safety: plain values.
 #pragma once
@@ -51,6 +54,21 @@ struct channel_definition {
   std::uint16_t association = 0;  // Asoc: 0 the whole image, i the i-th colour, 65535 none
 };
 
+// Where the bytes of one codestream are. Codestreams are numbered in the file order of the
+// jp2c and ftbl boxes that hold or list them.
+struct codestream_location {
+  std::uint32_t box = 0;             // box_type("jp2c") or box_type("ftbl")
+  std::uint64_t box_offset = 0;      // of that box
+  std::uint16_t data_reference = 0;  // 0: this file; i >= 1: the i-th url box of the dtbl
+  byte_range range;                  // the codestream's bytes in that file
+};
+
+// One Data Entry URL box of the Data Reference box (15444-2 M.11.6.1).
+struct data_reference {
+  std::uint64_t box_offset = 0;  // of the url box
+  std::string location;          // LOC as written, without its NUL (UTF-8)
+};
+
 struct jp2_description {
   std::uint32_t brand = 0;              // ftyp BR
   std::uint32_t height = 0, width = 0;  // ihdr
@@ -61,8 +79,11 @@ struct jp2_description {
   bool has_bpcc = false, has_pclr = false, has_cmap = false, has_cdef = false, has_res = false;
   std::vector<channel_definition> channels;  // the cdef box's entries, in box order
   bool geojp2 = false;                       // uuid B14BF8BD-083D-4B43-A5AE-8CD7D5A6CE03
-  bool gmljp2 = false;                  // asoc with a 'gml.data' label, or an xml box holding GML
-  std::vector<byte_range> codestreams;  // contents of each jp2c box, in file order
+  bool gmljp2 = false;  // asoc with a 'gml.data' label, or an xml box holding GML
+  std::vector<codestream_location> codestreams;  // jp2c and ftbl boxes, in file order
+  std::vector<data_reference> data_references;   // the url boxes of the dtbl, in order
+  // True when some codestream lives in another file (a data reference other than 0).
+  bool linked() const;
 };
 
 // How a component is to be shown, from the colr and cdef boxes.
@@ -76,7 +97,9 @@ enum class band_colour : std::uint8_t { undefined, gray, red, green, blue, alpha
 std::vector<band_colour> channel_colours(const jp2_description& d, std::size_t n);
 
 // Reads the JP2/JPX description from the box tree; fails when the signature, ftyp or jp2h
-// are missing or malformed, or when no jp2c box exists.
+// are missing or malformed, when no jp2c or ftbl box exists, when a fragment table is malformed
+// or names a data reference the dtbl lacks, and (errc::unsupported) when a codestream is made of
+// fragments that are not one contiguous run of one file.
 result<jp2_description> describe_jp2(bytes_view file, const std::vector<box>& boxes);
 
 }  // namespace pipit

@@ -8,16 +8,17 @@
 //                     without SOT, SOD, PLT, PPT and TLM;
 //   precinct bin      the precinct's packets in layer order, headers carried in PPM/PPT put back
 //                     in front of their bodies, SOP/EPH kept as the coding style has them;
-//   metadata-bin 0    the file's top-level boxes with each jp2c box replaced by a placeholder
-//                     box (phld, Flags = 4) naming its codestream (empty for a raw codestream).
+//   metadata-bin 0    the file's top-level boxes with each jp2c and ftbl box replaced by a
+//                     placeholder box (phld, Flags = 4) naming its codestream, and a linked
+//                     JPX's dtbl left out (empty for a raw codestream).
 // Header and metadata bins are small and built once; precinct bins are described as a list of
 // byte pieces of the file and copied on demand, so serving a packet is one memcpy from the
 // mapped file.
 //
 // Precinct in-class ids: I = t + (c + s * Nc) * Nt (A.3.2.1).
 //
-// Thread-safety: immutable after construction; share freely. The file bytes and the index must
-// outlive the source.
+// Thread-safety: immutable after construction; share freely. The file bytes (and the linked
+// files' of a linked JPX, image_index::codestream_files) and the index must outlive the source.
 #pragma once
 
 #include <cstdint>
@@ -72,6 +73,10 @@ class databin_source {
 
   const image_index& index() const { return *index_; }
   bytes_view file() const { return file_; }
+  // The bytes codestream csn's offsets refer to: the file, or the linked file holding it.
+  bytes_view codestream_file(std::uint32_t csn) const {
+    return csn < index_->codestream_files.size() ? index_->codestream_files[csn] : file_;
+  }
   std::uint32_t num_codestreams() const {
     return static_cast<std::uint32_t>(index_->codestreams.size());
   }

@@ -144,7 +144,8 @@ class response_stream {
   void emit(const segment& s, std::uint64_t from, std::uint64_t n, const std::uint8_t* head,
             std::size_t head_size);
   void add_body(const segment& s, std::uint64_t from, std::uint64_t to);
-  void add_precinct_body(std::uint64_t from, std::uint64_t to);  // of window precinct k_
+  // Of window precinct k_, a precinct of codestream csn.
+  void add_precinct_body(std::uint32_t csn, std::uint64_t from, std::uint64_t to);
   // Window precinct k_'s missing wanted layers as one message, for a response without `len`
   // (no budget to check). It does emit's steps itself: going through send/emit costs ~10 % more
   // composer instructions on an overview view (callgrind), most of the messages of a browse.

@@ -1,5 +1,6 @@
 #include "pipit/boxes.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -112,6 +113,79 @@ void scan_geo(bytes_view file, const std::vector<box>& boxes, jp2_description& d
   }
 }
 
+// A Fragment Table box (15444-2 M.11.3): one Fragment List box (M.11.3.1) of NF entries
+// OFF (8 bytes), LEN (4), DR (2). Fragments that follow each other in one file make one range;
+// anything else is a codestream Pipit does not serve.
+result<codestream_location> read_fragment_table(bytes_view file, const box& ftbl) {
+  const box* flst = nullptr;
+  for (const auto& k : ftbl.children)
+    if (k.type == box_type("flst")) {
+      if (flst) return fail(errc::corrupt, k.offset, "ftbl: more than one fragment list (flst)");
+      flst = &k;
+    }
+  if (!flst) return fail(errc::corrupt, ftbl.offset, "ftbl: no fragment list box (flst)");
+  byte_reader r(content(file, *flst), flst->content_offset());
+  PIPIT_TRY_ASSIGN(nf, r.u16("flst: NF"));
+  if (nf == 0) return fail(errc::corrupt, flst->offset, "flst: no fragment (NF = 0)");
+  if (flst->content_length() != 2 + 14 * std::uint64_t{nf})
+    return fail(errc::corrupt, flst->offset,
+                "flst: " + std::to_string(flst->content_length()) +
+                    " bytes for NF = " + std::to_string(nf) + " fragments of 14 bytes");
+  codestream_location loc;
+  loc.box = ftbl.type;
+  loc.box_offset = ftbl.offset;
+  for (std::uint16_t i = 0; i < nf; ++i) {
+    const std::uint64_t at = r.abs_pos();
+    PIPIT_TRY_ASSIGN(off, r.u64("flst: OFF"));
+    PIPIT_TRY_ASSIGN(len, r.u32("flst: LEN"));
+    PIPIT_TRY_ASSIGN(dr, r.u16("flst: DR"));
+    if (len == 0)
+      return fail(errc::corrupt, at, "flst: fragment " + std::to_string(i) + " is empty");
+    if (off > ~std::uint64_t{0} - len)
+      return fail(errc::corrupt, at, "flst: fragment " + std::to_string(i) + " ends past 2^64");
+    if (i == 0) {
+      loc.data_reference = dr;
+      loc.range = byte_range{off, len};
+    } else if (dr != loc.data_reference || off != loc.range.end()) {
+      return fail(errc::unsupported, at,
+                  "flst: fragment " + std::to_string(i) +
+                      " does not continue the previous one in the same file: codestreams in "
+                      "scattered fragments are not supported");
+    } else {
+      loc.range.length += len;
+    }
+  }
+  return loc;
+}
+
+// A Data Reference box (15444-2 M.11.6): NDR (2 bytes), then NDR Data Entry URL boxes, each
+// VERS (1), FLAG (3), LOC (a NUL-terminated UTF-8 string).
+result<std::vector<data_reference>> read_data_references(bytes_view file, const box& dtbl) {
+  byte_reader r(content(file, dtbl), dtbl.content_offset());
+  PIPIT_TRY_ASSIGN(ndr, r.u16("dtbl: NDR"));
+  PIPIT_TRY_ASSIGN(
+      kids, read_boxes(file, byte_range{dtbl.content_offset() + 2, dtbl.content_length() - 2}, 1));
+  if (kids.size() != ndr)
+    return fail(errc::corrupt, dtbl.offset,
+                "dtbl: NDR says " + std::to_string(ndr) + " data entry URL boxes, it holds " +
+                    std::to_string(kids.size()) + " boxes");
+  std::vector<data_reference> out;
+  for (const auto& k : kids) {
+    if (k.type != box_type("url "))
+      return fail(errc::corrupt, k.offset,
+                  "dtbl: a '" + box_type_name(k.type) + "' box where a url box belongs");
+    const bytes_view c = content(file, k);
+    if (c.size() < 5 || c.back() != 0)
+      return fail(errc::corrupt, k.offset, "url: LOC is not a NUL-terminated string");
+    const auto* loc = reinterpret_cast<const char*>(c.data() + 4);
+    const std::size_t n = std::strlen(loc);
+    if (n + 5 != c.size())
+      return fail(errc::corrupt, k.content_offset() + 4 + n, "url: a NUL inside LOC");
+    out.push_back(data_reference{k.offset, std::string(loc, n)});
+  }
+  return out;
+}
+
 }  // namespace
 
 result<jp2_description> describe_jp2(bytes_view file, const std::vector<box>& boxes) {
@@ -130,8 +204,25 @@ result<jp2_description> describe_jp2(bytes_view file, const std::vector<box>& bo
   for (const auto& b : boxes) {
     if (b.type == box_type("jp2h") && !jp2h) jp2h = &b;
     if (b.type == box_type("jp2c"))
-      d.codestreams.push_back(byte_range{b.content_offset(), b.content_length()});
+      d.codestreams.push_back(codestream_location{
+          b.type, b.offset, 0, byte_range{b.content_offset(), b.content_length()}});
+    if (b.type == box_type("ftbl")) {
+      PIPIT_TRY_ASSIGN(loc, read_fragment_table(file, b));
+      d.codestreams.push_back(loc);
+    }
+    if (b.type == box_type("dtbl")) {
+      if (!d.data_references.empty())
+        return fail(errc::corrupt, b.offset, "JPX: a second data reference box (dtbl)");
+      PIPIT_TRY_ASSIGN(refs, read_data_references(file, b));
+      d.data_references = std::move(refs);
+    }
   }
+  for (const auto& c : d.codestreams)
+    if (c.data_reference > d.data_references.size())
+      return fail(errc::corrupt, c.box_offset,
+                  "JPX: fragment table names data reference " + std::to_string(c.data_reference) +
+                      " but the data reference box (dtbl) has " +
+                      std::to_string(d.data_references.size()));
   if (!jp2h) return fail(errc::corrupt, boxes[1].end(), "JP2: no JP2 header box (jp2h)");
   if (jp2h->children.empty() || jp2h->children[0].type != box_type("ihdr"))
     return fail(errc::corrupt, jp2h->offset,
@@ -184,7 +275,8 @@ result<jp2_description> describe_jp2(bytes_view file, const std::vector<box>& bo
   }
   scan_geo(file, boxes, d);
   if (d.codestreams.empty())
-    return fail(errc::corrupt, boxes.back().end(), "JP2: no contiguous codestream box (jp2c)");
+    return fail(errc::corrupt, boxes.back().end(),
+                "JP2: no contiguous codestream box (jp2c) nor fragment table (ftbl)");
   return d;
 }
 
@@ -212,6 +304,11 @@ std::vector<band_colour> channel_colours(const jp2_description& d, std::size_t n
           static_cast<int>(cs == 18 ? band_colour::y : band_colour::red) + channel);
   }
   return out;
+}
+
+bool jp2_description::linked() const {
+  return std::any_of(codestreams.begin(), codestreams.end(),
+                     [](const codestream_location& c) { return c.data_reference != 0; });
 }
 
 }  // namespace pipit

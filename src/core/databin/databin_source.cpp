@@ -40,38 +40,43 @@ void append_codestream_placeholder(std::vector<std::uint8_t>& out, bytes_view or
 
 databin_source::databin_source(bytes_view file, const image_index& index)
     : file_(file), index_(&index) {
-  for (const auto& cs : index.codestreams) {
+  for (std::size_t n = 0; n < index.codestreams.size(); ++n) {
+    const codestream_index& cs = index.codestreams[n];
+    const bytes_view in = codestream_file(static_cast<std::uint32_t>(n));
     codestream_bins b;
     b.precincts = make_precinct_table(cs);
     // SOC, then every main-header segment but TLM/PLM/PPM, in file order.
-    append(b.main_header, file, cs.range.offset, 2);
+    append(b.main_header, in, cs.range.offset, 2);
     bool ppm = false;
     for (const auto& m : cs.main_markers) {
-      if (!dropped_from_main(m.code)) append(b.main_header, file, m.offset, 2 + m.length);
+      if (!dropped_from_main(m.code)) append(b.main_header, in, m.offset, 2 + m.length);
       ppm = ppm || m.code == PPM;
     }
     if (ppm) {
-      append(b.main_header_jpt, file, cs.range.offset, 2);
+      append(b.main_header_jpt, in, cs.range.offset, 2);
       for (const auto& m : cs.main_markers)
         if (m.code == PPM || !dropped_from_main(m.code))
-          append(b.main_header_jpt, file, m.offset, 2 + m.length);
+          append(b.main_header_jpt, in, m.offset, 2 + m.length);
     }
     b.tile_headers.resize(cs.tiles.size());
     for (std::size_t t = 0; t < cs.tiles.size(); ++t)
       for (std::uint32_t pi : cs.tiles[t].parts)
         for (const auto& m : cs.tile_parts[pi].markers)
-          if (!dropped_from_tile(m.code)) append(b.tile_headers[t], file, m.offset, 2 + m.length);
+          if (!dropped_from_tile(m.code)) append(b.tile_headers[t], in, m.offset, 2 + m.length);
     cs_.push_back(std::move(b));
   }
   if (index.is_jp2) {
+    // Codestreams are numbered in the order of their jp2c and ftbl boxes (boxes.hpp). The dtbl
+    // of a linked JPX is left out: its URLs name files of the server, whose codestreams the
+    // client receives as data-bins like any other.
     std::uint64_t csn = 0;
     for (const auto& bx : index.boxes) {
-      if (bx.type == box_type("jp2c")) {
+      if (bx.type == box_type("jp2c") || bx.type == box_type("ftbl")) {
         append_codestream_placeholder(metadata0_,
                                       file.subspan(static_cast<std::size_t>(bx.offset),
                                                    static_cast<std::size_t>(bx.header_length)),
                                       csn++);
-      } else {
+      } else if (bx.type != box_type("dtbl")) {
         append(metadata0_, file, bx.offset, bx.length);
       }
     }
@@ -221,7 +226,9 @@ void databin_source::copy(const bin_id& id, std::uint64_t from, std::uint64_t to
   std::uint64_t pos = 0;
   for (const auto& p : pl.pieces) {
     const std::uint64_t a = std::max(from, pos), e = std::min(to, pos + p.length);
-    if (a < e) append(out, file_, p.file_offset + (a - pos), e - a);
+    if (a < e)
+      append(out, codestream_file(static_cast<std::uint32_t>(id.csn)), p.file_offset + (a - pos),
+             e - a);
     pos += p.length;
     if (pos >= to) break;
   }

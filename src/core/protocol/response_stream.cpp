@@ -56,8 +56,9 @@ void response_stream::append_eor(std::vector<std::uint8_t>& out, eor_reason reas
 }
 
 void response_stream::add_body(const segment& s, std::uint64_t from, std::uint64_t to) {
-  const bytes_view file = src_.file();
-  if (s.id.kind == bin_kind::precinct) return add_precinct_body(from, to);
+  if (s.id.kind == bin_kind::precinct)
+    return add_precinct_body(static_cast<std::uint32_t>(s.id.csn), from, to);
+  const bytes_view file = src_.codestream_file(static_cast<std::uint32_t>(s.id.csn));
   if (s.id.kind == bin_kind::tile) {
     const codestream_index& cs = src_.index().codestreams[s.id.csn];
     std::uint64_t pos = 0;
@@ -89,8 +90,8 @@ void response_stream::add_body(const segment& s, std::uint64_t from, std::uint64
                                             static_cast<std::size_t>(to - from)));
 }
 
-void response_stream::add_precinct_body(std::uint64_t from, std::uint64_t to) {
-  const bytes_view file = src_.file();
+void response_stream::add_precinct_body(std::uint32_t csn, std::uint64_t from, std::uint64_t to) {
+  const bytes_view file = src_.codestream_file(csn);
   std::uint64_t pos = 0;
   for (const bin_piece& p : layouts_[k_].pieces) {
     if (pos >= to) break;
@@ -121,7 +122,7 @@ void response_stream::send_whole_precinct(std::uint32_t csn) {
   writer_.note_written(0, csn);
   bytes_ += h + body;
   ++messages_;
-  add_precinct_body(from, to);
+  add_precinct_body(csn, from, to);
   model_.hold(id, to);
 }
 
