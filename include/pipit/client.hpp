@@ -1,11 +1,15 @@
 // The JPIP client (ISO/IEC 15444-9, JPP-stream over HTTP/1.1).
 //
 // A `jpip_client` browses one remote image. open() turns a jpip:// (http) or jpips:// (https)
-// URL into a session: `cnew=http&type=jpp-stream&stream=0&tid=0&len=...` (`type=jpt-stream` with
+// URL into a session: `cnew=http&type=jpp-stream&stream=N&tid=0&len=...` (`type=jpt-stream` with
 // client_options::stream = stream_kind::jpt), then it follows the
 // server's JPIP-cnew (path, host, port, cid); a server that grants no session is spoken to with
 // stateless requests that carry `model` statements for what the client already holds. Every
-// request carries stream=0, len, and (for view-windows) fsiz, roff and rsiz explicitly.
+// request carries stream=N, len, and (for view-windows) fsiz, roff and rsiz explicitly.
+//
+// A client browses one codestream N of the target (client_options::codestream, 0 by default):
+// a JPX file holds several, each an image of its own (the frames of a movie, say); image_info
+// says how many the target has, from the codestream placeholders of metadata-bin 0.
 //
 // Windows: request() queues a view-window (a region at a resolution, a layer limit, components)
 // with a priority and returns a handle. One worker thread serves the queue over one connection,
@@ -119,13 +123,15 @@ struct client_options {
   double reconnect_seconds = 30;         // give up after failing for this long
   int decode_threads = 1;                // tiles decoded in parallel
   std::uint64_t decoded_cache_bytes = std::uint64_t{128} << 20;  // decoded tiles kept; 0 = none
+  std::uint32_t codestream = 0;  // the codestream browsed (JPIP `stream`); open() fails when the
+                                 // target has no codestream of that number
 };
 
 // What the headers say of the image. One model, read by the client's worker and decoder, the
 // GDAL driver and `pipit get`: the core's codestream model of the header bins, and the core's
 // description of metadata-bin 0's boxes. Nothing here is a copy of them; the accessors read them.
 struct image_info {
-  // The headers-only index of codestream 0 (SIZ, coding defaults, each tile's coding and
+  // The headers-only index of the codestream browsed (SIZ, coding defaults, each tile's coding and
   // geometry), built once by open() from the main header and the tile header bins then held.
   std::shared_ptr<const codestream_index> codestream;
   // metadata-bin 0's boxes as the core's box reader describes them (ihdr, colr, cdef, GeoJP2,
@@ -133,6 +139,8 @@ struct image_info {
   // server's placeholder boxes, say: the pixels do not depend on it).
   std::optional<jp2_description> jp2;
   bool is_jp2 = false;
+  std::uint32_t csn = 0;              // the number of that codestream in the target
+  std::uint32_t num_codestreams = 1;  // codestreams of the target (a JPX may have several)
   std::string target_id;
   // A JP2 file made of metadata-bin 0's boxes around a codestream with the headers and no
   // packet data: what GDAL's JP2 metadata reader reads georeferencing from. Empty for a raw

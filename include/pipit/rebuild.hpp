@@ -39,6 +39,9 @@ struct rebuild_options {
   // packets than this allows (each costs the rebuild a listed packet and an output byte) are
   // refused with errc::limit before anything is written.
   std::uint64_t max_index_bytes = index_options{}.max_index_bytes;
+  // rebuild_jp2: put back codestream csn alone and drop the other codestream placeholders (a
+  // client browsing one codestream of a JPX holds the header bins of that one only).
+  bool one_codestream = false;
 };
 
 struct rebuild_stats {
@@ -112,9 +115,14 @@ result<std::vector<std::uint8_t>> rebuild_codestream(const databin_cache& cache,
                                                      const rebuild_options& options = {},
                                                      rebuild_stats* stats = nullptr);
 
+// How many codestreams the target has: one more than the highest CSID of metadata-bin 0's
+// codestream placeholders, 1 when metadata-bin 0 is empty (a raw codestream). Fails with
+// errc::not_found while metadata-bin 0 is not complete.
+result<std::uint32_t> count_codestreams(const databin_cache& cache);
+
 // A JP2/JPX file: needs metadata-bin 0 (complete); each codestream placeholder is replaced by a
-// jp2c box holding the rebuilt codestream. Fails with errc::not_found when metadata-bin 0 is
-// absent (e.g. the target is a raw codestream).
+// jp2c box holding the rebuilt codestream (or only codestream o.csn's, o.one_codestream). Fails
+// with errc::not_found when metadata-bin 0 is absent (e.g. the target is a raw codestream).
 result<std::vector<std::uint8_t>> rebuild_jp2(const databin_cache& cache,
                                               const rebuild_options& options = {});
 

@@ -88,7 +88,8 @@ class client_impl final : public jpip_client {
       : url_(std::move(url)),
         options_(std::move(options)),
         session_(url_, options_.transport, options_.use_session, cache_,
-                 options_.stream == stream_kind::jpt) {
+                 options_.stream == stream_kind::jpt, options_.codestream) {
+    cache_.csn = options_.codestream;
     len_ = std::min(options_.window_len, options_.max_len);
   }
   ~client_impl() override { close(); }
@@ -268,9 +269,16 @@ class client_impl final : public jpip_client {
   // ---- the session bootstrap: main header and metadata-bin 0 ----
   bool headers_ready() {
     std::lock_guard lock(cache_.mutex);
-    const bin_id mh{bin_kind::main_header, 0, 0}, md{bin_kind::metadata, 0, 0};
+    const bin_id mh{bin_kind::main_header, options_.codestream, 0}, md{bin_kind::metadata, 0, 0};
     if (!cache_.cache.is_complete(mh)) return false;
     return !cache_.cache.has(md) || cache_.cache.is_complete(md);
+  }
+
+  // Whether a bin is of the codestream browsed (or metadata): model statements carry no
+  // codestream qualifier, so the server applies them to the request's stream=N, and bins of
+  // other codestreams (a cache file shared with clients of other codestreams) stay out.
+  bool ours(const bin_id& b) const {
+    return b.kind == bin_kind::metadata || b.csn == options_.codestream;
   }
 
   // What a new session is told we hold: every bin (headers first), within the model's size cap.
@@ -278,6 +286,7 @@ class client_impl final : public jpip_client {
     window_bins all;
     std::lock_guard lock(cache_.mutex);
     for (const auto& b : cache_.cache.bins()) {
+      if (!ours(b.id)) continue;
       if (b.id.kind == bin_kind::precinct || b.id.kind == bin_kind::tile)
         all.precincts.push_back(b.id);
       else
@@ -291,7 +300,8 @@ class client_impl final : public jpip_client {
   std::optional<cache_model_spec> full_model() {
     window_bins all;
     std::lock_guard lock(cache_.mutex);
-    for (const auto& b : cache_.cache.bins()) all.headers.push_back(b.id);
+    for (const auto& b : cache_.cache.bins())
+      if (ours(b.id)) all.headers.push_back(b.id);
     return model_for(cache_.cache, all, nullptr, {});
   }
 
@@ -344,6 +354,7 @@ class client_impl final : public jpip_client {
     }
     std::uint64_t len = options_.initial_len;
     for (int rounds = 0; !headers_ready(); ++rounds) {
+      PIPIT_TRY(check_codestream());
       if (x.eor == eor_reason::window_done || x.eor == eor_reason::image_done || rounds > 1000)
         return fail(errc::corrupt, no_offset,
                     url_.base() + ": the server sent no complete main header");
@@ -366,8 +377,23 @@ class client_impl final : public jpip_client {
 
   // The image model: the skeleton of the header bins (shared_cache::skeleton), whose index the
   // info holds, and metadata-bin 0's boxes described once by the core's box reader.
+  // Fails when metadata-bin 0 is known and the target has no codestream options_.codestream
+  // (the server then sends no main header for it).
+  result<void> check_codestream() {
+    std::lock_guard lock(cache_.mutex);
+    auto n = count_codestreams(cache_.cache);
+    if (!n || options_.codestream < *n) return {};
+    return fail(
+        errc::not_found, no_offset,
+        url_.base() + ": no codestream " + std::to_string(options_.codestream) +
+            ": the target has " + std::to_string(*n) +
+            (*n == 1 ? " codestream (0)" : " codestreams (0 to " + std::to_string(*n - 1) + ")"));
+  }
+
   result<void> read_info() {
     std::lock_guard lock(cache_.mutex);
+    info_.csn = options_.codestream;
+    if (auto n = count_codestreams(cache_.cache)) info_.num_codestreams = *n;
     auto sk = cache_.skeleton();
     if (!sk)
       return fail(sk.error().code, sk.error().offset,
@@ -376,7 +402,10 @@ class client_impl final : public jpip_client {
     const bin_id md{bin_kind::metadata, 0, 0};
     info_.is_jp2 = cache_.cache.is_complete(md) && cache_.cache.contiguous_prefix(md).size() > 0;
     if (info_.is_jp2) {
-      auto j = rebuild_jp2(cache_.cache);
+      rebuild_options ro;
+      ro.csn = options_.codestream;
+      ro.one_codestream = true;
+      auto j = rebuild_jp2(cache_.cache, ro);
       if (j) info_.jp2_header = std::move(*j);
     }
     info_.target_id = cache_.cache.target_id();
@@ -469,7 +498,7 @@ class client_impl final : public jpip_client {
         job.finish(window_state::failed, sk.error());
         return;
       }
-      job.bins = bins_for_window((*sk)->index(), info_.is_jp2, job.view(),
+      job.bins = bins_for_window((*sk)->index(), options_.codestream, info_.is_jp2, job.view(),
                                  options_.stream == stream_kind::jpt);
     }
     {

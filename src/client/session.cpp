@@ -33,12 +33,13 @@ std::string describe_status(const http_response& r) {
 }  // namespace
 
 session::session(jpip_url url, const transport_options& transport, bool use_session,
-                 shared_cache& cache, bool jpt)
+                 shared_cache& cache, bool jpt, std::uint32_t codestream)
     : url_(std::move(url)),
       transport_(transport),
       use_session_(use_session),
       cache_(cache),
-      jpt_(jpt) {}
+      jpt_(jpt),
+      codestream_(codestream) {}
 
 void session::take_cnew(const std::string& value) {
   std::string host = url_.host, path = url_.path;
@@ -78,7 +79,7 @@ exchange_result session::open(std::uint64_t len, const std::optional<cache_model
   r.tid = (tid.empty() || tid == "0") ? std::string("0") : tid;
   if (use_session_) r.cnew = channel_new{{"http"}};
   r.type = return_types{{return_type{jpt_ ? "jpt-stream" : "jpp-stream", ""}}};
-  r.stream = std::vector<sampled_range>{sampled_range{0, 0, 1}};
+  r.stream = std::vector<sampled_range>{sampled_range{codestream_, codestream_, 1}};
   r.len = len;
   if (model && *r.tid != "0") r.model = model;
   std::string url = url_.base() + "?" + format_request(r);
@@ -90,7 +91,7 @@ exchange_result session::open(std::uint64_t len, const std::optional<cache_model
 
 exchange_result session::send(jpip_request view, std::uint64_t len,
                               const std::function<bool()>& should_stop) {
-  view.stream = std::vector<sampled_range>{sampled_range{0, 0, 1}};
+  view.stream = std::vector<sampled_range>{sampled_range{codestream_, codestream_, 1}};
   view.len = len;
   std::string url;
   if (!cid_.empty()) {
@@ -116,7 +117,7 @@ void session::close() {
     jpip_request r;
     r.cid = cid_;
     r.cclose = channel_close{false, {cid_}};
-    r.stream = std::vector<sampled_range>{sampled_range{0, 0, 1}};
+    r.stream = std::vector<sampled_range>{sampled_range{codestream_, codestream_, 1}};
     r.len = 0;
     transport_.get(channel_base_ + "?" + format_request(r), [](bytes_view) { return true; });
     ++requests_;

@@ -1,5 +1,6 @@
 // A JPIP session over HTTP (15444-9 Annex F, docs/jpip-notes.md §9.1): the session-opening request
-// (`cnew=http&type=jpp-stream&stream=0&tid=...&len=...`, or `type=jpt-stream`), the channel's
+// (`cnew=http&type=jpp-stream&stream=N&tid=...&len=...`, N the codestream browsed, or
+// `type=jpt-stream`), the channel's
 // path/host/port/cid taken from JPIP-cnew, stateless requests when no channel was granted, `cclose`
 // at the end; and the JPP-stream of each response fed into the data-bin cache as it arrives.
 //
@@ -33,6 +34,7 @@ struct shared_cache {
   // Bumped whenever a header bin (main header, tile header, metadata) gains bytes or completes,
   // and with epoch: the skeleton is rebuilt only then.
   std::uint64_t header_version = 0;
+  std::uint32_t csn = 0;  // the codestream browsed (set before any use)
 
   // Marks a change of bin `b` (new bytes or completion).
   void changed(const bin_id& b) {
@@ -45,13 +47,13 @@ struct shared_cache {
     ++header_version;
   }
 
-  // The skeleton of codestream 0 as the header bins held now describe it (main header and the
+  // The skeleton of codestream csn as the header bins held now describe it (main header and the
   // complete tile header bins): the geometry, coding and precinct ids of the worker's windows and
   // the decoder's rebuilds. Rebuilt when header_version changed.
   // REQUIRES: `mutex` held; the pointer is valid while it is held.
   result<const codestream_skeleton*> skeleton() {
     if (!skeleton_ || skeleton_version_ != header_version) {
-      auto sk = codestream_skeleton::build(cache);
+      auto sk = codestream_skeleton::build(cache, csn);
       if (!sk) return fail(sk.error());
       skeleton_ = std::move(*sk);
       skeleton_version_ = header_version;
@@ -85,9 +87,10 @@ struct exchange_result {
 
 class session {
  public:
-  // `jpt`: ask for JPT-streams (type=jpt-stream) instead of JPP-streams.
+  // `jpt`: ask for JPT-streams (type=jpt-stream) instead of JPP-streams. Every request names
+  // codestream `codestream` (stream=N).
   session(jpip_url url, const transport_options& transport, bool use_session, shared_cache& cache,
-          bool jpt = false);
+          bool jpt = false, std::uint32_t codestream = 0);
 
   // Opens a session (or, when the server grants none, falls back to stateless requests).
   // `model` (optional) declares what the cache holds, for a known `tid`.
@@ -121,6 +124,7 @@ class session {
   bool use_session_;
   shared_cache& cache_;
   bool jpt_ = false;
+  std::uint32_t codestream_ = 0;
   bool open_ = false;
   std::string cid_;
   std::string channel_base_;  // origin + path for channel requests

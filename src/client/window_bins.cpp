@@ -21,24 +21,25 @@ window_spec spec_for_window(std::uint32_t XOsiz, std::uint32_t YOsiz, const wind
   return spec;
 }
 
-window_bins bins_for_window(const codestream_index& cs, bool is_jp2, const window& w, bool jpt) {
+window_bins bins_for_window(const codestream_index& cs, std::uint32_t csn, bool is_jp2,
+                            const window& w, bool jpt) {
   window_bins out;
   const window_spec spec = spec_for_window(cs.siz.XOsiz, cs.siz.YOsiz, w);
   if (is_jp2) out.headers.push_back(bin_id{bin_kind::metadata, 0, 0});
-  out.headers.push_back(bin_id{bin_kind::main_header, 0, 0});
+  out.headers.push_back(bin_id{bin_kind::main_header, csn, 0});
   if (jpt) {
     for (std::uint32_t t : window_tiles(cs, spec))
-      out.precincts.push_back(bin_id{bin_kind::tile, 0, t});
+      out.precincts.push_back(bin_id{bin_kind::tile, csn, t});
     return out;
   }
   for (std::uint32_t t : window_tiles(cs, spec))
-    out.headers.push_back(bin_id{bin_kind::tile_header, 0, t});
+    out.headers.push_back(bin_id{bin_kind::tile_header, csn, t});
   const std::uint64_t nc = cs.num_components(), nt = cs.tiles.size();
   for (const window_precinct& p : window_precincts(cs, spec)) {
     const tile_entry& te = cs.tiles[p.tile];
     const std::uint64_t s = p.slot - te.comp_slot_base(p.component);
     out.precincts.push_back(
-        bin_id{bin_kind::precinct, 0, precinct_bin_id(p.tile, p.component, s, nc, nt)});
+        bin_id{bin_kind::precinct, csn, precinct_bin_id(p.tile, p.component, s, nc, nt)});
     out.places.push_back(p);
   }
   return out;

@@ -28,10 +28,11 @@ struct window_bins {
   std::vector<window_precinct> places;  // where each of `precincts` lies (empty for tile bins)
 };
 
-// `jpt`: the bins of a JPT-stream, the tile data-bins of the tiles the window meets (in
-// `precincts`; no `places`) after the main header (and metadata-bin 0).
-window_bins bins_for_window(const codestream_index& cs, bool is_jp2, const window& w,
-                            bool jpt = false);
+// The bins of codestream `csn` (whose headers `cs` indexes) a window needs. `jpt`: the bins of a
+// JPT-stream, the tile data-bins of the tiles the window meets (in `precincts`; no `places`) after
+// the main header (and metadata-bin 0).
+window_bins bins_for_window(const codestream_index& cs, std::uint32_t csn, bool is_jp2,
+                            const window& w, bool jpt = false);
 
 // The core's window for a client window on an image whose origin is (XOsiz, YOsiz).
 window_spec spec_for_window(std::uint32_t XOsiz, std::uint32_t YOsiz, const window& w);

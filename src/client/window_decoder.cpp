@@ -88,7 +88,8 @@ std::shared_ptr<const data_stamp> window_decoder::stamp_of(
   const databin_cache& cache = cache_.cache;
   const std::uint32_t d = g.discard_levels;
   auto add = [&](std::uint32_t tile, std::uint32_t slot) {
-    s->push_back(bin_state(cache, bin_id{bin_kind::precinct, 0, precinct_id_of(ix, tile, slot)}));
+    s->push_back(
+        bin_state(cache, bin_id{bin_kind::precinct, info_.csn, precinct_id_of(ix, tile, slot)}));
   };
   if (options_.jpt) {
     // The tile data-bins of the tiles the cell meets hold all its samples come from.
@@ -108,7 +109,7 @@ std::shared_ptr<const data_stamp> window_decoder::stamp_of(
     // A whole tile at level d: its header and every precinct of resolutions 0..levels-d of its
     // components.
     const std::uint32_t t = g.cell(i, j);
-    s->push_back(bin_state(cache, bin_id{bin_kind::tile_header, 0, t}));
+    s->push_back(bin_state(cache, bin_id{bin_kind::tile_header, info_.csn, t}));
     const tile_entry& te = ix.tiles[t];
     for (std::uint32_t c : comps) {
       const unsigned levels = te.coding.components[c].levels;
@@ -127,7 +128,7 @@ std::shared_ptr<const data_stamp> window_decoder::stamp_of(
     spec.comps = comps;
     // A block: the headers of the tiles it meets, and the precincts its samples need.
     for (std::uint32_t t : window_tiles(ix, spec))
-      s->push_back(bin_state(cache, bin_id{bin_kind::tile_header, 0, t}));
+      s->push_back(bin_state(cache, bin_id{bin_kind::tile_header, info_.csn, t}));
     for (const auto& wp : window_precincts(ix, spec)) add(wp.tile, wp.slot);
   }
   return s;

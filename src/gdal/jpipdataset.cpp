@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -168,8 +169,11 @@ JPIPDataset::~JPIPDataset()
 
 int JPIPDataset::Identify(GDALOpenInfo *poOpenInfo)
 {
+    std::string osURL;
+    std::uint32_t nStream = 0;
     return STARTS_WITH_CI(poOpenInfo->pszFilename, "JPIP://") ||
-           STARTS_WITH_CI(poOpenInfo->pszFilename, "JPIPS://");
+           STARTS_WITH_CI(poOpenInfo->pszFilename, "JPIPS://") ||
+           JPIPParseSubdatasetName(poOpenInfo->pszFilename, osURL, nStream);
 }
 
 GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
@@ -192,11 +196,46 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
                  pszStreamType);
         return nullptr;
     }
-    const pipit::client::client_options oOptions = JPIPClientOptions(
-        poOpenInfo->pszFilename, poOpenInfo->papszOpenOptions);
+    // "JPIP:N:url" names codestream N (a subdataset); a URL alone names the
+    // codestream of the STREAM open option, 0 by default.
+    std::string osURL = poOpenInfo->pszFilename;
+    std::uint32_t nStream = 0;
+    const bool bSubdataset =
+        JPIPParseSubdatasetName(poOpenInfo->pszFilename, osURL, nStream);
+    if (!bSubdataset)
+    {
+        const char *pszStream =
+            CSLFetchNameValue(poOpenInfo->papszOpenOptions, "STREAM");
+        if (pszStream != nullptr)
+        {
+            char *pszEnd = nullptr;
+            const unsigned long long n = std::strtoull(pszStream, &pszEnd, 10);
+            if (*pszStream < '0' || *pszStream > '9' || *pszEnd != '\0' ||
+                n > 0xFFFFFFFFull)
+            {
+                CPLError(CE_Failure, CPLE_IllegalArg,
+                         "JPIP: STREAM=%s: a codestream number is expected",
+                         pszStream);
+                return nullptr;
+            }
+            nStream = static_cast<std::uint32_t>(n);
+        }
+    }
+    if (!STARTS_WITH_CI(osURL.c_str(), "JPIP://") &&
+        !STARTS_WITH_CI(osURL.c_str(), "JPIPS://"))
+    {
+        CPLError(CE_Failure, CPLE_OpenFailed,
+                 "JPIP: %s: a subdataset name is JPIP:N:jpip://... or "
+                 "JPIP:N:jpips://...",
+                 poOpenInfo->pszFilename);
+        return nullptr;
+    }
 
-    auto oClient =
-        pipit::client::jpip_client::open(poOpenInfo->pszFilename, oOptions);
+    pipit::client::client_options oOptions =
+        JPIPClientOptions(osURL.c_str(), poOpenInfo->papszOpenOptions);
+    oOptions.codestream = nStream;
+
+    auto oClient = pipit::client::jpip_client::open(osURL, oOptions);
     if (!oClient)
     {
         JPIPReportError(oClient.error(), poOpenInfo->pszFilename);
@@ -268,6 +307,25 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
         CPLSPrintf("%d", static_cast<int>(oInfo.component(0).precision)),
         "JPIP");
     poDS->SetMetadataItem("JPIP_TARGET_ID", oInfo.target_id.c_str(), "JPIP");
+    poDS->SetMetadataItem("JPIP_CODESTREAM", CPLSPrintf("%u", oInfo.csn),
+                          "JPIP");
+    poDS->SetMetadataItem("JPIP_NCODESTREAMS",
+                          CPLSPrintf("%u", oInfo.num_codestreams), "JPIP");
+    // Every codestream of a target of several (a JPX) is a subdataset, as
+    // GDAL's PDF and GTiff drivers list pages: SUBDATASET_1 is codestream 0.
+    if (oInfo.num_codestreams > 1)
+    {
+        for (std::uint32_t i = 0; i < oInfo.num_codestreams; ++i)
+        {
+            poDS->SetMetadataItem(CPLSPrintf("SUBDATASET_%u_NAME", i + 1),
+                                  JPIPSubdatasetName(osURL.c_str(), i).c_str(),
+                                  "SUBDATASETS");
+            poDS->SetMetadataItem(
+                CPLSPrintf("SUBDATASET_%u_DESC", i + 1),
+                CPLSPrintf("Codestream %u of %s", i, osURL.c_str()),
+                "SUBDATASETS");
+        }
+    }
     poDS->SetMetadataItem("COMPRESSION", "JPEG2000", "IMAGE_STRUCTURE");
     poDS->SetMetadataItem("JPIP_YCC", oInfo.mct() ? "YES" : "NO", "JPIP");
     if (oInfo.component(0).is_signed)
@@ -715,6 +773,7 @@ void GDALRegister_JPIP()
     // The driver's page in Pipit's documentation.
     poDriver->SetMetadataItem(GDAL_DMD_HELPTOPIC, "docs/gdal-driver.md");
     poDriver->SetMetadataItem(GDAL_DMD_CONNECTION_PREFIX, "jpip://, jpips://");
+    poDriver->SetMetadataItem(GDAL_DMD_SUBDATASETS, "YES");
     poDriver->SetMetadataItem(
         GDAL_DMD_OPENOPTIONLIST,
         "<OpenOptionList>"
@@ -747,6 +806,9 @@ void GDALRegister_JPIP()
         "  <Option name='FETCH_WHOLE_TILES' type='boolean' default='NO' "
         "description='Synchronous reads fetch the whole tiles they meet (a "
         "pass over the image decodes each tile once)'/>"
+        "  <Option name='STREAM' type='int' default='0' "
+        "description='Codestream read, of a target of several (a JPX); "
+        "the subdataset name JPIP:N:url says it too'/>"
         "</OpenOptionList>");
     poDriver->pfnIdentify = JPIPDataset::Identify;
     poDriver->pfnOpen = JPIPDataset::Open;

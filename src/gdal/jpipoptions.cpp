@@ -123,6 +123,28 @@ std::vector<std::string> JPIPSplitHeaders(const char *pszHeaders)
     return aosOut;
 }
 
+bool JPIPParseSubdatasetName(const char *pszName, std::string &osURL,
+                             std::uint32_t &nStream)
+{
+    if (!STARTS_WITH_CI(pszName, "JPIP:"))
+        return false;
+    const char *p = pszName + 5;
+    std::uint64_t n = 0;
+    const char *pszDigits = p;
+    while (*p >= '0' && *p <= '9' && p - pszDigits < 10)
+        n = n * 10 + static_cast<std::uint64_t>(*p++ - '0');
+    if (p == pszDigits || *p != ':' || n > 0xFFFFFFFFu)
+        return false;
+    osURL = p + 1;
+    nStream = static_cast<std::uint32_t>(n);
+    return true;
+}
+
+std::string JPIPSubdatasetName(const char *pszURL, std::uint32_t nStream)
+{
+    return "JPIP:" + std::to_string(nStream) + ":" + pszURL;
+}
+
 pipit::client::client_options JPIPClientOptions(const char *pszFilename,
                                                 CSLConstList papszOpenOptions)
 {

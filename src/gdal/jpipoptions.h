@@ -27,6 +27,14 @@ std::vector<std::string> JPIPSplitHeaders(const char *pszHeaders);
 // STREAM_TYPE (config JPIP_STREAM_TYPE): "JPP" (the default) or "JPT", as
 // given (the caller refuses anything else).
 const char *JPIPStreamType(CSLConstList papszOpenOptions);
+// A subdataset name "JPIP:N:url" (codestream N of the target at url, as the
+// SUBDATASETS domain lists them): true, with osURL and nStream set. False for
+// anything else (a plain jpip:// URL among them).
+bool JPIPParseSubdatasetName(const char *pszName, std::string &osURL,
+                             std::uint32_t &nStream);
+
+// The subdataset name of codestream nStream of the target at pszURL.
+std::string JPIPSubdatasetName(const char *pszURL, std::uint32_t nStream);
 
 // "134217728", "128MB", "1GB", "512KB": bytes (a negative or bad value: 0).
 std::uint64_t JPIPParseByteSize(const char *pszValue);

@@ -110,3 +110,17 @@ TEST(JpipOptions, ByteSizes) {
 }
 
 }  // namespace
+
+TEST(JpipOptions, SubdatasetNamesCarryTheCodestream) {
+  std::string url;
+  std::uint32_t n = 99;
+  ASSERT_TRUE(JPIPParseSubdatasetName("JPIP:2:jpip://h:8080/m.jpx", url, n));
+  EXPECT_EQ(url, "jpip://h:8080/m.jpx");
+  EXPECT_EQ(n, 2u);
+  ASSERT_TRUE(JPIPParseSubdatasetName("jpip:0:jpips://h/a.jp2", url, n));
+  EXPECT_EQ(n, 0u);
+  EXPECT_EQ(JPIPSubdatasetName("jpip://h/m.jpx", 7), "JPIP:7:jpip://h/m.jpx");
+  for (const char* other : {"jpip://h/m.jpx", "JPIP:", "JPIP::jpip://h/m.jpx", "JPIP:x:jpip://h",
+                            "JPIP:1", "JPIP:4294967296:jpip://h/m.jpx", "JPIPS:1:jpip://h"})
+    EXPECT_FALSE(JPIPParseSubdatasetName(other, url, n)) << other;
+}

@@ -434,6 +434,47 @@ result<std::vector<std::uint8_t>> rebuild_codestream(const databin_cache& cache,
   return sk.codestream(cache, o.max_layers, stats, o.window ? &*o.window : nullptr);
 }
 
+namespace {
+
+// The CSID of a placeholder box of metadata-bin `meta` that stands for a codestream (Flags has
+// 4), nullopt for a placeholder of another box.
+result<std::optional<std::uint64_t>> placeholder_codestream(bytes_view meta, const box& b) {
+  byte_reader r(meta.subspan(static_cast<std::size_t>(b.content_offset()),
+                             static_cast<std::size_t>(b.content_length())),
+                b.content_offset());
+  PIPIT_TRY_ASSIGN(flags, r.u32("phld: Flags"));
+  if (!(flags & 4)) return std::optional<std::uint64_t>();
+  PIPIT_TRY(r.skip(8, "phld: OrigID"));
+  PIPIT_TRY_ASSIGN(lbox, r.u32("phld: OrigBH"));
+  PIPIT_TRY(r.skip(4, "phld: OrigBH"));
+  if (lbox == 1) PIPIT_TRY(r.skip(8, "phld: OrigBH"));
+  PIPIT_TRY(r.skip(8, "phld: EquivID"));
+  PIPIT_TRY(r.skip(lbox == 1 ? 16 : 8, "phld: EquivBH"));
+  PIPIT_TRY_ASSIGN(csid, r.u64("phld: CSID"));
+  return std::optional<std::uint64_t>(csid);
+}
+
+}  // namespace
+
+result<std::uint32_t> count_codestreams(const databin_cache& cache) {
+  const bin_id m0{bin_kind::metadata, 0, 0};
+  if (!cache.is_complete(m0))
+    return fail(errc::not_found, no_offset, "metadata-bin 0 is not complete in the cache");
+  bytes_view meta = prefix(cache, m0);
+  if (meta.empty()) return 1;
+  PIPIT_TRY_ASSIGN(boxes, read_boxes(meta, byte_range{0, meta.size()}));
+  std::uint64_t n = 0;
+  for (const auto& b : boxes) {
+    if (b.type != box_type("phld")) continue;
+    PIPIT_TRY_ASSIGN(csid, placeholder_codestream(meta, b));
+    if (csid) n = std::max(n, *csid + 1);
+  }
+  if (n > std::numeric_limits<std::uint32_t>::max())
+    return fail(errc::corrupt, no_offset,
+                "metadata-bin 0: a codestream placeholder's CSID is " + std::to_string(n - 1));
+  return static_cast<std::uint32_t>(n);
+}
+
 result<std::vector<std::uint8_t>> rebuild_jp2(const databin_cache& cache,
                                               const rebuild_options& o) {
   const bin_id m0{bin_kind::metadata, 0, 0};
@@ -453,20 +494,11 @@ result<std::vector<std::uint8_t>> rebuild_jp2(const databin_cache& cache,
       out.insert(out.end(), bytes.begin(), bytes.end());
       continue;
     }
-    byte_reader r(meta.subspan(static_cast<std::size_t>(b.content_offset()),
-                               static_cast<std::size_t>(b.content_length())),
-                  b.content_offset());
-    PIPIT_TRY_ASSIGN(flags, r.u32("phld: Flags"));
-    if (!(flags & 4)) continue;  // a placeholder for a box we cannot fetch: dropped
-    PIPIT_TRY(r.skip(8, "phld: OrigID"));
-    PIPIT_TRY_ASSIGN(lbox, r.u32("phld: OrigBH"));
-    PIPIT_TRY(r.skip(4, "phld: OrigBH"));
-    if (lbox == 1) PIPIT_TRY(r.skip(8, "phld: OrigBH"));
-    PIPIT_TRY(r.skip(8, "phld: EquivID"));
-    PIPIT_TRY(r.skip(lbox == 1 ? 16 : 8, "phld: EquivBH"));
-    PIPIT_TRY_ASSIGN(csid, r.u64("phld: CSID"));
+    PIPIT_TRY_ASSIGN(csid, placeholder_codestream(meta, b));
+    if (!csid) continue;  // a placeholder for a box we cannot fetch: dropped
+    if (o.one_codestream && *csid != o.csn) continue;
     rebuild_options co = o;
-    co.csn = static_cast<std::uint32_t>(csid);
+    co.csn = static_cast<std::uint32_t>(*csid);
     PIPIT_TRY_ASSIGN(cs, rebuild_codestream(cache, co));
     if (cs.size() + 8 <= 0xFFFFFFFFu) {
       put32(out, static_cast<std::uint32_t>(cs.size() + 8));

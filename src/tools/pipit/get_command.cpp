@@ -308,6 +308,7 @@ int run_get(const get_options& o) {
   // One decode at the end: keeping decoded tiles would only copy them.
   co.decoded_cache_bytes = 0;
   if (o.stream_type == "jpt") co.stream = client::stream_kind::jpt;
+  co.codestream = o.stream;
   co.decode_threads = static_cast<int>(
       o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency()));
   if (o.max_len > 0) {
@@ -426,6 +427,8 @@ command register_get(CLI::App& app) {
   sub->add_option("--region", o->region,
                   "X,Y,W,H in the frame at --level (full resolution with --size)");
   sub->add_option("--layers", o->layers, "quality layers (0: all)");
+  sub->add_option("--stream", o->stream,
+                  "codestream to read, of a target of several (a JPX's frames; default 0)");
   sub->add_option("--bands", o->bands, "bands, 1-based, e.g. 1,2,3");
   sub->add_option("--comps", o->comps, "components, 0-based, e.g. 0,2");
   sub->add_option("--cache,--cache-dir", o->cache_dir,

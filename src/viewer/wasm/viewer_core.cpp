@@ -168,7 +168,7 @@ class viewer_core {
     r.fsiz = pipit::frame_size{fr.fx, fr.fy, pipit::round_direction::round_down};
     r.roff = pipit::point{x, y};
     r.rsiz = pipit::point{w, h};
-    const auto bins = pipit::client::bins_for_window(cs, is_jp2(), client_window(d, x, y, w, h));
+    const auto bins = pipit::client::bins_for_window(cs, 0, is_jp2(), client_window(d, x, y, w, h));
     r.model = pipit::client::model_for(cache_, bins, stateless ? nullptr : &declared_, {});
     return pipit::format_request(r);
   }
@@ -186,7 +186,7 @@ class viewer_core {
       return o;
     }
     const auto bins =
-        pipit::client::bins_for_window(sk->index(), is_jp2(), client_window(d, x, y, w, h));
+        pipit::client::bins_for_window(sk->index(), 0, is_jp2(), client_window(d, x, y, w, h));
     std::uint64_t bytes = 0, complete = 0;
     for (const auto* list : {&bins.headers, &bins.precincts})
       for (const auto& b : *list) {
