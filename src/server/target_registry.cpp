@@ -12,6 +12,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/jpip_handler.hpp"  // decode_url_path
+
 namespace pipit::server {
 namespace fs = std::filesystem;
 namespace {
@@ -40,7 +42,104 @@ bool inside(const fs::path& root, const fs::path& p) {
   return q != p.end();
 }
 
+// A file under the root: its real path, size and modification time.
+struct root_file {
+  fs::path real;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+};
+
+// The file a normalized name designates: its real path (symlinks followed) inside the root, a
+// regular file; else not_found naming only `shown`.
+result<root_file> resolve_in_root(const fs::path& root, const std::string& name,
+                                  std::string_view shown) {
+  std::error_code ec;
+  root_file f;
+  f.real = fs::canonical(root / fs::path(name), ec);
+  if (ec || !inside(root, f.real)) return no_target(shown);
+  struct ::stat st {};
+  if (::stat(f.real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return no_target(shown);
+  f.size = static_cast<std::uint64_t>(st.st_size);
+  f.mtime_ns = std::int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+  return f;
+}
+
+tl::unexpected<error> not_followed(std::string_view location, std::string_view why) {
+  std::string shown(location.substr(0, 300));
+  for (auto& ch : shown)
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) ch = '?';
+  return fail(errc::not_found, no_offset,
+              "url box: '" + shown + "' is not followed: " + std::string(why));
+}
+
 }  // namespace
+
+result<std::string> linked_file_name(std::string_view jpx_name, std::string_view location,
+                                     const fs::path& real_root) {
+  // A scheme (RFC 3986 §3.1): letters, digits, + - . after a first letter, then ':'.
+  std::string_view rest = location;
+  const auto colon = location.find(':');
+  const auto slash = location.find('/');
+  if (colon != std::string_view::npos && colon > 0 &&
+      (slash == std::string_view::npos || colon < slash) &&
+      std::isalpha(static_cast<unsigned char>(location[0])) &&
+      std::all_of(
+          location.begin(), location.begin() + static_cast<std::ptrdiff_t>(colon), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+          })) {
+    std::string scheme(location.substr(0, colon));
+    for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (scheme != "file")
+      return not_followed(location, "it is a remote URL (only files under the served folder are)");
+    rest = location.substr(colon + 1);
+    if (rest.substr(0, 2) == "//") {
+      rest.remove_prefix(2);
+      const auto end = std::min(rest.find('/'), rest.size());
+      const std::string_view host = rest.substr(0, end);
+      if (!host.empty() && host != "localhost")
+        return not_followed(location, "it names a file of another host");
+      rest.remove_prefix(end);
+    }
+    if (rest.empty() || rest.front() != '/')
+      return not_followed(location, "it is a file: URL without an absolute path");
+  }
+  if (rest.find_first_of("?#") != std::string_view::npos)
+    return not_followed(location, "it has a query or a fragment");
+  std::string path;
+  if (!decode_url_path(rest, path)) return not_followed(location, "it has a bad percent-escape");
+  if (path.empty()) return not_followed(location, "it is empty");
+  std::vector<std::string> segs;
+  if (path.front() == '/') {
+    // An absolute path: inside the root's real path, the rest a name under it.
+    const std::string r = real_root.string();
+    if (path.compare(0, r.size(), r) != 0 || path.size() <= r.size() || path[r.size()] != '/')
+      return not_followed(location, "it is outside the served folder");
+    path.erase(0, r.size());
+  } else {
+    // Relative to the folder of the JPX.
+    const auto dir = jpx_name.rfind('/');
+    if (dir != std::string_view::npos) path = std::string(jpx_name.substr(0, dir + 1)) + path;
+  }
+  std::size_t pos = 0;
+  while (pos <= path.size()) {
+    const auto end = std::min(path.find('/', pos), path.size());
+    const std::string seg = path.substr(pos, end - pos);
+    pos = end + 1;
+    if (seg.empty() || seg == ".") continue;
+    if (seg == "..") {
+      if (segs.empty()) return not_followed(location, "it leads out of the served folder");
+      segs.pop_back();
+      continue;
+    }
+    segs.push_back(seg);
+  }
+  std::string name;
+  for (const auto& s : segs) name += (name.empty() ? "" : "/") + s;
+  auto normal = normalize_target_name(name);
+  if (!normal)
+    return not_followed(location, "it does not name a .jp2 .j2k .j2c .jpx .jpf or .jph file");
+  return *normal;
+}
 
 result<std::string> normalize_target_name(std::string_view name) {
   if (name.empty() || name.size() > 4096 || name.front() == '/') return no_target(name);
@@ -183,13 +282,11 @@ std::optional<target_registry::outcome> target_registry::lookup(std::string_view
                                                                 bool count_hit) {
   auto name = normalize_target_name(requested);
   if (!name) return tl::unexpected(name.error());
-  std::error_code ec;
-  const fs::path real = fs::canonical(root_ / fs::path(*name), ec);
-  if (ec || !inside(root_, real)) return no_target(*name);
-  struct ::stat st {};
-  if (::stat(real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return no_target(*name);
-  const auto size = static_cast<std::uint64_t>(st.st_size);
-  const std::int64_t mtime = std::int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+  auto found = resolve_in_root(root_, *name, *name);
+  if (!found) return tl::unexpected(found.error());
+  const fs::path& real = found->real;
+  const auto size = found->size;
+  const std::int64_t mtime = found->mtime_ns;
   std::lock_guard lk(mutex_);
   auto it = cache_.find(*name);
   if (it != cache_.end() && it->second.size == size && it->second.mtime_ns == mtime &&
@@ -289,7 +386,17 @@ target_registry::outcome target_registry::build(const job& j, bool& unopened) co
     t->file = std::move(*file);
     index_options options;
     options.max_index_bytes = builds_.per_build();
-    auto ix = image_index::build(t->file.bytes(), options);
+    // The files of a linked JPX, by the rules of targets (the header says which).
+    auto link = [&](const data_reference& ref) -> result<bytes_view> {
+      PIPIT_TRY_ASSIGN(linked, linked_file_name(name, ref.location, root_));
+      auto f = resolve_in_root(root_, linked, linked);
+      if (!f) return not_followed(ref.location, "it names no file under the served folder");
+      auto m = mapped_file::open(f->real.string());
+      if (!m) return not_followed(ref.location, "it names a file that cannot be read");
+      t->linked.push_back(std::move(*m));
+      return t->linked.back().bytes();
+    };
+    auto ix = image_index::build(t->file.bytes(), options, link);
     if (!ix)
       return fail(ix.error().code == errc::limit ? errc::limit : errc::corrupt, no_offset,
                   "target '" + name +

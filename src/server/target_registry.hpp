@@ -7,6 +7,15 @@
 // not inside the root's real path (a symlink leading out), or is not a regular file. Every refusal
 // is errc::not_found with a message naming only the requested name, never a server path.
 //
+// A linked JPX (a dtbl whose url boxes name the files holding its codestreams) is served when
+// every file it names resolves, by the same rules, to a served file under the root: a relative
+// URL (percent-decoded, against the JPX's folder, "../" allowed while it stays under the root),
+// an absolute path or a file: URL (file:///..., file://localhost/...) inside the root's real
+// path. Anything else is refused, never followed: a path out of the root, a symlink leading out,
+// a remote URL (http:, a file: URL naming another host); the target then fails to open, with an
+// error naming the url box and the URL (HTTP 415). The linked files are mapped with the target
+// and checked when the JPX is indexed: a frame file changed later is seen when the JPX changes.
+//
 // A target is indexed on first use, on a builder thread of the registry, never on the caller's:
 // open_or_wait() answers at once from the cache, or queues the build and calls back when it is
 // done, so a slow index delays no other request. One build per file at a time: requests for a
@@ -58,6 +67,7 @@ struct target {
   std::int64_t mtime_ns = 0;
   mapped_file file;
   image_index index;
+  std::vector<mapped_file> linked;         // the files a linked JPX names, as its index uses them
   std::unique_ptr<databin_source> source;  // over `file` and `index`
   std::uint64_t memory = 0;                // estimated bytes of index and source (not the mapping)
 };
@@ -67,6 +77,12 @@ std::uint64_t estimate_target_memory(const target& t);
 
 // The canonical relative name for a requested one, or not_found.
 result<std::string> normalize_target_name(std::string_view name);
+
+// The name (relative to the root, like a target's) of the file that the URL `location` of a
+// linked JPX named `jpx_name` designates, or an error saying why it is not followed (pure: the
+// file is then resolved as targets are). `real_root` is the root's canonical path.
+result<std::string> linked_file_name(std::string_view jpx_name, std::string_view location,
+                                     const std::filesystem::path& real_root);
 
 // The target id of a file: 16 hex digits of a 64-bit FNV-1a hash of name, size and mtime.
 std::string make_target_id(std::string_view name, std::uint64_t size, std::int64_t mtime_ns);

@@ -340,6 +340,56 @@ TEST(target_names, refuse_escapes_and_other_files) {
     EXPECT_TRUE(normalize_target_name(good)) << good;
 }
 
+TEST(target_names, linked_jpx_urls_resolve_under_the_root_or_are_refused) {
+  const fs::path root = "/srv/img";
+  struct good_case {
+    const char* jpx;
+    const char* url;
+    const char* name;
+  };
+  for (const auto& c :
+       std::initializer_list<good_case>{{"m.jpx", "frames/f0.j2k", "frames/f0.j2k"},
+                                        {"movies/m.jpx", "f0.jp2", "movies/f0.jp2"},
+                                        {"movies/m.jpx", "../frames/f0.j2k", "frames/f0.j2k"},
+                                        {"movies/m.jpx", "./a/../f%201.j2k", "movies/f 1.j2k"},
+                                        {"m.jpx", "/srv/img/frames/f1.jp2", "frames/f1.jp2"},
+                                        {"m.jpx", "file:///srv/img/frames/f1.jp2", "frames/f1.jp2"},
+                                        {"m.jpx", "FILE://localhost/srv/img/f%231.jp2", "f#1.jp2"},
+                                        {"m.jpx", "file:/srv/img/a.j2c", "a.j2c"}}) {
+    auto n = linked_file_name(c.jpx, c.url, root);
+    ASSERT_TRUE(n) << c.url << ": " << n.error().message;
+    EXPECT_EQ(*n, c.name) << c.url;
+  }
+  struct bad_case {
+    const char* url;
+    const char* says;
+  };
+  for (const auto& c :
+       std::initializer_list<bad_case>{{"../x.j2k", "leads out"},
+                                       {"movies/../../x.j2k", "leads out"},
+                                       {"/etc/hosts", "outside the served folder"},
+                                       {"/srv/imgother/a.j2k", "outside the served folder"},
+                                       {"/srv/img", "outside the served folder"},
+                                       {"file:///etc/passwd", "outside the served folder"},
+                                       {"file://example.org/srv/img/a.j2k", "another host"},
+                                       {"file:a.j2k", "without an absolute path"},
+                                       {"http://127.0.0.1/a.j2k", "remote URL"},
+                                       {"https://example.org/a.jp2", "remote URL"},
+                                       {"ftp://x/a.jp2", "remote URL"},
+                                       {"a.j2k?x=1", "query"},
+                                       {"a%00.j2k", "percent-escape"},
+                                       {"a%zz.j2k", "percent-escape"},
+                                       {"", "empty"},
+                                       {"frames/notes.txt", "does not name"},
+                                       {"frames/", "does not name"}}) {
+    auto n = linked_file_name("m.jpx", c.url, root);
+    ASSERT_FALSE(n) << c.url << " gave " << *n;
+    EXPECT_NE(n.error().message.find(c.says), std::string::npos) << n.error().message;
+    EXPECT_NE(n.error().message.find("url box: '" + std::string(c.url) + "'"), std::string::npos)
+        << n.error().message;
+  }
+}
+
 TEST(target_registry_test, symlinks_out_of_the_root_are_refused_and_changes_get_a_new_tid) {
   temp_root tmp;
   tmp.add(data_file("g_plt.j2k"), "in.j2k");
