@@ -28,6 +28,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -90,30 +91,10 @@ void fill_cache(bytes_view file, const image_index& ix, databin_cache& cache) {
   }
 }
 
-// What the client's image_info holds for a raw codestream (client.cpp reads the same headers).
+// The client's image_info of a raw codestream: its headers-only index (client.cpp holds the same).
 client::image_info info_of(const codestream_index& ix) {
   client::image_info info;
-  const image_size& s = ix.siz;
-  info.Xsiz = s.Xsiz;
-  info.Ysiz = s.Ysiz;
-  info.XOsiz = s.XOsiz;
-  info.YOsiz = s.YOsiz;
-  info.XTsiz = s.XTsiz;
-  info.YTsiz = s.YTsiz;
-  info.XTOsiz = s.XTOsiz;
-  info.YTOsiz = s.YTOsiz;
-  for (const auto& c : s.components)
-    info.components.push_back(client::component_info{c.precision, c.is_signed, c.XRsiz, c.YRsiz});
-  std::uint32_t levels = 32, layers = 0;
-  for (const auto& t : ix.tiles) {
-    for (const auto& cc : t.coding.components) levels = std::min<std::uint32_t>(levels, cc.levels);
-    layers = std::max<std::uint32_t>(layers, t.coding.layers);
-    info.mct = info.mct || t.coding.mct != 0;
-  }
-  info.levels = levels;
-  info.layers = layers;
-  info.ht = ix.ht;
-  info.colours.assign(info.components.size(), client::band_colour::undefined);
+  info.codestream = std::make_shared<const codestream_index>(ix);
   return info;
 }
 
@@ -220,7 +201,7 @@ int main(int argc, char** argv) {
       cases.push_back({where, w});
     };
     add("origin", 0, 0, 0);
-    add("crossing", 0, info.XTsiz / 2, info.YTsiz / 2);
+    add("crossing", 0, info.siz().XTsiz / 2, info.siz().YTsiz / 2);
     add("origin", 1, 0, 0);
     std::string base = path.substr(path.find_last_of('/') + 1);
     for (const auto& c : cases) {
@@ -242,15 +223,19 @@ int main(int argc, char** argv) {
         const bool pass = ratio >= target_ratio;
         missed = missed || !pass;
         const std::uint64_t tx0 =
-            (info.XOsiz + (std::uint64_t{c.w.x} << c.w.discard_levels) - info.XTOsiz) / info.XTsiz;
+            (info.siz().XOsiz + (std::uint64_t{c.w.x} << c.w.discard_levels) - info.siz().XTOsiz) /
+            info.siz().XTsiz;
         const std::uint64_t tx1 =
-            (info.XOsiz + (std::uint64_t{c.w.x + c.w.w} << c.w.discard_levels) - 1 - info.XTOsiz) /
-            info.XTsiz;
+            (info.siz().XOsiz + (std::uint64_t{c.w.x + c.w.w} << c.w.discard_levels) - 1 -
+             info.siz().XTOsiz) /
+            info.siz().XTsiz;
         const std::uint64_t ty0 =
-            (info.YOsiz + (std::uint64_t{c.w.y} << c.w.discard_levels) - info.YTOsiz) / info.YTsiz;
+            (info.siz().YOsiz + (std::uint64_t{c.w.y} << c.w.discard_levels) - info.siz().YTOsiz) /
+            info.siz().YTsiz;
         const std::uint64_t ty1 =
-            (info.YOsiz + (std::uint64_t{c.w.y + c.w.h} << c.w.discard_levels) - 1 - info.YTOsiz) /
-            info.YTsiz;
+            (info.siz().YOsiz + (std::uint64_t{c.w.y + c.w.h} << c.w.discard_levels) - 1 -
+             info.siz().YTOsiz) /
+            info.siz().YTsiz;
         const unsigned long long tiles = (tx1 - tx0 + 1) * (ty1 - ty0 + 1);
         char name[64];
         std::snprintf(name, sizeof name, "r%u %ux%u+%u+%u %s", c.w.discard_levels, c.w.w, c.w.h,
