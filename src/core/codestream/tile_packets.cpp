@@ -84,6 +84,7 @@ class tile_indexer {
 
   result<void> run(const std::vector<std::vector<std::uint32_t>>* lengths) {
     t_.first_packet = static_cast<std::uint32_t>(ix_.packets.size());
+    complete_ = ix_.packets.size();   // the packets of earlier tiles are whole
     if (t_.parts.empty()) return {};  // no tile-part: every packet is absent (build() warned)
     std::uint64_t avail = 0;
     bool incomplete = false;  // the data ends inside the tile, or before its last tile-part

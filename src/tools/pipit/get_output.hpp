@@ -28,7 +28,7 @@ struct get_options {
   unsigned level = 0, layers = 0;
   std::uint64_t max_len = 0;
   std::uint32_t stream = 0;  // the codestream read (--stream)
-  unsigned threads = 0;  // decode threads; 0: one per CPU
+  unsigned threads = 0;      // decode threads; 0: one per CPU
   bool insecure = false, stateless = false, stats = false, quiet = false, progress = false;
 };
 
