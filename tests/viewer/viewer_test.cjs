@@ -95,10 +95,10 @@ test.before(async () => {
   // lossy 9/7 JP2, one tile, 2 layers
   opj(['-i', path.join(dir, 'src.ppm'), '-o', path.join(dir, 'lossy.jp2'), '-I', '-n', '5', '-r', '30,8']);
   opj(['-i', path.join(dir, 'grey.pgm'), '-o', path.join(dir, 'grey.jp2'), '-n', '3']);
-  // damaged: a valid start, then the tile data cut off and overwritten
+  // damaged: cut inside SIZ, which no reader can go past (a file cut in its tile data is now
+  // read with warnings, as OpenJPEG reads it, so it would show a picture)
   const good = fs.readFileSync(path.join(dir, 'lossless.j2k'));
-  const bad = Buffer.from(good.subarray(0, 400));
-  bad.fill(0xff, 200);
+  const bad = Buffer.from(good.subarray(0, 40));
   fs.writeFileSync(path.join(dir, 'damaged.j2k'), bad);
   for (const f of ['src.ppm', 'grey.pgm']) fs.renameSync(path.join(dir, f), path.join(dir, f + '.src'));
   server = await startServer(dir);
