@@ -223,6 +223,24 @@ def assert_translate_matches(g, local_path, url, args, tmp_path, tag) -> None:
     assert la.shape == lb.shape and np.array_equal(la, lb), f"{url} {args}"
 
 
+def complete_first(g, first, other, timeout: float = 120) -> int:
+    """Polls only `first` until it reports GARIO_COMPLETE, then asks `other` once without waiting.
+
+    Returns the status `other` reported at the moment `first` completed. A priority test asserts
+    it is not GARIO_COMPLETE: the window served first is complete while the other still waits.
+    Comparing polling rounds instead tied when a fast machine fetched both in one round.
+    """
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        st, *_ = first.GetNextUpdatedRegion(0.02)
+        assert st != g.GARIO_ERROR, g.GetLastErrorMsg()
+        if st == g.GARIO_COMPLETE:
+            st, *_ = other.GetNextUpdatedRegion(0)
+            assert st != g.GARIO_ERROR, g.GetLastErrorMsg()
+            return st
+    raise AssertionError(f"window not complete within {timeout} s")
+
+
 def poll_until_complete(g, readers: dict, timeout: float = 120) -> dict:
     """Polls asynchronous readers ({key: reader}) in rounds of 20 ms each until all are complete.
 
