@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "pipit/byte_writer.hpp"
 #include "test_data.hpp"
 
 namespace pipit::testing {
@@ -44,9 +45,10 @@ namespace pipit::testing {
 inline std::vector<std::uint8_t> header_bomb(unsigned components, unsigned layers, unsigned levels,
                                              unsigned body, unsigned size = 16) {
   std::vector<std::uint8_t> v;
-  auto u8 = [&](unsigned x) { v.push_back(static_cast<std::uint8_t>(x)); };
-  auto u16 = [&](unsigned x) { u8(x >> 8), u8(x & 0xFF); };
-  auto u32 = [&](std::uint32_t x) { u16(x >> 16), u16(x & 0xFFFF); };
+  byte_writer w(v);
+  auto u8 = [&](unsigned x) { w.u8(static_cast<std::uint8_t>(x)); };
+  auto u16 = [&](unsigned x) { w.u16(static_cast<std::uint16_t>(x)); };
+  auto u32 = [&](std::uint32_t x) { w.u32(x); };
   u16(0xFF4F);
   u16(0xFF51), u16(38 + 3 * components), u16(0);
   for (std::uint32_t f : {size, size, 0u, 0u, size, size, 0u, 0u}) u32(f);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "codestream_test_util.hpp"
+#include "pipit/byte_writer.hpp"
 #include "pipit/databins.hpp"
 #include "pipit/image_index.hpp"
 #include "pipit/jpp.hpp"
@@ -17,15 +18,6 @@ using pipit::testing::vector_path;
 
 namespace {
 
-void put16(std::vector<std::uint8_t>& o, std::uint32_t v) {
-  o.push_back(static_cast<std::uint8_t>(v >> 8));
-  o.push_back(static_cast<std::uint8_t>(v));
-}
-void put32(std::vector<std::uint8_t>& o, std::uint32_t v) {
-  put16(o, v >> 16);
-  put16(o, v & 0xFFFF);
-}
-
 // Marker segments of `code` carrying `data` after a Z index, split at the 65535-byte limit.
 void packed_segments(std::vector<std::uint8_t>& o, std::uint16_t code,
                      const std::vector<std::uint8_t>& data) {
@@ -33,9 +25,10 @@ void packed_segments(std::vector<std::uint8_t>& o, std::uint16_t code,
   unsigned z = 0;
   do {
     std::size_t n = std::min<std::size_t>(data.size() - pos, 65535 - 3);
-    put16(o, code);
-    put16(o, static_cast<std::uint32_t>(n + 3));
-    o.push_back(static_cast<std::uint8_t>(z++));
+    byte_writer(o)
+        .u16(code)
+        .u16(static_cast<std::uint16_t>(n + 3))
+        .u8(static_cast<std::uint8_t>(z++));
     o.insert(o.end(), data.begin() + static_cast<std::ptrdiff_t>(pos),
              data.begin() + static_cast<std::ptrdiff_t>(pos + n));
     pos += n;
@@ -77,7 +70,7 @@ std::vector<std::uint8_t> to_packed(const std::vector<std::uint8_t>& f, const co
         auto b = header_of(cs.packets[tp.first_packet + k]);
         h.insert(h.end(), b.begin(), b.end());
       }
-      put32(all, static_cast<std::uint32_t>(h.size()));
+      byte_writer(all).u32(static_cast<std::uint32_t>(h.size()));
       all.insert(all.end(), h.begin(), h.end());
     }
     packed_segments(out, PPM, all);
@@ -103,11 +96,11 @@ std::vector<std::uint8_t> to_packed(const std::vector<std::uint8_t>& f, const co
                     f.begin() + static_cast<std::ptrdiff_t>(p.end()));
     }
     if (!ppm && !heads.empty()) packed_segments(out, PPT, heads);
-    put16(out, SOD);
+    byte_writer(out).u16(SOD);
     out.insert(out.end(), bodies.begin(), bodies.end());
     store_be32(out.data() + sot + 6, static_cast<std::uint32_t>(out.size() - sot));
   }
-  put16(out, EOC);
+  byte_writer(out).u16(EOC);
   return out;
 }
 

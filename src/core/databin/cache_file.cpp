@@ -8,6 +8,7 @@
 
 #include "databin/cache_file_format.hpp"
 #include "databin/checksum.hpp"
+#include "pipit/byte_writer.hpp"
 #include "pipit/databin_cache.hpp"
 
 namespace pipit {
@@ -29,17 +30,6 @@ error as_corrupt(error e) {
 }
 
 bool valid_kind(std::uint8_t k) { return k == 0 || k == 2 || k == 4 || k == 6 || k == 8; }
-
-void put_u8(std::vector<std::uint8_t>& out, std::uint8_t v) { out.push_back(v); }
-void put_u32(std::vector<std::uint8_t>& out, std::uint32_t v) {
-  std::uint8_t b[4];
-  store_be32(b, v);
-  out.insert(out.end(), b, b + 4);
-}
-void put_u64(std::vector<std::uint8_t>& out, std::uint64_t v) {
-  put_u32(out, static_cast<std::uint32_t>(v >> 32));
-  put_u32(out, static_cast<std::uint32_t>(v));
-}
 
 // Wraps a sink: keeps the running CRC and buffers the small fixed-size fields.
 class checksummed_writer {
@@ -73,34 +63,35 @@ result<void> cache_file_codec::encode(const databin_cache& cache, byte_sink& sin
   checksummed_writer w(sink);
   auto& f = w.fields();
   f.assign(magic, magic + sizeof magic);
-  put_u32(f, format_version);
-  put_u32(f, 0);  // flags
-  put_u64(f, payload);
-  put_u32(f, static_cast<std::uint32_t>(cache.target_id_.size()));
+  byte_writer(f)
+      .u32(format_version)
+      .u32(0)  // flags
+      .u64(payload)
+      .u32(static_cast<std::uint32_t>(cache.target_id_.size()));
   f.insert(f.end(), cache.target_id_.begin(), cache.target_id_.end());
-  put_u64(f, cache.bins_.size());
+  byte_writer(f).u64(cache.bins_.size());
   PIPIT_TRY(w.flush_fields());
 
   for (const auto& lru : cache.lru_) {
     for (const bin_id& id : lru) {
       const auto& e = cache.bins_.at(id);
-      put_u8(f, static_cast<std::uint8_t>(id.kind));
-      put_u8(f, e.known_length ? flag_known_length : 0);
-      put_u64(f, id.csn);
-      put_u64(f, id.id);
-      put_u64(f, e.known_length.value_or(0));
+      byte_writer(f)
+          .u8(static_cast<std::uint8_t>(id.kind))
+          .u8(e.known_length ? flag_known_length : 0)
+          .u64(id.csn)
+          .u64(id.id)
+          .u64(e.known_length.value_or(0));
       const auto ranges = e.data.ranges();
-      put_u32(f, static_cast<std::uint32_t>(ranges.size()));
+      byte_writer(f).u32(static_cast<std::uint32_t>(ranges.size()));
       for (const auto& r : ranges) {
-        put_u64(f, r.offset);
-        put_u64(f, r.bytes.size());
+        byte_writer(f).u64(r.offset).u64(r.bytes.size());
         PIPIT_TRY(w.flush_fields());
         PIPIT_TRY(w.write(r.bytes));
       }
       PIPIT_TRY(w.flush_fields());
     }
   }
-  put_u32(f, w.crc());
+  byte_writer(f).u32(w.crc());
   return sink.write(f);
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "pipit/byte_writer.hpp"
+
 namespace pipit {
 namespace {
 
@@ -13,29 +15,20 @@ void append(std::vector<std::uint8_t>& out, bytes_view file, std::uint64_t off, 
   out.insert(out.end(), b.begin(), b.end());
 }
 
-void put_be32(std::vector<std::uint8_t>& out, std::uint32_t v) {
-  std::uint8_t b[4];
-  store_be32(b, v);
-  out.insert(out.end(), b, b + 4);
-}
-void put_be64(std::vector<std::uint8_t>& out, std::uint64_t v) {
-  put_be32(out, static_cast<std::uint32_t>(v >> 32));
-  put_be32(out, static_cast<std::uint32_t>(v));
-}
-
 }  // namespace
 
 void append_codestream_placeholder(std::vector<std::uint8_t>& out, bytes_view orig_bh,
                                    std::uint64_t csn) {
   // LBox TBox Flags OrigID OrigBH EquivID EquivBH CSID: Flags = 4 (a codestream), no NCS.
-  put_be32(out, static_cast<std::uint32_t>(44 + orig_bh.size()));
-  put_be32(out, box_type("phld"));
-  put_be32(out, 4);
-  put_be64(out, 0);
-  out.insert(out.end(), orig_bh.begin(), orig_bh.end());
-  put_be64(out, 0);
-  put_be64(out, 0);
-  put_be64(out, csn);
+  byte_writer(out)
+      .u32(static_cast<std::uint32_t>(44 + orig_bh.size()))
+      .u32(box_type("phld"))
+      .u32(4)
+      .u64(0)
+      .bytes(orig_bh)
+      .u64(0)
+      .u64(0)
+      .u64(csn);
 }
 
 databin_source::databin_source(bytes_view file, const image_index& index)

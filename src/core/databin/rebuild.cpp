@@ -8,19 +8,11 @@
 #include "../codestream/packet_header.hpp"
 #include "../codestream/packet_order.hpp"
 #include "pipit/boxes.hpp"
+#include "pipit/byte_writer.hpp"
 #include "pipit/databins.hpp"
 
 namespace pipit {
 namespace {
-
-void put16(std::vector<std::uint8_t>& o, std::uint16_t v) {
-  o.push_back(static_cast<std::uint8_t>(v >> 8));
-  o.push_back(static_cast<std::uint8_t>(v));
-}
-void put32(std::vector<std::uint8_t>& o, std::uint32_t v) {
-  put16(o, static_cast<std::uint16_t>(v >> 16));
-  put16(o, static_cast<std::uint16_t>(v));
-}
 
 bool dropped(std::uint16_t code) {
   return code == POC || code == TLM || code == PLM || code == PPM || code == PLT || code == PPT;
@@ -140,16 +132,17 @@ result<codestream_skeleton> codestream_skeleton::build(const databin_cache& cach
     const bin_id th{bin_kind::tile_header, csn, t};
     if (cache.is_complete(th))
       PIPIT_TRY(rewrite_segments(prefix(cache, th), 0, sk.tile_heads_[t], "tile header bin"));
-    put16(skel, SOT);
-    put16(skel, 10);
-    put16(skel, static_cast<std::uint16_t>(t));
-    put32(skel, static_cast<std::uint32_t>(12 + sk.tile_heads_[t].size() + 2));
-    skel.push_back(0);
-    skel.push_back(1);
-    skel.insert(skel.end(), sk.tile_heads_[t].begin(), sk.tile_heads_[t].end());
-    put16(skel, SOD);
+    byte_writer(skel)
+        .u16(SOT)
+        .u16(10)
+        .u16(static_cast<std::uint16_t>(t))
+        .u32(static_cast<std::uint32_t>(12 + sk.tile_heads_[t].size() + 2))
+        .u8(0)
+        .u8(1)
+        .bytes(sk.tile_heads_[t])
+        .u16(SOD);
   }
-  put16(skel, EOC);
+  byte_writer(skel).u16(EOC);
   index_options io;
   io.headers_only = true;
   io.max_index_bytes = max_index_bytes;
@@ -197,14 +190,15 @@ void write_tile(std::vector<std::uint8_t>& out, const databin_cache& cache, std:
   const std::uint32_t nc = ix.num_components(), nt = static_cast<std::uint32_t>(ix.tiles.size());
   const tile_entry& te = ix.tiles[t];
   const std::size_t sot_at = out.size();
-  put16(out, SOT);
-  put16(out, 10);
-  put16(out, isot);
-  put32(out, 0);  // Psot, patched below
-  out.push_back(0);
-  out.push_back(1);
-  out.insert(out.end(), tile_head.begin(), tile_head.end());
-  put16(out, SOD);
+  byte_writer(out)
+      .u16(SOT)
+      .u16(10)
+      .u16(isot)
+      .u32(0)  // Psot, patched below
+      .u8(0)
+      .u8(1)
+      .bytes(tile_head)
+      .u16(SOD);
   std::size_t required = 0;
   // The skeleton's index charged every declared packet to its memory limit.
   const auto seq =
@@ -236,7 +230,7 @@ void write_tile(std::vector<std::uint8_t>& out, const databin_cache& cache, std:
       ++st.packets_present;
     } else {
       out.push_back(0);
-      if (te.coding.eph) put16(out, EPH);
+      if (te.coding.eph) byte_writer(out).u16(EPH);
     }
   }
   // Psot is 32 bits: a tile above 4 GiB gets Psot 0 ("up to EOC"), which the standard allows
@@ -306,22 +300,23 @@ std::vector<std::uint8_t> codestream_skeleton::jpt_codestream(const databin_cach
     // until its data arrives). Under PPM its packet headers would belong there: left out.
     const tile_entry& te = ix.tiles[t];
     const std::size_t sot_at = out.size();
-    put16(out, SOT);
-    put16(out, 10);
-    put16(out, static_cast<std::uint16_t>(t));
-    put32(out, 0);  // Psot, below
-    out.push_back(0);
-    out.push_back(1);
-    put16(out, SOD);
+    byte_writer(out)
+        .u16(SOT)
+        .u16(10)
+        .u16(static_cast<std::uint16_t>(t))
+        .u32(0)  // Psot, below
+        .u8(0)
+        .u8(1)
+        .u16(SOD);
     const std::uint64_t packets = std::uint64_t{te.num_slots} * te.coding.layers;
     for (std::uint64_t k = 0; k < packets; ++k) {
       out.push_back(0);
-      if (te.coding.eph) put16(out, EPH);
+      if (te.coding.eph) byte_writer(out).u16(EPH);
     }
     const std::uint64_t psot = out.size() - sot_at;
     store_be32(out.data() + sot_at + 6, psot > 0xFFFFFFFFu ? 0u : static_cast<std::uint32_t>(psot));
   }
-  put16(out, EOC);
+  byte_writer(out).u16(EOC);
   st.bytes = out.size();
   if (stats) *stats = st;
   return out;
@@ -377,7 +372,7 @@ std::vector<std::uint8_t> codestream_skeleton::codestream(const databin_cache& c
     write_tile(out, cache, csn_, ix, tile_heads_[t], t, static_cast<std::uint16_t>(t), max_layers,
                wanted[t], scratch, ends, st);
   }
-  put16(out, EOC);
+  byte_writer(out).u16(EOC);
   st.bytes = out.size();
   if (stats) *stats = st;
   return out;
@@ -411,7 +406,7 @@ std::vector<std::uint8_t> codestream_skeleton::tile_codestream(const databin_cac
   std::vector<std::uint64_t> ends;
   write_tile(out, cache, csn_, ix, tile_heads_[t], t, 0, max_layers,
              std::vector<std::uint8_t>(te.num_slots, 1), scratch, ends, st);
-  put16(out, EOC);
+  byte_writer(out).u16(EOC);
   st.bytes = out.size();
   if (stats) *stats = st;
   return out;
@@ -501,15 +496,11 @@ result<std::vector<std::uint8_t>> rebuild_jp2(const databin_cache& cache,
     co.csn = static_cast<std::uint32_t>(*csid);
     PIPIT_TRY_ASSIGN(cs, rebuild_codestream(cache, co));
     if (cs.size() + 8 <= 0xFFFFFFFFu) {
-      put32(out, static_cast<std::uint32_t>(cs.size() + 8));
-      put32(out, box_type("jp2c"));
+      byte_writer(out).u32(static_cast<std::uint32_t>(cs.size() + 8)).u32(box_type("jp2c"));
     } else {
-      put32(out, 1);
-      put32(out, box_type("jp2c"));
-      put32(out, static_cast<std::uint32_t>((cs.size() + 16) >> 32));
-      put32(out, static_cast<std::uint32_t>(cs.size() + 16));
+      byte_writer(out).u32(1).u32(box_type("jp2c")).u64(cs.size() + 16);
     }
-    out.insert(out.end(), cs.begin(), cs.end());
+    byte_writer(out).bytes(cs);
   }
   return out;
 }

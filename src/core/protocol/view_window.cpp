@@ -3,12 +3,10 @@
 
 #include <algorithm>
 
+#include "pipit/geometry.hpp"
+
 namespace pipit {
 namespace {
-
-std::uint64_t ceil_shift(std::uint64_t v, std::uint32_t d) {
-  return (v + (std::uint64_t{1} << d) - 1) >> d;
-}
 
 std::uint64_t area(std::uint64_t x, std::uint64_t y) { return x * y; }
 
@@ -39,8 +37,8 @@ axis_map map_axis(std::uint32_t req, std::uint32_t got, std::uint32_t off, bool 
 resolution_choice frame_at(const image_geometry& g, std::uint32_t d) {
   resolution_choice r;
   r.discard_levels = d;
-  r.fx = static_cast<std::uint32_t>(ceil_shift(g.Xsiz, d) - ceil_shift(g.XOsiz, d));
-  r.fy = static_cast<std::uint32_t>(ceil_shift(g.Ysiz, d) - ceil_shift(g.YOsiz, d));
+  r.fx = static_cast<std::uint32_t>(ceil_div_pow2(g.Xsiz, d) - ceil_div_pow2(g.XOsiz, d));
+  r.fy = static_cast<std::uint32_t>(ceil_div_pow2(g.Ysiz, d) - ceil_div_pow2(g.YOsiz, d));
   return r;
 }
 
@@ -80,8 +78,8 @@ resolution_choice choose_resolution(const image_geometry& g, const frame_size& f
 grid_rect served_window::grid_region(const image_geometry& g) const {
   const std::uint32_t d = resolution.discard_levels;
   grid_rect rect;
-  rect.x0 = ceil_shift(g.XOsiz, d) + roff.x;
-  rect.y0 = ceil_shift(g.YOsiz, d) + roff.y;
+  rect.x0 = static_cast<std::uint64_t>(ceil_div_pow2(g.XOsiz, d)) + roff.x;
+  rect.y0 = static_cast<std::uint64_t>(ceil_div_pow2(g.YOsiz, d)) + roff.y;
   rect.x1 = rect.x0 + rsiz.x;
   rect.y1 = rect.y0 + rsiz.y;
   return rect;
