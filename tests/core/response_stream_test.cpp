@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <random>
 #include <tuple>
@@ -14,7 +15,10 @@
 #include "pipit/gather_buffer.hpp"
 #include "pipit/image_index.hpp"
 #include "pipit/jpp.hpp"
+#include "pipit/request.hpp"
+#include "pipit/response.hpp"
 #include "pipit/response_stream.hpp"
+#include "pipit/window.hpp"
 
 using namespace pipit;
 using pipit::testing::corpus_files;
@@ -300,5 +304,101 @@ TEST(ResponseStream, WholeImageOfARawCodestreamEndsWithImageDone) {
     while (part.next(out, 1 << 20)) {
     }
     EXPECT_EQ(part.reason(), eor_reason::window_done);
+  }
+}
+
+namespace {
+
+// FNV-1a, 64 bits: a fingerprint of a response's bytes.
+std::uint64_t fnv1a(const std::vector<std::uint8_t>& v) {
+  std::uint64_t h = 0xCBF29CE484222325ull;
+  for (std::uint8_t b : v) h = (h ^ b) * 0x100000001B3ull;
+  return h;
+}
+
+// The responses of one session of view-window requests on a fixture: a browse at four scales with
+// windows at fixed pseudo-random places (std::mt19937's sequence is fixed by the standard), some
+// repeated (the model then holds them), some with len, layers or comps; a new session (an empty
+// model) every four windows.
+std::vector<std::uint64_t> browse_fingerprints(const std::string& name) {
+  const auto file = read_file(pipit::testing::vector_path(name));
+  auto ix = image_index::build(file);
+  EXPECT_TRUE(ix) << name;
+  if (!ix) return {};
+  const databin_source src(file, *ix);
+  const auto& cs = ix->codestreams[0];
+  stream_model model(*ix);
+  std::mt19937 rng(2026);
+  std::vector<std::string> queries;
+  for (int k = 0; k < 12; ++k) {
+    const unsigned s = rng() % 4, fw = std::max(1u, cs.siz.Xsiz >> s),
+                   fh = std::max(1u, cs.siz.Ysiz >> s);
+    const unsigned w = std::min(40u, fw), h = std::min(40u, fh);
+    const unsigned x = rng() % (fw - w + 1), y = rng() % (fh - h + 1);
+    std::string q = "fsiz=" + std::to_string(fw) + ',' + std::to_string(fh) +
+                    "&roff=" + std::to_string(x) + ',' + std::to_string(y) +
+                    "&rsiz=" + std::to_string(w) + ',' + std::to_string(h);
+    if (k == 3) q += "&len=700";
+    if (k == 5) q += "&layers=1";
+    if (k == 7) q += "&comps=0";
+    queries.push_back(q);
+    if (k % 4 == 1) queries.push_back(q);   // asked again: only what the model lacks
+    if (k % 4 == 3) queries.push_back("");  // a new session
+  }
+  queries.push_back("fsiz=" + std::to_string(cs.siz.Xsiz) + ',' + std::to_string(cs.siz.Ysiz) +
+                    "&len=5000");
+  queries.push_back("fsiz=" + std::to_string(cs.siz.Xsiz) + ',' + std::to_string(cs.siz.Ysiz));
+  std::vector<std::uint64_t> out;
+  for (const auto& q : queries) {
+    if (q.empty()) {
+      model.clear();
+      continue;
+    }
+    auto rq = parse_request(q);
+    EXPECT_TRUE(rq) << q;
+    if (!rq) return {};
+    response_options o;
+    if (rq->len) o.len = *rq->len;
+    std::vector<std::uint8_t> bytes;
+    compose_response(src, window_from_request(cs, *rq), model, o, bytes);
+    out.push_back(fnv1a(bytes));
+  }
+  return out;
+}
+
+}  // namespace
+
+// The bytes of a session's responses are pinned: the composer's output for the same requests must
+// not change when its code does (a change of order or header coding shows here first).
+TEST(ResponseStream, BrowseResponsesAreByteIdenticalToThePinnedOnes) {
+  const std::map<std::string, std::vector<std::uint64_t>> pinned = {
+      {"g_plt.j2k",
+       {0x75335608667F2ACEull, 0x0B54263C296523A4ull, 0xD94646186C096965ull, 0x95EC6D1781DB8E22ull,
+        0x81BD096315C0FFEAull, 0xB14825874ACAB06Eull, 0xEC9C2A5F1C9224F2ull, 0xD94646186C096965ull,
+        0x9F8717B6F13DEB7Eull, 0x0849FF6266B6D5FAull, 0x3F95CF691E6F8531ull, 0x54F1A776A64FFF95ull,
+        0xD94646186C096965ull, 0xD94646186C096965ull, 0xD8F5458F92085319ull, 0x7E2AB29070684DA9ull,
+        0xDFCA94D0AB08A314ull}},
+      {"g_eph.j2k",
+       {0x5DD14DECB123E155ull, 0x1320F838261AB91Full, 0xD94646186C096965ull, 0x3B9043034B95C2ACull,
+        0x87E7B0133D44EA96ull, 0xD97D13916226F405ull, 0x86FB39F8D6392B8Full, 0xD94646186C096965ull,
+        0x9C1C0AFC4175E3FFull, 0x68CD8FC2829DD48Full, 0xD3EC5E4DC8F8B309ull, 0xD728A5DFD07B7F8Eull,
+        0xD94646186C096965ull, 0xD94646186C096965ull, 0x8DE98C488E00BA1Cull, 0xC822E9B48C39B02Dull,
+        0xF3C2B5B5547A256Full}},
+      {"rgb_t.j2k",
+       {0x21EAE986756B367Eull, 0x7C35FD36B623B162ull, 0xD94646186C096965ull, 0xF7FEFA9AFEF2F1CBull,
+        0x174DE58023A36720ull, 0x619CBA1E5C5A785Bull, 0xB52ADCE77122013Aull, 0xD94646186C096965ull,
+        0x1959E2BCAF4D528Full, 0xE381060558321EB2ull, 0x559A427D4EA8A4D3ull, 0x62C34F65AC67D1B5ull,
+        0xD94646186C096965ull, 0x0CC7C99D1EC8C91Dull, 0x38BF625178AF8C4Dull, 0xC6ACC60C24CBD901ull,
+        0x41EC68836756C99Aull}},
+  };
+  for (const auto& [name, want] : pinned) {
+    const auto got = browse_fingerprints(name);
+    std::string text;
+    for (std::uint64_t h : got) {
+      char b[32];
+      std::snprintf(b, sizeof b, "0x%016llXull, ", static_cast<unsigned long long>(h));
+      text += b;
+    }
+    EXPECT_EQ(got, want) << name << " now gives {" << text << "}";
   }
 }
