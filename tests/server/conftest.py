@@ -10,8 +10,13 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import resource
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -25,32 +30,85 @@ CORPUS = Path(os.environ.get("PIPIT_CORPUS", REPO / "build/corpus"))
 
 
 class Server:
-    """A running `pipit serve`; stopped with SIGTERM at the end."""
+    """A running `pipit serve` on 127.0.0.1:0, its standard error in a file in `workdir` (a
+    temporary file without one: nothing can block on a full pipe); `nofile` lowers its descriptor
+    limit. stop() sends SIGTERM and returns the exit status."""
 
-    def __init__(self, root: Path, *extra: str):
+    def __init__(self, root: Path, *extra: str, workdir: Path | None = None,
+                 nofile: int | None = None):
         self.root = Path(root)
-        self.proc = subprocess.Popen([str(PIPIT_BIN), "serve", "--root", str(root), "--listen",
-                                      "127.0.0.1:0", *extra],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.err = (open(workdir / f"serve-{time.monotonic_ns()}.err", "w+") if workdir
+                    else tempfile.TemporaryFile("w+"))
+
+        def limit():
+            if nofile:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+        self.proc = subprocess.Popen([str(PIPIT_BIN), "serve", "--root", str(root), "--listen", "127.0.0.1:0",
+                                      *extra], stdout=subprocess.PIPE, stderr=self.err, text=True,
+                                     preexec_fn=limit)
         line = self.proc.stdout.readline()
         m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
         if not m:
             self.proc.kill()
-            raise RuntimeError(f"pipit serve did not start: {line!r} {self.proc.stderr.read()}")
+            self.err.seek(0)
+            raise RuntimeError(f"pipit serve did not start: {line!r} {self.err.read()}")
         self.port = int(m.group(1))
 
-    def conn(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+    def conn(self, timeout=60) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def stop(self):
-        self.proc.terminate()
+    def get(self, url: str, conn=None):
+        c = conn or self.conn()
+        c.request("GET", url)
+        r = c.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+
+    def metrics(self, conn=None) -> dict[str, float]:
+        status, _, body = self.get("/metrics", conn)
+        assert status == 200
+        out = {}
+        for line in body.decode().splitlines():
+            if line and not line.startswith("#"):
+                k, v = line.rsplit(" ", 1)
+                out[k] = float(v)
+        return out
+
+    def rss_kb(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
+
+    def cpu_seconds(self) -> float:
+        f = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+    def log(self) -> str:
+        self.err.flush()
+        self.err.seek(0)
+        return self.err.read()
+
+    def healthy(self, image="tiled_odd.j2k"):
+        """The server is alive, says so, and serves a normal request of `image`."""
+        assert self.proc.poll() is None, self.log()
+        assert self.get("/healthz")[:3:2] == (200, b"ok\n")
+        st, _, body = self.get(f"/{image}?fsiz=64,64")
+        assert st == 200 and eor_of(body) in (1, 2)
+
+    def stop(self, timeout=15) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
         try:
-            self.proc.wait(timeout=10)
+            return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            return self.proc.wait()
+        finally:
+            self.err.close()
 
 
 class Response:
@@ -70,6 +128,27 @@ class Response:
 def get(conn: http.client.HTTPConnection, url: str) -> Response:
     conn.request("GET", url)
     return Response(conn.getresponse())
+
+
+def eor_of(body: bytes) -> int | None:
+    _, eor = pixels.parse_jpp(body)
+    return None if eor is None else eor[0]
+
+
+def raw(port: int, data: bytes, timeout=10.0, read_all=True) -> bytes:
+    """Sends raw bytes, returns everything until the server closes (or the timeout)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        out = b""
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                out += b
+        except (socket.timeout, ConnectionResetError):
+            pass
+    return out
 
 
 def parse_cnew(value: str) -> dict:

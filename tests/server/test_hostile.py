@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PIPIT_BIN, parse_cnew, pixels
+from conftest import PIPIT_BIN, Server, eor_of, parse_cnew, raw
 
 IMAGE = "tiled_odd.j2k"
 # Built with AddressSanitizer (the sanitizer step of scripts/test.sh): resident memory then measures
@@ -80,101 +80,6 @@ def root(tmp_path_factory, corpus):
     return r
 
 
-class Srv:
-    """`pipit serve` with its standard error in a file; `nofile` lowers its descriptor limit."""
-
-    def __init__(self, root: Path, *extra: str, workdir: Path, nofile: int | None = None):
-        self.err = open(workdir / f"serve-{time.monotonic_ns()}.err", "w+")
-
-        def limit():
-            if nofile:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-
-        self.proc = subprocess.Popen([str(PIPIT_BIN), "serve", "--root", str(root), "--listen", "127.0.0.1:0",
-                                      *extra], stdout=subprocess.PIPE, stderr=self.err, text=True,
-                                     preexec_fn=limit)
-        line = self.proc.stdout.readline()
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        if not m:
-            self.proc.kill()
-            self.err.seek(0)
-            raise RuntimeError(f"pipit serve did not start: {line!r} {self.err.read()}")
-        self.port = int(m.group(1))
-
-    def conn(self, timeout=30) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-
-    def get(self, url: str, conn=None):
-        c = conn or self.conn()
-        c.request("GET", url)
-        r = c.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-
-    def metrics(self) -> dict[str, float]:
-        status, _, body = self.get("/metrics")
-        assert status == 200
-        out = {}
-        for line in body.decode().splitlines():
-            if line and not line.startswith("#"):
-                k, v = line.rsplit(" ", 1)
-                out[k] = float(v)
-        return out
-
-    def rss_kb(self) -> int:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError("no VmRSS")
-
-    def cpu_seconds(self) -> float:
-        f = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
-
-    def log(self) -> str:
-        self.err.flush()
-        self.err.seek(0)
-        return self.err.read()
-
-    def healthy(self):
-        """The server is alive, says so, and serves a normal request."""
-        assert self.proc.poll() is None, self.log()
-        assert self.get("/healthz")[:3:2] == (200, b"ok\n")
-        st, _, body = self.get(f"/{IMAGE}?fsiz=64,64")
-        assert st == 200 and eor_of(body) in (1, 2)
-
-    def stop(self, timeout=15) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
-        finally:
-            self.err.close()
-
-
-def eor_of(body: bytes) -> int | None:
-    _, eor = pixels.parse_jpp(body)
-    return None if eor is None else eor[0]
-
-
-def raw(port: int, data: bytes, timeout=10.0, read_all=True) -> bytes:
-    """Sends raw bytes, returns everything until the server closes (or the timeout)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data)
-        out = b""
-        try:
-            while True:
-                b = s.recv(65536)
-                if not b:
-                    break
-                out += b
-        except (socket.timeout, ConnectionResetError):
-            pass
-    return out
-
-
 def statuses(resp: bytes) -> list[int]:
     """The status codes of every response in a byte stream (status lines at line starts)."""
     return [int(m.group(1)) for m in re.finditer(rb"(?:^|\r\n)HTTP/1\.[01] (\d{3}) ", resp)]
@@ -188,7 +93,7 @@ def work(tmp_path_factory):
 @pytest.fixture(scope="module")
 def srv(root, work):
     """The shared server; its resident memory is noted once it has served each good file."""
-    s = Srv(root, "--threads", "2", "--read-timeout", "3", "--write-timeout", "3", workdir=work)
+    s = Server(root, "--threads", "2", "--read-timeout", "3", "--write-timeout", "3", workdir=work)
     for n in (IMAGE, "rgb8.jp2", "tp_r_plt_tlm.j2k"):
         st, _, _ = s.get(f"/{n}?fsiz=64,64")
         assert st == 200
@@ -389,7 +294,7 @@ def test_slow_index_does_not_delay_healthz_and_builds_once(root, work):
     r.mkdir(exist_ok=True)
     (r / "slow.j2k").write_bytes(slow_index_file())
     shutil.copy(root / IMAGE, r / IMAGE)
-    s = Srv(r, "--threads", "1", workdir=work)
+    s = Server(r, "--threads", "1", workdir=work)
     try:
         s.healthy()
         results = []
@@ -430,7 +335,7 @@ def test_1100_idle_connections_under_1024_descriptors_do_not_stop_the_server(roo
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < 3000:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
-    s = Srv(root, "--threads", "2", "--read-timeout", "20", workdir=work, nofile=1024)
+    s = Server(root, "--threads", "2", "--read-timeout", "20", workdir=work, nofile=1024)
     idle = []
     try:
         m = s.metrics()
@@ -473,7 +378,7 @@ def test_emfile_sheds_with_503_backs_off_and_an_unopenable_file_is_not_cached(ro
     503 from the spare descriptor and the acceptor backs off (no spinning); a request on a
     connection opened before, for a file not indexed yet, is 503 and that failure is not kept:
     once descriptors are back the file is served."""
-    s = Srv(root, "--threads", "2", workdir=work)
+    s = Server(root, "--threads", "2", workdir=work)
     pid = s.proc.pid
     soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
     try:
@@ -516,7 +421,7 @@ def many_tiles(work):
     return out
 
 
-def cnew_cid(s: Srv, conn, url: str) -> str:
+def cnew_cid(s: Server, conn, url: str) -> str:
     st, h, body = s.get(url, conn)
     assert st == 200, body[:200]
     return parse_cnew(h["jpip-cnew"])["cid"]
@@ -527,7 +432,7 @@ def test_sessions_on_16384_tile_file_cost_what_they_were_sent(root, work, many_t
     r.mkdir(exist_ok=True)
     shutil.copy(many_tiles, r / "tiles.j2k")
     shutil.copy(root / IMAGE, r / IMAGE)
-    s = Srv(r, "--threads", "2", workdir=work)
+    s = Server(r, "--threads", "2", workdir=work)
     try:
         c = s.conn()
         cnew_cid(s, c, "/tiles.j2k?cnew=http&fsiz=64,64&rsiz=64,64")  # indexed and warm
@@ -556,7 +461,7 @@ def test_sessions_on_16384_tile_file_cost_what_they_were_sent(root, work, many_t
 
 
 def test_session_memory_budget_refuses_cnew_with_503_and_recovers(root, work):
-    s = Srv(root, "--session-memory", "60000", workdir=work)
+    s = Server(root, "--session-memory", "60000", workdir=work)
     try:
         c = s.conn()
         cids, refused = [], None
@@ -610,7 +515,7 @@ def test_tls_defaults_refuse_plain_http_and_weak_suites_and_sighup_reloads_the_c
     live_cert, live_key = d / "live.pem", d / "live.key"
     shutil.copy(cert_a, live_cert)
     shutil.copy(key_a, live_key)
-    s = Srv(root, "--tls-cert", str(live_cert), "--tls-key", str(live_key), workdir=work)
+    s = Server(root, "--tls-cert", str(live_cert), "--tls-key", str(live_key), workdir=work)
     try:
         resp = raw(s.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         assert statuses(resp) == [400] and b"HTTPS" in resp
@@ -657,7 +562,7 @@ def bounded(work, root, many_tiles):
         if not ASAN:
             resource.setrlimit(resource.RLIMIT_AS, (cap, resource.RLIM_INFINITY))
 
-    s = Srv.__new__(Srv)
+    s = Server.__new__(Server)
     s.err = err
     s.proc = subprocess.Popen([str(PIPIT_BIN), "serve", "--root", str(r), "--listen", "127.0.0.1:0", "--threads", "2",
                                "--index-threads", "1"], stdout=subprocess.PIPE, stderr=err, text=True,

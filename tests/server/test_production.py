@@ -18,65 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PIPIT_BIN, parse_cnew, pixels
+from conftest import PIPIT_BIN, Server, eor_of, parse_cnew
 
 IMAGE = "tiled_odd.j2k"
-
-
-class Srv:
-    """`pipit serve` with its standard error in a file (nothing can block on a full pipe)."""
-
-    def __init__(self, root: Path, *extra: str, workdir: Path):
-        self.err = open(workdir / f"serve-{time.monotonic_ns()}.err", "w+")
-        self.proc = subprocess.Popen([str(PIPIT_BIN), "serve", "--root", str(root), "--listen", "127.0.0.1:0",
-                                      *extra], stdout=subprocess.PIPE, stderr=self.err, text=True)
-        line = self.proc.stdout.readline()
-        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        if not m:
-            self.proc.kill()
-            self.err.seek(0)
-            raise RuntimeError(f"pipit serve did not start: {line!r} {self.err.read()}")
-        self.port = int(m.group(1))
-
-    def conn(self, timeout=30) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-
-    def get(self, url: str, conn=None):
-        c = conn or self.conn()
-        c.request("GET", url)
-        r = c.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-
-    def metrics(self, conn=None) -> dict[str, float]:
-        status, _, body = self.get("/metrics", conn)
-        assert status == 200
-        out = {}
-        for line in body.decode().splitlines():
-            if line and not line.startswith("#"):
-                k, v = line.rsplit(" ", 1)
-                out[k] = float(v)
-        return out
-
-    def log(self) -> str:
-        self.err.flush()
-        self.err.seek(0)
-        return self.err.read()
-
-    def stop(self, timeout=15) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise
-        finally:
-            self.err.close()
-
-
-def eor_of(body: bytes) -> int | None:
-    _, eor = pixels.parse_jpp(body)
-    return None if eor is None else eor[0]
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +45,8 @@ def work(tmp_path):
     return tmp_path
 
 
-def start(root, work, *extra) -> Srv:
-    return Srv(root, *extra, workdir=work)
+def start(root, work, *extra) -> Server:
+    return Server(root, *extra, workdir=work)
 
 
 # ---- configuration ----------------------------------------------------------------------------
@@ -355,7 +299,7 @@ def test_sigterm_cuts_responses_past_the_grace_with_eor_6(root, work):
 def test_sighup_reloads_the_configuration(root, work):
     cfg = work / "pipit.toml"
     cfg.write_text(f'root = "{root}"\nlisten = "127.0.0.1:0"\n')
-    s = Srv(root, "--config", str(cfg), workdir=work)
+    s = Server(root, "--config", str(cfg), workdir=work)
     try:
         assert "jpip-len" not in s.get(f"/{IMAGE}?fsiz=512,512")[1]
         cfg.write_text(f'root = "{root}"\nlisten = "127.0.0.1:0"\nmax-len = 300\nmetrics = false\n')

@@ -7,11 +7,10 @@ import socket
 import struct
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, PIPIT_BIN, Server, get, parse_cnew, pixels
+from conftest import CORPUS, PIPIT_BIN, Server, get, pixels, raw
 
 
 @pytest.fixture(scope="module")
@@ -50,22 +49,6 @@ def srv(pipit_bin, root):
     s = Server(root)
     yield s
     s.stop()
-
-
-def raw(port: int, data: bytes, timeout=10) -> bytes:
-    """Sends raw bytes, returns everything until the server closes (or the timeout)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data)
-        out = b""
-        try:
-            while True:
-                b = s.recv(65536)
-                if not b:
-                    break
-                out += b
-        except socket.timeout:
-            pass
-    return out
 
 
 def status_of(resp: bytes) -> int:
@@ -204,7 +187,7 @@ def test_jpx_second_codestream(srv, root, tmp_path, field):
     assert {m.csn for m in msgs if m.cls != 8} == {1}
     got = pixels.decode(rebuild([r.body], tmp_path, csn=1))
     assert not pixels.compare(got, pixels.decode(cs))
-    r = get(c, f"/two.jpx?stream=0-5&len=0")
+    r = get(c, "/two.jpx?stream=0-5&len=0")
     assert r.header("JPIP-stream") == "0-1"
 
 
