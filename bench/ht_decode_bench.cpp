@@ -16,12 +16,8 @@
 // Correctness: A and B must give the same samples (exit 2 otherwise), and A must have decoded
 // every tile component with OpenJPH (exit 2 otherwise: the file is not one OpenJPH takes, e.g.
 // 9/7). With --strict a MISS makes the exit status 1.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -33,6 +29,7 @@
 #include <variant>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "pipit/databins.hpp"
 #include "pipit/image_index.hpp"
 #include "pipit/jpp.hpp"
@@ -42,33 +39,13 @@
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
+using bench::die;
+using bench::read_file;
 using namespace pipit;
 
 constexpr double target_ratio = 3.0;
 constexpr std::uint32_t window_side = 1024;
-
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "ht_decode_bench: %s\n", what.c_str());
-  std::exit(2);
-}
-
-std::vector<std::uint8_t> read_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) die(path + ": " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) die(path + ": " + std::strerror(errno));
-  std::vector<std::uint8_t> buf(static_cast<std::size_t>(st.st_size));
-  std::size_t done = 0;
-  while (done < buf.size()) {
-    ssize_t n = ::read(fd, buf.data() + done, buf.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) die(path + ": short read");
-    done += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  return buf;
-}
 
 void fill_cache(bytes_view file, const image_index& ix, databin_cache& cache) {
   const auto& siz = ix.codestreams[0].siz;
@@ -152,6 +129,7 @@ std::vector<int> parse_list(const char* s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bench::program = "ht_decode_bench";
   int runs = 5;
   bool strict = false;
   std::vector<int> thread_counts{1, 2};

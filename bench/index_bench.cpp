@@ -19,9 +19,6 @@
 // the index rate over the mmap-sum rate, for information.
 // Targets: PLT >= 0.9 x read; parse >= 0.5 x read. With --strict a MISS makes the exit status 1.
 // The PLT file and its parsed index must agree packet by packet; a disagreement exits with 2.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -34,37 +31,22 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "pipit/image_index.hpp"
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
+using bench::die;
+using bench::seconds_since;
 
 constexpr double plt_target = 0.9;
 constexpr double parse_target = 0.5;
 
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "index_bench: %s\n", what.c_str());
-  std::exit(2);
-}
-
 // Reads the whole file into `buf` (already sized and touched); returns the seconds taken.
 double time_read(const std::string& path, std::vector<std::uint8_t>& buf) {
   auto t0 = clock_type::now();
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) die(path + ": " + std::strerror(errno));
-  std::size_t done = 0;
-  while (done < buf.size()) {
-    ssize_t n = ::read(fd, buf.data() + done, buf.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) die(path + ": short read");
-    done += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
+  bench::read_into(path, buf);
   return seconds_since(t0);
 }
 
@@ -161,6 +143,7 @@ void usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bench::program = "index_bench";
   int runs = 5;
   double min_seconds = 5.0;
   constexpr int max_rounds = 1000;

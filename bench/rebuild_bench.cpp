@@ -30,12 +30,7 @@
 // otherwise the program exits with 2. With --strict a MISS makes the exit status 1.
 #include <openjpeg.h>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cinttypes>
 #include <cstdint>
@@ -49,6 +44,7 @@
 #include <variant>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "opj_memory_stream.hpp"  // src/client/opj (pipit_opj_stream)
 #include "pipit/cache_model.hpp"
 #include "pipit/databin_cache.hpp"
@@ -61,38 +57,15 @@
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
+using bench::die;
+using bench::read_file;
+using bench::seconds_since;
 
 volatile std::uint8_t sink;  // keeps copies alive
 
 constexpr double target_ratio = 1.2;
 constexpr std::uint32_t window_side = 1024;
-
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "rebuild_bench: %s\n", what.c_str());
-  std::exit(2);
-}
-
-std::vector<std::uint8_t> read_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) die(path + ": " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) die(path + ": " + std::strerror(errno));
-  std::vector<std::uint8_t> buf(static_cast<std::size_t>(st.st_size));
-  std::size_t done = 0;
-  while (done < buf.size()) {
-    ssize_t n = ::read(fd, buf.data() + done, buf.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) die(path + ": short read");
-    done += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  return buf;
-}
 
 // ---- OpenJPEG, in process, from memory
 // -----------------------------------------------------------
@@ -394,6 +367,7 @@ void usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bench::program = "rebuild_bench";
   int runs = 5;
   double min_seconds = 20.0;
   constexpr int max_rounds = 1000;

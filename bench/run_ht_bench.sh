@@ -11,20 +11,11 @@
 # --threads 1 or --strict.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build="$root/build-bench"
-data=${PIPIT_BENCH_DATA:-$build/data}
-jobs=${PIPIT_BENCH_JOBS:-2}
-
-generator=()
-command -v ninja >/dev/null && generator=(-G Ninja)
-[[ -f "$build/CMakeCache.txt" ]] && generator=()  # keep the generator the folder was made with
-cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-  -DPIPIT_BUILD_TESTS=OFF -DPIPIT_BUILD_BENCH=ON >/dev/null
-cmake --build "$build" --target ht_decode_bench -j "$jobs" >&2
+source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
+bench_build ht_decode_bench
 
 size=4096
-[[ "${PIPIT_BENCH_SMALL:-0}" == 1 || "${CI:-false}" == true ]] && size=2048
+((small)) && size=2048
 # The second file is the HTJ2K one.
 mapfile -t made < <("$root/bench/make_terrain_codestreams.sh" "$data/terrain" "$size")
 

@@ -10,17 +10,8 @@
 # --runs 10 or --strict (exit 1 when a target is missed).
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build="$root/build-bench"
-data=${PIPIT_BENCH_DATA:-$build/data}
-jobs=${PIPIT_BENCH_JOBS:-2}
-
-generator=()
-command -v ninja >/dev/null && generator=(-G Ninja)
-[[ -f "$build/CMakeCache.txt" ]] && generator=()  # keep the generator the folder was made with
-cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-  -DPIPIT_BUILD_TESTS=OFF -DPIPIT_BUILD_BENCH=ON >/dev/null
-cmake --build "$build" --target index_bench -j "$jobs" >&2
+source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
+bench_build index_bench
 
 mapfile -t files < <("$root/bench/make_big_codestream.sh" "$data")
 "$build/bench/index_bench" "$@" "${files[@]}"

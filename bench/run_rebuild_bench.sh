@@ -12,20 +12,9 @@
 # to rebuild_bench, e.g. --runs 10, --threads 1, --reductions 0 or --strict.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build="$root/build-bench"
-data=${PIPIT_BENCH_DATA:-$build/data}
-jobs=${PIPIT_BENCH_JOBS:-2}
+source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
+bench_build rebuild_bench
 
-generator=()
-command -v ninja >/dev/null && generator=(-G Ninja)
-[[ -f "$build/CMakeCache.txt" ]] && generator=()  # keep the generator the folder was made with
-cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-  -DPIPIT_BUILD_TESTS=OFF -DPIPIT_BUILD_BENCH=ON >/dev/null
-cmake --build "$build" --target rebuild_bench -j "$jobs" >&2
-
-small=0
-[[ "${PIPIT_BENCH_SMALL:-0}" == 1 || "${CI:-false}" == true ]] && small=1
 # The first line of make_big_codestream.sh's output is the codestream with PLT.
 mapfile -t made < <("$root/bench/make_big_codestream.sh" "$data")
 files=("${made[0]}")

@@ -10,22 +10,15 @@
 # Options go to client_window.py, e.g. --rounds 9, --threads 1 or --strict.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-build="$root/build-bench"
-data=${PIPIT_BENCH_DATA:-$build/data}/terrain
-jobs=${PIPIT_BENCH_JOBS:-2}
+source "$(dirname "${BASH_SOURCE[0]}")/../bench_lib.sh"
+data="$data/terrain"
 
 size=4096
-[[ "${PIPIT_BENCH_SMALL:-0}" == 1 || "${CI:-false}" == true ]] && size=2048
+((small)) && size=2048
 if [[ -n "${PIPIT_BIN:-}" ]]; then
   pipit=$(realpath "$PIPIT_BIN")
 else
-  generator=()
-  command -v ninja >/dev/null && generator=(-G Ninja)
-  [[ -f "$build/CMakeCache.txt" ]] && generator=()
-  cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-    -DPIPIT_BUILD_TESTS=OFF -DPIPIT_BUILD_BENCH=ON >/dev/null
-  cmake --build "$build" --target pipit -j "$jobs" >&2
+  bench_build pipit
   pipit="$build/src/tools/pipit/pipit"
 fi
 

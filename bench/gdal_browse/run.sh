@@ -17,27 +17,18 @@
 # --cachemax MB, --strict (exit 1 when a target is missed or pixels differ).
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/../bench_lib.sh"
 here="$root/bench/gdal_browse"
-build="$root/build-bench"
-data=${PIPIT_BENCH_DATA:-$build/data}/gdal_browse
-jobs=${PIPIT_BENCH_JOBS:-2}
+data="$data/gdal_browse"
 py=/usr/bin/python3  # Debian's: it has osgeo.gdal and numpy
 
-small=0
-[[ "${PIPIT_BENCH_SMALL:-0}" == 1 || "${CI:-false}" == true ]] && small=1
 if ((small)); then size=2048; resolutions=5; defaults=(--rounds 2); else
   size=8192; resolutions=6; defaults=(--rounds 3); fi
 
 if [[ -n "${PIPIT_BIN:-}" && -n "${GDAL_DRIVER_PATH:-}" ]]; then
   pipit=$(realpath "$PIPIT_BIN"); driver_path=$(realpath "$GDAL_DRIVER_PATH")
 else
-  generator=()
-  command -v ninja >/dev/null && generator=(-G Ninja)
-  [[ -f "$build/CMakeCache.txt" ]] && generator=()
-  cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-    -DPIPIT_BUILD_TESTS=OFF -DPIPIT_BUILD_BENCH=ON >/dev/null
-  cmake --build "$build" --target pipit gdal_JPIP -j "$jobs" >&2
+  bench_build pipit gdal_JPIP
   pipit="$build/src/tools/pipit/pipit"; driver_path="$build/src/gdal"
 fi
 [[ -x "$pipit" && -f "$driver_path/gdal_JPIP.so" ]] || {
