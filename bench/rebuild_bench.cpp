@@ -209,18 +209,14 @@ struct window_case {
   std::uint64_t read_pipit = 0, read_ref = 0;  // bytes OpenJPEG read through the stream
 };
 
-std::uint64_t ceil_shift(std::uint64_t a, std::uint32_t d) {
-  return (a + (std::uint64_t{1} << d) - 1) >> d;
-}
-
 std::vector<window_case> make_windows(const pipit::image_size& siz,
                                       const std::vector<std::uint32_t>& reductions) {
   std::vector<window_case> out;
   for (std::uint32_t d : reductions) {
     // The frame at reduction d (B-15 with the image origin).
-    const std::uint64_t fx0 = ceil_shift(siz.XOsiz, d), fy0 = ceil_shift(siz.YOsiz, d);
-    const std::uint64_t fx1 = ceil_shift(siz.Xsiz, d), fy1 = ceil_shift(siz.Ysiz, d);
-    const std::uint64_t fw = fx1 - fx0, fh = fy1 - fy0;
+    const auto fx0 = static_cast<std::uint64_t>(pipit::ceil_div_pow2(siz.XOsiz, d));
+    const auto fy0 = static_cast<std::uint64_t>(pipit::ceil_div_pow2(siz.YOsiz, d));
+    const std::uint64_t fw = siz.width_at(d), fh = siz.height_at(d);
     const std::uint64_t ww = std::min<std::uint64_t>(window_side, fw);
     const std::uint64_t wh = std::min<std::uint64_t>(window_side, fh);
     const std::uint64_t tw = std::max<std::uint64_t>(1, siz.XTsiz >> d);
@@ -280,9 +276,10 @@ std::vector<std::uint8_t> rebuild(const pipit::databin_cache& cache, bool jp2,
   if (area) {
     pipit::window_spec w;
     w.discard_levels = area->d;
-    const std::uint64_t s = std::uint64_t{1} << area->d;
-    w.region = pipit::grid_rect{area->X0 / s, area->Y0 / s, (area->X1 + s - 1) / s,
-                                (area->Y1 + s - 1) / s};
+    const unsigned d = area->d;
+    w.region = pipit::grid_rect{area->X0 >> d, area->Y0 >> d,
+                                static_cast<std::uint64_t>(pipit::ceil_div_pow2(area->X1, d)),
+                                static_cast<std::uint64_t>(pipit::ceil_div_pow2(area->Y1, d))};
     o.window = w;
   }
   auto r = jp2 ? pipit::rebuild_jp2(cache, o) : pipit::rebuild_codestream(cache, o, stats);

@@ -55,8 +55,8 @@ cell_grid make_cell_grid(const image_size& siz, bool ht, std::uint32_t d);
 
 // ceil(X / (dx 2^d)): a full-resolution grid coordinate on a component's grid at level d.
 inline std::uint64_t at_level(std::uint64_t X, std::uint32_t dx, std::uint32_t d) {
-  const std::uint64_t s = std::uint64_t{dx} << d;
-  return (X + s - 1) / s;
+  return static_cast<std::uint64_t>(
+      ceil_div(static_cast<std::int64_t>(X), static_cast<std::int64_t>(std::int64_t{dx} << d)));
 }
 
 // A rectangle on the full-resolution reference grid, [X0, X1) x [Y0, Y1).

@@ -12,9 +12,8 @@ namespace pipit::client {
 window_spec spec_for_window(std::uint32_t XOsiz, std::uint32_t YOsiz, const window& w) {
   window_spec spec;
   spec.discard_levels = w.discard_levels;
-  const std::uint64_t scale = std::uint64_t{1} << w.discard_levels;
-  const std::uint64_t x0 = (XOsiz + scale - 1) / scale + w.x;
-  const std::uint64_t y0 = (YOsiz + scale - 1) / scale + w.y;
+  const std::uint64_t x0 = static_cast<std::uint64_t>(ceil_div_pow2(XOsiz, w.discard_levels)) + w.x;
+  const std::uint64_t y0 = static_cast<std::uint64_t>(ceil_div_pow2(YOsiz, w.discard_levels)) + w.y;
   spec.region = grid_rect{x0, y0, x0 + w.w, y0 + w.h};
   spec.comps = w.comps;
   spec.layers = w.layers;
@@ -88,11 +87,11 @@ std::optional<window> fill_window(const codestream_index& cs, const window_bins&
   // frame, which holds it too (scaled down).
   const std::uint32_t levels = cs.levels();
   while (d > levels) {
-    area = rect{area.x0 / 2, area.y0 / 2, (area.x1 + 1) / 2, (area.y1 + 1) / 2};
+    area = rect{floor_div(area.x0, 2), floor_div(area.y0, 2), ceil_div(area.x1, 2),
+                ceil_div(area.y1, 2)};
     --d;
   }
-  const std::int64_t s = std::int64_t{1} << d;
-  const std::int64_t ox = (cs.siz.XOsiz + s - 1) / s, oy = (cs.siz.YOsiz + s - 1) / s;
+  const std::int64_t ox = ceil_div_pow2(cs.siz.XOsiz, d), oy = ceil_div_pow2(cs.siz.YOsiz, d);
   const std::int64_t fw = cs.siz.width_at(d), fh = cs.siz.height_at(d);
   const std::int64_t x0 = std::clamp<std::int64_t>(area.x0 - ox, 0, fw - 1);
   const std::int64_t y0 = std::clamp<std::int64_t>(area.y0 - oy, 0, fh - 1);

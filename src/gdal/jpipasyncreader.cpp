@@ -91,11 +91,11 @@ static void WindowAtLevel(const pipit::client::image_info &oInfo,
     const auto nFrame =
         bX ? oInfo.width_at(static_cast<std::uint32_t>(nLevel))
            : oInfo.height_at(static_cast<std::uint32_t>(nLevel));
-    const std::uint64_t nScale = std::uint64_t{1} << (nLevel - nDatasetLevel);
-    nStart = static_cast<std::uint64_t>(nOff) / nScale;
+    const auto nShift = static_cast<unsigned>(nLevel - nDatasetLevel);
+    nStart = static_cast<std::uint64_t>(nOff) >> nShift;
     nEnd = std::min<std::uint64_t>(
-        nFrame,
-        (static_cast<std::uint64_t>(nOff) + nSize + nScale - 1) / nScale);
+        nFrame, static_cast<std::uint64_t>(
+                    pipit::ceil_div_pow2(std::int64_t{nOff} + nSize, nShift)));
     if (nEnd <= nStart)
         nEnd = nStart + 1;
 }

@@ -534,18 +534,23 @@ pipit::client::window JPIPShared::TileAligned(
         return oWin;
     // One axis: the frame interval [v, v + n) at level d grown to the tiles
     // it meets (reference grid: origin O, size S, tiles of T from TO).
-    auto Grow = [s](std::uint64_t v, std::uint64_t n, std::uint64_t O,
-                    std::uint64_t S, std::uint64_t T, std::uint64_t TO,
-                    std::uint32_t &nOut0, std::uint32_t &nOutN) {
-        const std::uint64_t o0 = (O + s - 1) / s;
+    auto Grow = [s, d](std::uint64_t v, std::uint64_t n, std::uint64_t O,
+                       std::uint64_t S, std::uint64_t T, std::uint64_t TO,
+                       std::uint32_t &nOut0, std::uint32_t &nOutN) {
+        auto Down = [d](std::uint64_t X) {
+            return static_cast<std::uint64_t>(
+                pipit::ceil_div_pow2(static_cast<std::int64_t>(X), d));
+        };
+        const std::uint64_t o0 = Down(O);
         const std::uint64_t R0 = std::max(O, (o0 + v) * s);
         const std::uint64_t R1 = std::min(S, (o0 + v + n) * s);
         const std::uint64_t p0 = (R0 - TO) / T;
-        const std::uint64_t p1 = (R1 - TO + T - 1) / T;
+        const std::uint64_t p1 = static_cast<std::uint64_t>(pipit::ceil_div(
+            static_cast<std::int64_t>(R1 - TO), static_cast<std::int64_t>(T)));
         const std::uint64_t A0 = std::max(O, TO + p0 * T);
         const std::uint64_t A1 = std::min(S, TO + p1 * T);
-        const std::uint64_t f0 = (A0 + s - 1) / s - o0;
-        const std::uint64_t f1 = (A1 + s - 1) / s - o0;
+        const std::uint64_t f0 = Down(A0) - o0;
+        const std::uint64_t f1 = Down(A1) - o0;
         if (f1 <= f0 || f0 > v || f1 < v + n)
             return false;
         nOut0 = static_cast<std::uint32_t>(f0);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "pipit/boxes.hpp"
+#include "pipit/byte_reader.hpp"
 #include "pipit/databin_cache.hpp"
 #include "pipit/jpp.hpp"
 #include "pipit/rebuild.hpp"
@@ -33,20 +34,6 @@ namespace {
 using emscripten::val;
 using pipit::bin_id;
 using pipit::bin_kind;
-
-std::uint32_t get32(const std::vector<std::uint8_t>& b, std::size_t at) {
-  return (std::uint32_t(b[at]) << 24) | (std::uint32_t(b[at + 1]) << 16) |
-         (std::uint32_t(b[at + 2]) << 8) | std::uint32_t(b[at + 3]);
-}
-std::uint16_t get16(const std::vector<std::uint8_t>& b, std::size_t at) {
-  return static_cast<std::uint16_t>((b[at] << 8) | b[at + 1]);
-}
-void put32(std::vector<std::uint8_t>& b, std::size_t at, std::uint32_t v) {
-  b[at] = std::uint8_t(v >> 24);
-  b[at + 1] = std::uint8_t(v >> 16);
-  b[at + 2] = std::uint8_t(v >> 8);
-  b[at + 3] = std::uint8_t(v);
-}
 
 class viewer_core {
  public:
@@ -215,9 +202,8 @@ class viewer_core {
     const pipit::window_spec spec =
         pipit::client::spec_for_window(cs.siz.XOsiz, cs.siz.YOsiz, client_window(d, x, y, w, h));
     rebuilt_ = sk->codestream(cache_, 0, nullptr, &spec);
-    const std::uint64_t scale = std::uint64_t{1} << d;
-    auto down = [&](std::uint64_t v) { return (v + scale - 1) / scale; };
-    const std::uint64_t ox = down(cs.siz.XOsiz), oy = down(cs.siz.YOsiz);
+    auto down = [d](std::int64_t v) { return pipit::ceil_div_pow2(v, d); };
+    const std::int64_t ox = down(cs.siz.XOsiz), oy = down(cs.siz.YOsiz);
     for (std::uint32_t t : pipit::window_tiles(cs, spec)) {
       const pipit::rect r = cs.siz.tile_rect(t);
       val v = val::object();
@@ -241,22 +227,23 @@ class viewer_core {
     const auto& b = rebuilt_;
     // Main header: SOC, SIZ first, then segments up to the first SOT.
     std::size_t p = 2;
-    while (p + 4 <= b.size() && get16(b, p) != 0xFF90) p += 2 + get16(b, p + 2);
+    while (p + 4 <= b.size() && pipit::load_be16(b.data() + p) != 0xFF90)
+      p += 2 + pipit::load_be16(b.data() + p + 2);
     scratch_.assign(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(p));
     const pipit::rect r = sk->index().siz.tile_rect(t);
-    put32(scratch_, 8, r.x1);          // Xsiz
-    put32(scratch_, 12, r.y1);         // Ysiz
-    put32(scratch_, 16, r.x0);         // XOsiz
-    put32(scratch_, 20, r.y0);         // YOsiz
-    put32(scratch_, 24, r.x1 - r.x0);  // XTsiz
-    put32(scratch_, 28, r.y1 - r.y0);  // YTsiz
-    put32(scratch_, 32, r.x0);         // XTOsiz
-    put32(scratch_, 36, r.y0);         // YTOsiz
+    pipit::store_be32(scratch_.data() + 8, static_cast<std::uint32_t>(r.x1));          // Xsiz
+    pipit::store_be32(scratch_.data() + 12, static_cast<std::uint32_t>(r.y1));         // Ysiz
+    pipit::store_be32(scratch_.data() + 16, static_cast<std::uint32_t>(r.x0));         // XOsiz
+    pipit::store_be32(scratch_.data() + 20, static_cast<std::uint32_t>(r.y0));         // YOsiz
+    pipit::store_be32(scratch_.data() + 24, static_cast<std::uint32_t>(r.x1 - r.x0));  // XTsiz
+    pipit::store_be32(scratch_.data() + 28, static_cast<std::uint32_t>(r.y1 - r.y0));  // YTsiz
+    pipit::store_be32(scratch_.data() + 32, static_cast<std::uint32_t>(r.x0));         // XTOsiz
+    pipit::store_be32(scratch_.data() + 36, static_cast<std::uint32_t>(r.y0));         // YTOsiz
     bool found = false;
-    while (p + 12 <= b.size() && get16(b, p) == 0xFF90) {
-      const std::uint32_t psot = get32(b, p + 6);
+    while (p + 12 <= b.size() && pipit::load_be16(b.data() + p) == 0xFF90) {
+      const std::uint32_t psot = pipit::load_be32(b.data() + p + 6);
       const std::size_t end = psot == 0 ? b.size() - 2 : std::min<std::size_t>(b.size(), p + psot);
-      if (get16(b, p + 4) == t) {
+      if (pipit::load_be16(b.data() + p + 4) == t) {
         const std::size_t at = scratch_.size();
         scratch_.insert(scratch_.end(), b.begin() + static_cast<std::ptrdiff_t>(p),
                         b.begin() + static_cast<std::ptrdiff_t>(end));
