@@ -52,7 +52,7 @@ void fill_cache(bytes_view file, const image_index& ix, databin_cache& cache) {
   databin_source src(file, ix);
   stream_model model(ix);
   window_spec whole;
-  whole.region = grid_rect{siz.XOsiz, siz.YOsiz, siz.Xsiz, siz.Ysiz};
+  whole.region = siz.image_rect();
   std::vector<std::uint8_t> jpp;
   if (compose_response(src, whole, model, response_options{}, jpp).reason != eor_reason::image_done)
     die("the whole-image response is not complete");

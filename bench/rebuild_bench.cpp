@@ -158,7 +158,7 @@ pipit::databin_cache make_full_cache(pipit::bytes_view file, const pipit::image_
     pipit::databin_source src(file, ix);
     pipit::stream_model model(ix);
     pipit::window_spec whole;
-    whole.region = pipit::grid_rect{siz.XOsiz, siz.YOsiz, siz.Xsiz, siz.Ysiz};
+    whole.region = siz.image_rect();
     pipit::response_options ro;
     ro.csn = csn;
     ro.send_metadata = ix.is_jp2 && csn == 0;
@@ -277,9 +277,8 @@ std::vector<std::uint8_t> rebuild(const pipit::databin_cache& cache, bool jp2,
     pipit::window_spec w;
     w.discard_levels = area->d;
     const unsigned d = area->d;
-    w.region = pipit::grid_rect{area->X0 >> d, area->Y0 >> d,
-                                static_cast<std::uint64_t>(pipit::ceil_div_pow2(area->X1, d)),
-                                static_cast<std::uint64_t>(pipit::ceil_div_pow2(area->Y1, d))};
+    w.region = pipit::rect{area->X0 >> d, area->Y0 >> d, pipit::ceil_div_pow2(area->X1, d),
+                           pipit::ceil_div_pow2(area->Y1, d)};
     o.window = w;
   }
   auto r = jp2 ? pipit::rebuild_jp2(cache, o) : pipit::rebuild_codestream(cache, o, stats);

@@ -45,7 +45,8 @@ struct image_size {
   std::uint32_t num_tiles() const { return tiles_x() * tiles_y(); }
   std::uint32_t width() const { return Xsiz - XOsiz; }
   std::uint32_t height() const { return Ysiz - YOsiz; }
-  rect tile_rect(std::uint32_t t) const;  // B-7..B-10
+  rect image_rect() const { return rect{XOsiz, YOsiz, Xsiz, Ysiz}; }  // the image area (B.2)
+  rect tile_rect(std::uint32_t t) const;                              // B-7..B-10
   // Frame size after discarding d levels: ceil(Xsiz/2^d) - ceil(XOsiz/2^d) (and alike in y).
   std::uint32_t width_at(std::uint32_t d) const;
   std::uint32_t height_at(std::uint32_t d) const;

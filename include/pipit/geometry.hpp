@@ -5,6 +5,9 @@
 // partitions (B.7). All rectangles are half-open [x0, x1) x [y0, y1) in 64-bit integers, so no
 // valid 32-bit SIZ can overflow them.
 //
+// `rect` is the one rectangle of Pipit: on the reference grid, on a grid reduced by 2^d (a
+// view-window's region), in a frame (a client's window), or of samples of a component.
+//
 // Thread-safety: stateless functions.
 #pragma once
 
@@ -20,8 +23,6 @@ struct rect {
   friend bool operator==(const rect&, const rect&) = default;
 };
 
-rect intersect(const rect& a, const rect& b);
-
 // ceil(a / b) and floor(a / b) for b > 0, correct for negative a.
 std::int64_t ceil_div(std::int64_t a, std::int64_t b);
 std::int64_t floor_div(std::int64_t a, std::int64_t b);
@@ -30,6 +31,32 @@ inline std::int64_t ceil_div_pow2(std::int64_t a, unsigned e) {
 }
 inline std::int64_t floor_div_pow2(std::int64_t a, unsigned e) {
   return floor_div(a, std::int64_t{1} << e);
+}
+
+rect intersect(const rect& a, const rect& b);
+
+// True when every point of `inner` is in `outer` (compared by coordinates: `inner` is not empty).
+inline bool contains(const rect& outer, const rect& inner) {
+  return outer.x0 <= inner.x0 && outer.y0 <= inner.y0 && inner.x1 <= outer.x1 &&
+         inner.y1 <= outer.y1;
+}
+
+// `r` moved by (dx, dy).
+inline rect translate(const rect& r, std::int64_t dx, std::int64_t dy) {
+  return rect{r.x0 + dx, r.y0 + dy, r.x1 + dx, r.y1 + dy};
+}
+
+// `r` on the grid reduced by 2^d: every coordinate ceil(v / 2^d), as B-14 maps a tile-component
+// to a resolution and a full-resolution area to the frame at d discarded levels.
+inline rect scale_down(const rect& r, unsigned d) {
+  return rect{ceil_div_pow2(r.x0, d), ceil_div_pow2(r.y0, d), ceil_div_pow2(r.x1, d),
+              ceil_div_pow2(r.y1, d)};
+}
+
+// `r` of the grid reduced by 2^d on the full grid: every coordinate v * 2^d.
+inline rect scale_up(const rect& r, unsigned d) {
+  return rect{r.x0 * (std::int64_t{1} << d), r.y0 * (std::int64_t{1} << d),
+              r.x1 * (std::int64_t{1} << d), r.y1 * (std::int64_t{1} << d)};
 }
 
 // A resolution level's precinct partition: `nx` x `ny` precincts of 2^PPx x 2^PPy samples,

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "pipit/geometry.hpp"
 #include "pipit/request.hpp"
 
 namespace pipit {
@@ -37,17 +38,6 @@ struct resolution_choice {
   friend bool operator==(const resolution_choice&, const resolution_choice&) = default;
 };
 
-// A rectangle [x0, x1) x [y0, y1).
-struct grid_rect {
-  std::uint64_t x0 = 0;
-  std::uint64_t y0 = 0;
-  std::uint64_t x1 = 0;
-  std::uint64_t y1 = 0;
-
-  bool empty() const { return x1 <= x0 || y1 <= y0; }
-  friend bool operator==(const grid_rect&, const grid_rect&) = default;
-};
-
 struct served_window {
   resolution_choice resolution;
   point roff;  // region offset in the served frame
@@ -58,7 +48,7 @@ struct served_window {
 
   bool empty() const { return rsiz.x == 0 || rsiz.y == 0; }
   // The region on the reference grid reduced by 2^d: x0 = ceil(XOsiz/2^d) + roff.x, ...
-  grid_rect grid_region(const image_geometry& g) const;
+  rect grid_region(const image_geometry& g) const;
   friend bool operator==(const served_window&, const served_window&) = default;
 };
 

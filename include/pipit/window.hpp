@@ -19,7 +19,7 @@ namespace pipit {
 
 struct window_spec {
   std::uint32_t discard_levels = 0;  // d
-  grid_rect region;                  // on the reference grid reduced by 2^d
+  rect region;                       // on the reference grid reduced by 2^d
   std::vector<std::uint32_t> comps;  // empty: all components
   std::uint32_t layers = 0;          // 0: all layers
   bool no_precinct_data = false;     // `layers=0`: headers only

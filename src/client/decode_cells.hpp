@@ -75,6 +75,12 @@ struct cell_range {
 };
 cell_range cells_meeting(const cell_grid& g, const grid_area& area);
 
+// The full-resolution area of the cells `r` of `g`: [xs[i0], xs[i1]) x [ys[j0], ys[j1]).
+inline rect cell_area(const cell_grid& g, const cell_range& r) {
+  return rect{static_cast<std::int64_t>(g.xs[r.i0]), static_cast<std::int64_t>(g.ys[r.j0]),
+              static_cast<std::int64_t>(g.xs[r.i1]), static_cast<std::int64_t>(g.ys[r.j1])};
+}
+
 // True when cell (i, j) holds no sample of the level (for a component without sub-sampling).
 bool cell_empty(const cell_grid& g, std::uint32_t i, std::uint32_t j);
 

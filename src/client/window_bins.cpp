@@ -12,9 +12,9 @@ namespace pipit::client {
 window_spec spec_for_window(std::uint32_t XOsiz, std::uint32_t YOsiz, const window& w) {
   window_spec spec;
   spec.discard_levels = w.discard_levels;
-  const std::uint64_t x0 = static_cast<std::uint64_t>(ceil_div_pow2(XOsiz, w.discard_levels)) + w.x;
-  const std::uint64_t y0 = static_cast<std::uint64_t>(ceil_div_pow2(YOsiz, w.discard_levels)) + w.y;
-  spec.region = grid_rect{x0, y0, x0 + w.w, y0 + w.h};
+  spec.region =
+      translate(rect{w.x, w.y, std::int64_t{w.x} + w.w, std::int64_t{w.y} + w.h},
+                ceil_div_pow2(XOsiz, w.discard_levels), ceil_div_pow2(YOsiz, w.discard_levels));
   spec.comps = w.comps;
   spec.layers = w.layers;
   return spec;

@@ -99,8 +99,7 @@ std::shared_ptr<const data_stamp> window_decoder::stamp_of(
     }
     window_spec spec;
     spec.discard_levels = d;
-    spec.region = grid_rect{at_level(g.xs[i], 1, d), at_level(g.ys[j], 1, d),
-                            at_level(g.xs[i + 1], 1, d), at_level(g.ys[j + 1], 1, d)};
+    spec.region = scale_down(cell_area(g, cell_range{i, j, i + 1, j + 1}), d);
     for (std::uint32_t t : window_tiles(ix, spec))
       s->push_back(bin_state(cache, bin_id{bin_kind::tile, 0, t}));
     return s;
@@ -123,8 +122,7 @@ std::shared_ptr<const data_stamp> window_decoder::stamp_of(
   } else {
     window_spec spec;
     spec.discard_levels = d;
-    spec.region = grid_rect{at_level(g.xs[i], 1, d), at_level(g.ys[j], 1, d),
-                            at_level(g.xs[i + 1], 1, d), at_level(g.ys[j + 1], 1, d)};
+    spec.region = scale_down(cell_area(g, cell_range{i, j, i + 1, j + 1}), d);
     spec.comps = comps;
     // A block: the headers of the tiles it meets, and the precincts its samples need.
     for (std::uint32_t t : window_tiles(ix, spec))
@@ -216,8 +214,7 @@ result<void> window_decoder::make_plan(const window& w, plan& p) {
   if (missing.i0 < missing.i1 && !p.openjph) {
     window_spec spec;
     spec.discard_levels = p.d;
-    spec.region = grid_rect{at_level(g.xs[missing.i0], 1, p.d), at_level(g.ys[missing.j0], 1, p.d),
-                            at_level(g.xs[missing.i1], 1, p.d), at_level(g.ys[missing.j1], 1, p.d)};
+    spec.region = scale_down(cell_area(g, missing), p.d);
     if (p.decoded.size() < n) spec.comps = p.decoded;
     spec.layers = w.layers;
     p.codestream = skeleton.codestream(cache_.cache, w.layers, nullptr, &spec);

@@ -398,7 +398,7 @@ response_plan jpip_handler::plan_response(const incoming& in, const resolved& re
       sc.window = window_from_request(cs, rq, &sw);
       if (k == 0) report_window(sw, r);
     } else {
-      sc.window.region = grid_rect{};  // no window: headers only
+      sc.window.region = rect{};  // no window: headers only
       sc.window.no_precinct_data = true;
     }
     if (k == 0) report_layers_and_comps(rq, cs, sc.window, r);

@@ -132,7 +132,7 @@ void check(const std::string& path) {
     stream_plan plan;
     plan.jpt = true;
     stream_codestream sc;
-    sc.window.region = grid_rect{0, 0, cp.siz.Xsiz, cp.siz.Ysiz};
+    sc.window.region = rect{0, 0, cp.siz.Xsiz, cp.siz.Ysiz};
     plan.codestreams.push_back(sc);
     response_stream rs(psrc, model, plan);
     std::vector<std::uint8_t> stream;

@@ -34,7 +34,7 @@ served serve_all(const std::string& path) {
   databin_source src(s.file, s.index);
   stream_model model(s.index);
   window_spec w;
-  w.region = grid_rect{0, 0, s.index.codestreams[0].siz.Xsiz, s.index.codestreams[0].siz.Ysiz};
+  w.region = rect{0, 0, s.index.codestreams[0].siz.Xsiz, s.index.codestreams[0].siz.Ysiz};
   compose_response(src, w, model, {}, s.stream);
   return s;
 }

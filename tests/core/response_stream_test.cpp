@@ -114,7 +114,7 @@ TEST(ResponseStream, PrecinctByPrecinctWhenTheWindowFitsLayerByLayerWhenLenCutsI
     const auto& cs = ix->codestreams[0];
     stream_plan plan;
     stream_codestream sc;
-    sc.window.region = grid_rect{0, 0, cs.siz.Xsiz, cs.siz.Ysiz};
+    sc.window.region = rect{0, 0, cs.siz.Xsiz, cs.siz.Ysiz};
     plan.codestreams.push_back(sc);
 
     // No len: one message per precinct bin, from its first byte.
@@ -224,13 +224,14 @@ TEST(ResponseStream, GatheredBodiesAreTheBinsAndDoNotDependOnTheChunkSize) {
       stream_plan plan;
       plan.jpt = k == 3;
       stream_codestream sc;
-      sc.window.region = grid_rect{0, 0, cs.siz.Xsiz, cs.siz.Ysiz};
+      sc.window.region = rect{0, 0, cs.siz.Xsiz, cs.siz.Ysiz};
       if (k >= 1) {
         const std::uint32_t d = rng() % 3, W = std::max<std::uint32_t>(cs.siz.Xsiz >> d, 1),
                             H = std::max<std::uint32_t>(cs.siz.Ysiz >> d, 1);
         const std::uint32_t x = rng() % W, y = rng() % H;
         sc.window.discard_levels = d;
-        sc.window.region = grid_rect{x, y, x + 1 + rng() % (W - x), y + 1 + rng() % (H - y)};
+        sc.window.region = rect{x, y, static_cast<std::int64_t>(x + 1 + rng() % (W - x)),
+                                static_cast<std::int64_t>(y + 1 + rng() % (H - y))};
         sc.window.layers = k == 2 ? 1 : 0;
       }
       plan.codestreams.push_back(sc);
@@ -267,7 +268,8 @@ TEST(WindowPrecincts, OrderedByResolutionComponentTileSlotWithoutRepeats) {
                           H = std::max<std::uint32_t>(cs.siz.Ysiz >> d, 1);
       const std::uint32_t x = rng() % W, y = rng() % H;
       w.discard_levels = d;
-      w.region = grid_rect{x, y, x + 1 + rng() % (W - x), y + 1 + rng() % (H - y)};
+      w.region = rect{x, y, static_cast<std::int64_t>(x + 1 + rng() % (W - x)),
+                      static_cast<std::int64_t>(y + 1 + rng() % (H - y))};
       const auto p = window_precincts(cs, w);
       for (std::size_t i = 1; i < p.size(); ++i)
         ASSERT_LT(std::tie(p[i - 1].resolution, p[i - 1].component, p[i - 1].tile, p[i - 1].slot),
@@ -290,7 +292,7 @@ TEST(ResponseStream, WholeImageOfARawCodestreamEndsWithImageDone) {
     stream_plan plan;
     plan.whole_metadata = whole_metadata;
     stream_codestream sc;
-    sc.window.region = grid_rect{0, 0, siz.Xsiz, siz.Ysiz};
+    sc.window.region = rect{0, 0, siz.Xsiz, siz.Ysiz};
     plan.codestreams.push_back(sc);
     stream_model model(*ix);
     response_stream whole(src, model, plan);
@@ -298,7 +300,7 @@ TEST(ResponseStream, WholeImageOfARawCodestreamEndsWithImageDone) {
     while (whole.next(out, 1 << 20)) {
     }
     EXPECT_EQ(whole.reason(), eor_reason::image_done);
-    plan.codestreams[0].window.region = grid_rect{0, 0, siz.Xsiz / 2, siz.Ysiz / 2};
+    plan.codestreams[0].window.region = rect{0, 0, siz.Xsiz / 2, siz.Ysiz / 2};
     stream_model fresh(*ix);
     response_stream part(src, fresh, plan);
     while (part.next(out, 1 << 20)) {

@@ -55,7 +55,7 @@ TEST(ViewWindow, WorkedExampleOfSection7_3) {
   EXPECT_EQ(w.roff, (point{64, 64}));
   EXPECT_EQ(w.rsiz, (point{32, 32}));
   EXPECT_FALSE(w.fsiz_changed || w.roff_changed || w.rsiz_changed);
-  EXPECT_EQ(w.grid_region(g256), (grid_rect{64, 64, 96, 96}));
+  EXPECT_EQ(w.grid_region(g256), (rect{64, 64, 96, 96}));
 
   w = map_view_window(g256, {64, 64}, std::nullopt, std::nullopt);
   EXPECT_EQ(w.resolution.discard_levels, 2u);
@@ -65,7 +65,7 @@ TEST(ViewWindow, WorkedExampleOfSection7_3) {
   const image_geometry rgb{512, 384, 0, 0, 3};  // rgb_t.j2k
   w = map_view_window(rgb, {256, 192}, point{120, 0}, point{20, 20});
   EXPECT_EQ(w.resolution, (resolution_choice{1, 256, 192}));
-  EXPECT_EQ(w.grid_region(rgb), (grid_rect{120, 0, 140, 20}));
+  EXPECT_EQ(w.grid_region(rgb), (rect{120, 0, 140, 20}));
 }
 
 TEST(ViewWindow, RegionIsScaledIntoTheChosenFrame) {
@@ -97,7 +97,7 @@ TEST(ViewWindow, DefaultsAndClipping) {
   const image_geometry offset{1001, 601, 3, 1, 2};
   w = map_view_window(offset, {499, 300}, point{10, 20}, point{5, 5});
   EXPECT_EQ(w.resolution.discard_levels, 1u);
-  EXPECT_EQ(w.grid_region(offset), (grid_rect{12, 21, 17, 26}));  // ceil(3/2)+10, ceil(1/2)+20
+  EXPECT_EQ(w.grid_region(offset), (rect{12, 21, 17, 26}));  // ceil(3/2)+10, ceil(1/2)+20
 }
 
 TEST(ViewWindow, EmptyRegionsAreNotErrors) {

@@ -42,11 +42,7 @@ rect tile_component_rect(const rect& tile, unsigned XRsiz, unsigned YRsiz) {
               ceil_div(tile.y1, YRsiz)};
 }
 
-rect resolution_rect(const rect& tc, unsigned NL, unsigned r) {
-  unsigned e = NL - r;
-  return rect{ceil_div_pow2(tc.x0, e), ceil_div_pow2(tc.y0, e), ceil_div_pow2(tc.x1, e),
-              ceil_div_pow2(tc.y1, e)};
-}
+rect resolution_rect(const rect& tc, unsigned NL, unsigned r) { return scale_down(tc, NL - r); }
 
 rect band_rect(const rect& tc, unsigned NL, unsigned r, band_kind b) {
   if (r == 0) return resolution_rect(tc, NL, 0);

@@ -9,12 +9,7 @@ namespace {
 constexpr std::int64_t filter_reach = 3;  // sub-band samples the synthesis filters reach
 
 // The window on the full-resolution reference grid.
-rect full_region(const window_spec& w) {
-  const unsigned d = w.discard_levels;
-  return rect{
-      static_cast<std::int64_t>(w.region.x0) << d, static_cast<std::int64_t>(w.region.y0) << d,
-      static_cast<std::int64_t>(w.region.x1) << d, static_cast<std::int64_t>(w.region.y1) << d};
-}
+rect full_region(const window_spec& w) { return scale_up(w.region, w.discard_levels); }
 
 bool wanted(const window_spec& w, std::uint32_t c) {
   return w.comps.empty() || std::find(w.comps.begin(), w.comps.end(), c) != w.comps.end();
@@ -144,7 +139,7 @@ window_spec window_from_request(const codestream_index& cs, const jpip_request& 
           break;
         }
     if (w.comps.empty())
-      w.region = grid_rect{};  // no component of interest: nothing to send
+      w.region = rect{};  // no component of interest: nothing to send
     else if (w.comps.size() == nc)
       w.comps.clear();
   }

@@ -41,8 +41,7 @@ bool whole_image_window(const codestream_index& cs, const window_spec& w) {
     for (const auto& t : cs.tiles)
       if (w.layers < t.coding.layers) return false;
   }
-  return w.region.x0 <= cs.siz.XOsiz && w.region.y0 <= cs.siz.YOsiz && w.region.x1 >= cs.siz.Xsiz &&
-         w.region.y1 >= cs.siz.Ysiz;
+  return contains(w.region, cs.siz.image_rect());
 }
 
 response_stream::response_stream(const databin_source& src, stream_model& model, stream_plan plan)

@@ -75,14 +75,11 @@ resolution_choice choose_resolution(const image_geometry& g, const frame_size& f
   return frame_at(g, 0);
 }
 
-grid_rect served_window::grid_region(const image_geometry& g) const {
+rect served_window::grid_region(const image_geometry& g) const {
   const std::uint32_t d = resolution.discard_levels;
-  grid_rect rect;
-  rect.x0 = static_cast<std::uint64_t>(ceil_div_pow2(g.XOsiz, d)) + roff.x;
-  rect.y0 = static_cast<std::uint64_t>(ceil_div_pow2(g.YOsiz, d)) + roff.y;
-  rect.x1 = rect.x0 + rsiz.x;
-  rect.y1 = rect.y0 + rsiz.y;
-  return rect;
+  return translate(
+      rect{roff.x, roff.y, std::int64_t{roff.x} + rsiz.x, std::int64_t{roff.y} + rsiz.y},
+      ceil_div_pow2(g.XOsiz, d), ceil_div_pow2(g.YOsiz, d));
 }
 
 served_window map_view_window(const image_geometry& g, const frame_size& fsiz,
