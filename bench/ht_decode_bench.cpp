@@ -172,10 +172,10 @@ int main(int argc, char** argv) {
     auto add = [&](const char* where, std::uint32_t d, std::uint32_t x, std::uint32_t y) {
       client::window w;
       w.discard_levels = d;
-      w.x = std::min(x, info.width_at(d) - 1);
-      w.y = std::min(y, info.height_at(d) - 1);
-      w.w = std::min(window_side, info.width_at(d) - w.x);
-      w.h = std::min(window_side, info.height_at(d) - w.y);
+      const std::uint32_t x0 = std::min(x, info.width_at(d) - 1);
+      const std::uint32_t y0 = std::min(y, info.height_at(d) - 1);
+      w.region = rect{x0, y0, std::int64_t{x0} + std::min(window_side, info.width_at(d) - x0),
+                      std::int64_t{y0} + std::min(window_side, info.height_at(d) - y0)};
       cases.push_back({where, w});
     };
     add("origin", 0, 0, 0);
@@ -200,24 +200,25 @@ int main(int argc, char** argv) {
         const double ratio = b.best_cpu / a.best_cpu;
         const bool pass = ratio >= target_ratio;
         missed = missed || !pass;
-        const std::uint64_t tx0 =
-            (info.siz().XOsiz + (std::uint64_t{c.w.x} << c.w.discard_levels) - info.siz().XTOsiz) /
+        const rect& wr = c.w.region;
+        const std::int64_t tx0 =
+            (info.siz().XOsiz + (wr.x0 << c.w.discard_levels) - info.siz().XTOsiz) /
             info.siz().XTsiz;
-        const std::uint64_t tx1 =
-            (info.siz().XOsiz + (std::uint64_t{c.w.x + c.w.w} << c.w.discard_levels) - 1 -
-             info.siz().XTOsiz) /
+        const std::int64_t tx1 =
+            (info.siz().XOsiz + (wr.x1 << c.w.discard_levels) - 1 - info.siz().XTOsiz) /
             info.siz().XTsiz;
-        const std::uint64_t ty0 =
-            (info.siz().YOsiz + (std::uint64_t{c.w.y} << c.w.discard_levels) - info.siz().YTOsiz) /
+        const std::int64_t ty0 =
+            (info.siz().YOsiz + (wr.y0 << c.w.discard_levels) - info.siz().YTOsiz) /
             info.siz().YTsiz;
-        const std::uint64_t ty1 =
-            (info.siz().YOsiz + (std::uint64_t{c.w.y + c.w.h} << c.w.discard_levels) - 1 -
-             info.siz().YTOsiz) /
+        const std::int64_t ty1 =
+            (info.siz().YOsiz + (wr.y1 << c.w.discard_levels) - 1 - info.siz().YTOsiz) /
             info.siz().YTsiz;
-        const unsigned long long tiles = (tx1 - tx0 + 1) * (ty1 - ty0 + 1);
+        const auto tiles = static_cast<unsigned long long>(tx1 - tx0 + 1) *
+                           static_cast<unsigned long long>(ty1 - ty0 + 1);
         char name[64];
-        std::snprintf(name, sizeof name, "r%u %ux%u+%u+%u %s", c.w.discard_levels, c.w.w, c.w.h,
-                      c.w.x, c.w.y, c.where);
+        std::snprintf(name, sizeof name, "r%u %lldx%lld+%lld+%lld %s", c.w.discard_levels,
+                      static_cast<long long>(wr.width()), static_cast<long long>(wr.height()),
+                      static_cast<long long>(wr.x0), static_cast<long long>(wr.y0), c.where);
         std::printf("%-20s %-30s %5llu %7d %9.1f %9.1f %7.2f %-6s %9.1f %9.1f %7.2f %llu/%llu\n",
                     base.c_str(), name, tiles, threads, a.best_cpu * 1e3, b.best_cpu * 1e3, ratio,
                     pass ? "PASS" : "MISS", a.best * 1e3, b.best * 1e3, b.best / a.best,

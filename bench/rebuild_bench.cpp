@@ -76,7 +76,7 @@ using namespace pipit::client::opj;
 // A decode area on the full-resolution reference grid, and the reduction.
 struct decode_area {
   std::uint32_t d = 0;
-  std::uint32_t X0 = 0, Y0 = 0, X1 = 0, Y1 = 0;
+  pipit::rect area;
 };
 
 // Decodes `area` of the JPEG 2000 codestream or JP2 file in `bytes`; dies on failure.
@@ -103,9 +103,10 @@ image_ptr decode(pipit::bytes_view bytes, bool jp2, const decode_area& area, int
     die("OpenJPEG: cannot read the header: " + messages);
   }
   image_ptr image(raw);
-  if (!opj_set_decode_area(codec.get(), image.get(), static_cast<OPJ_INT32>(area.X0),
-                           static_cast<OPJ_INT32>(area.Y0), static_cast<OPJ_INT32>(area.X1),
-                           static_cast<OPJ_INT32>(area.Y1)))
+  const pipit::rect& a = area.area;
+  if (!opj_set_decode_area(codec.get(), image.get(), static_cast<OPJ_INT32>(a.x0),
+                           static_cast<OPJ_INT32>(a.y0), static_cast<OPJ_INT32>(a.x1),
+                           static_cast<OPJ_INT32>(a.y1)))
     die("OpenJPEG: bad decode area: " + messages);
   if (!opj_decode(codec.get(), stream.get(), image.get()) ||
       !opj_end_decompress(codec.get(), stream.get()))
@@ -241,18 +242,16 @@ std::vector<window_case> make_windows(const pipit::image_size& siz,
       w.where = p.where;
       w.area.d = d;
       const std::uint64_t rx0 = fx0 + p.x, ry0 = fy0 + p.y;
-      w.area.X0 = static_cast<std::uint32_t>(std::max<std::uint64_t>(siz.XOsiz, rx0 << d));
-      w.area.Y0 = static_cast<std::uint32_t>(std::max<std::uint64_t>(siz.YOsiz, ry0 << d));
-      w.area.X1 = static_cast<std::uint32_t>(std::min<std::uint64_t>(siz.Xsiz, (rx0 + ww) << d));
-      w.area.Y1 = static_cast<std::uint32_t>(std::min<std::uint64_t>(siz.Ysiz, (ry0 + wh) << d));
+      const pipit::rect reduced{static_cast<std::int64_t>(rx0), static_cast<std::int64_t>(ry0),
+                                static_cast<std::int64_t>(rx0 + ww),
+                                static_cast<std::int64_t>(ry0 + wh)};
+      w.area.area = pipit::intersect(pipit::scale_up(reduced, d), siz.image_rect());
       bool dup = false;
-      for (const auto& o : out)
-        dup = dup || (o.area.d == d && o.area.X0 == w.area.X0 && o.area.Y0 == w.area.Y0 &&
-                      o.area.X1 == w.area.X1 && o.area.Y1 == w.area.Y1);
+      for (const auto& o : out) dup = dup || (o.area.d == d && o.area.area == w.area.area);
       if (dup) continue;
       for (std::uint32_t t = 0; t < siz.num_tiles(); ++t) {
         const auto r = siz.tile_rect(t);
-        if (r.x0 < w.area.X1 && w.area.X0 < r.x1 && r.y0 < w.area.Y1 && w.area.Y0 < r.y1) ++w.tiles;
+        if (!pipit::intersect(r, w.area.area).empty()) ++w.tiles;
       }
       char name[96];  // snprintf: GCC 12 warns falsely (-Wrestrict) on "r" + std::to_string
       std::snprintf(name, sizeof name, "r%u %" PRIu64 "x%" PRIu64 "+%" PRIu64 "+%" PRIu64, d, ww,
@@ -277,8 +276,9 @@ std::vector<std::uint8_t> rebuild(const pipit::databin_cache& cache, bool jp2,
     pipit::window_spec w;
     w.discard_levels = area->d;
     const unsigned d = area->d;
-    w.region = pipit::rect{area->X0 >> d, area->Y0 >> d, pipit::ceil_div_pow2(area->X1, d),
-                           pipit::ceil_div_pow2(area->Y1, d)};
+    const pipit::rect& a = area->area;
+    w.region = pipit::rect{pipit::floor_div_pow2(a.x0, d), pipit::floor_div_pow2(a.y0, d),
+                           pipit::ceil_div_pow2(a.x1, d), pipit::ceil_div_pow2(a.y1, d)};
     o.window = w;
   }
   auto r = jp2 ? pipit::rebuild_jp2(cache, o) : pipit::rebuild_codestream(cache, o, stats);

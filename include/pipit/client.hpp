@@ -172,10 +172,11 @@ struct image_info {
   std::uint32_t height_at(std::uint32_t d) const { return siz().height_at(d); }
 };
 
-// A view-window: the region [x, x+w) x [y, y+h) of the frame at `discard_levels`.
+// A view-window: `region` of the frame at `discard_levels`, in the frame's coordinates (its first
+// sample is (0, 0)).
 struct window {
   std::uint32_t discard_levels = 0;
-  std::uint32_t x = 0, y = 0, w = 0, h = 0;
+  rect region;
   std::vector<std::uint32_t> comps;  // empty: all components
   std::uint32_t layers = 0;          // 0: all layers
 };

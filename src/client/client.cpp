@@ -199,9 +199,8 @@ class client_impl final : public jpip_client {
       return fail(errc::invalid_argument, no_offset,
                   "level " + std::to_string(w.discard_levels) + " beyond the " +
                       std::to_string(info_.levels()) + " available");
-    const std::uint64_t fw = info_.width_at(w.discard_levels),
-                        fh = info_.height_at(w.discard_levels);
-    if (w.w == 0 || w.h == 0 || std::uint64_t{w.x} + w.w > fw || std::uint64_t{w.y} + w.h > fh)
+    const rect frame{0, 0, info_.width_at(w.discard_levels), info_.height_at(w.discard_levels)};
+    if (w.region.empty() || !contains(frame, w.region))
       return fail(errc::invalid_argument, no_offset, "window outside the frame");
     for (auto c : w.comps)
       if (c >= info_.num_components())
@@ -537,8 +536,10 @@ class client_impl final : public jpip_client {
     jpip_request r;
     const resolution_choice fr = frame_at(info_.geometry(), w.discard_levels);
     r.fsiz = frame_size{fr.fx, fr.fy, round_direction::round_down};
-    r.roff = point{w.x, w.y};
-    r.rsiz = point{w.w, w.h};
+    r.roff =
+        point{static_cast<std::uint32_t>(w.region.x0), static_cast<std::uint32_t>(w.region.y0)};
+    r.rsiz = point{static_cast<std::uint32_t>(w.region.width()),
+                   static_cast<std::uint32_t>(w.region.height())};
     if (!w.comps.empty()) {
       std::vector<uint_range> comps;
       for (auto c : w.comps) comps.push_back(uint_range{c, c});

@@ -6,10 +6,10 @@ namespace pipit::client {
 namespace {
 
 // Tile boundaries along one axis: the image's start, every tile edge inside it, the image's end.
-std::vector<std::uint64_t> tile_edges(std::uint64_t O, std::uint64_t siz, std::uint64_t TO,
-                                      std::uint64_t T) {
-  std::vector<std::uint64_t> out{O};
-  for (std::uint64_t e = TO + T; e < siz; e += T)
+std::vector<std::int64_t> tile_edges(std::int64_t O, std::int64_t siz, std::int64_t TO,
+                                     std::int64_t T) {
+  std::vector<std::int64_t> out{O};
+  for (std::int64_t e = TO + T; e < siz; e += T)
     if (e > O) out.push_back(e);
   out.push_back(siz);
   return out;
@@ -17,11 +17,11 @@ std::vector<std::uint64_t> tile_edges(std::uint64_t O, std::uint64_t siz, std::u
 
 // Block boundaries along one axis: blocks of `block` samples of the level (frame size fd),
 // mapped to the full-resolution grid by O + floor(b * W0 / fd), as JP2OpenJPEG maps its blocks.
-std::vector<std::uint64_t> block_edges(std::uint64_t O, std::uint64_t W0, std::uint64_t fd,
-                                       std::uint64_t block) {
-  std::vector<std::uint64_t> out{O};
-  const std::uint64_t step = std::min(fd, block);
-  for (std::uint64_t b = step; b < fd; b += step) out.push_back(O + b * W0 / fd);
+std::vector<std::int64_t> block_edges(std::int64_t O, std::int64_t W0, std::int64_t fd,
+                                      std::int64_t block) {
+  std::vector<std::int64_t> out{O};
+  const std::int64_t step = std::min(fd, block);
+  for (std::int64_t b = step; b < fd; b += step) out.push_back(O + b * W0 / fd);
   out.push_back(O + W0);
   return out;
 }
@@ -31,8 +31,8 @@ std::vector<std::uint64_t> block_edges(std::uint64_t O, std::uint64_t W0, std::u
 cell_grid make_cell_grid(const image_size& siz, bool ht, std::uint32_t d) {
   cell_grid g;
   g.discard_levels = d;
-  const std::uint64_t W = siz.width(), H = siz.height();
-  std::uint64_t block = 0;  // 0: cells are tiles
+  const std::int64_t W = siz.width(), H = siz.height();
+  std::int64_t block = 0;  // 0: cells are tiles
   if (siz.tiles_x() == 1 && siz.tiles_y() == 1 && !ht) {
     if (siz.XTsiz == W && siz.YTsiz == H)
       block = single_tile_block;
@@ -54,39 +54,32 @@ cell_grid make_cell_grid(const image_size& siz, bool ht, std::uint32_t d) {
   return g;
 }
 
-grid_area window_area(const image_size& siz, const window& w) {
+rect window_area(const image_size& siz, const window& w) {
   const std::uint32_t d = w.discard_levels;
-  const std::uint64_t rx0 = at_level(siz.XOsiz, 1, d) + w.x;
-  const std::uint64_t ry0 = at_level(siz.YOsiz, 1, d) + w.y;
-  grid_area a;
-  a.X0 = rx0 << d;
-  a.Y0 = ry0 << d;
-  a.X1 = std::min<std::uint64_t>(siz.Xsiz, (rx0 + w.w) << d);
-  a.Y1 = std::min<std::uint64_t>(siz.Ysiz, (ry0 + w.h) << d);
-  return a;
+  const rect reduced =
+      translate(w.region, ceil_div_pow2(siz.XOsiz, d), ceil_div_pow2(siz.YOsiz, d));
+  return intersect(scale_up(reduced, d), siz.image_rect());
 }
 
-cell_range cells_meeting(const cell_grid& g, const grid_area& area) {
+cell_range cells_meeting(const cell_grid& g, const rect& area) {
   const std::uint32_t d = g.discard_levels;
   // Compared at the level: a cell meets the window when it holds one of the window's samples.
-  auto span = [d](const std::vector<std::uint64_t>& edges, std::uint64_t A0, std::uint64_t A1) {
-    const std::uint64_t a0 = at_level(A0, 1, d), a1 = at_level(A1, 1, d);
+  auto span = [d](const std::vector<std::int64_t>& edges, std::int64_t A0, std::int64_t A1) {
+    const std::int64_t a0 = ceil_div_pow2(A0, d), a1 = ceil_div_pow2(A1, d);
     std::uint32_t first = 0, last = 0;
     const auto n = static_cast<std::uint32_t>(edges.size() - 1);
-    while (first < n && at_level(edges[first + 1], 1, d) <= a0) ++first;
+    while (first < n && ceil_div_pow2(edges[first + 1], d) <= a0) ++first;
     last = first;
-    while (last < n && at_level(edges[last], 1, d) < a1) ++last;
+    while (last < n && ceil_div_pow2(edges[last], d) < a1) ++last;
     return std::pair{first, last};
   };
-  const auto [i0, i1] = span(g.xs, area.X0, area.X1);
-  const auto [j0, j1] = span(g.ys, area.Y0, area.Y1);
+  const auto [i0, i1] = span(g.xs, area.x0, area.x1);
+  const auto [j0, j1] = span(g.ys, area.y0, area.y1);
   return cell_range{i0, j0, std::max(i0, i1), std::max(j0, j1)};
 }
 
 bool cell_empty(const cell_grid& g, std::uint32_t i, std::uint32_t j) {
-  const std::uint32_t d = g.discard_levels;
-  return at_level(g.xs[i], 1, d) >= at_level(g.xs[i + 1], 1, d) ||
-         at_level(g.ys[j], 1, d) >= at_level(g.ys[j + 1], 1, d);
+  return scale_down(cell_area(g, i, j), g.discard_levels).empty();
 }
 
 std::vector<cell_range> decode_jobs(const cell_grid& g, const std::vector<bool>& missing,

@@ -36,8 +36,8 @@ namespace pipit::client {
 
 struct cell_grid {
   std::uint32_t discard_levels = 0;
-  bool tiles = true;                  // cells are the codestream's tiles (index j * cols + i)
-  std::vector<std::uint64_t> xs, ys;  // boundaries on the full-resolution reference grid
+  bool tiles = true;                 // cells are the codestream's tiles (index j * cols + i)
+  std::vector<std::int64_t> xs, ys;  // boundaries on the full-resolution reference grid
 
   std::uint32_t cols() const { return static_cast<std::uint32_t>(xs.size() - 1); }
   std::uint32_t rows() const { return static_cast<std::uint32_t>(ys.size() - 1); }
@@ -45,40 +45,39 @@ struct cell_grid {
 };
 
 // Cells no larger than this (samples of the level) cut an image made of one big tile.
-inline constexpr std::uint64_t single_tile_block = 1024;
+inline constexpr std::int64_t single_tile_block = 1024;
 // Tiles larger than this at a level (samples, either way) are cut in blocks.
-inline constexpr std::uint64_t max_tile_cell = 4096;
+inline constexpr std::int64_t max_tile_cell = 4096;
 
 // The grid of cells at d discarded levels of an image of SIZ `siz` (`ht`: HTJ2K code-blocks).
 // REQUIRES: siz describes a codestream (Xsiz > XOsiz, XTsiz > 0, ...), d <= its levels.
 cell_grid make_cell_grid(const image_size& siz, bool ht, std::uint32_t d);
 
-// ceil(X / (dx 2^d)): a full-resolution grid coordinate on a component's grid at level d.
-inline std::uint64_t at_level(std::uint64_t X, std::uint32_t dx, std::uint32_t d) {
-  return static_cast<std::uint64_t>(
-      ceil_div(static_cast<std::int64_t>(X), static_cast<std::int64_t>(std::int64_t{dx} << d)));
+// `area` of the full-resolution reference grid on the grid of a component of sub-sampling
+// (dx, dy) at d discarded levels: every coordinate ceil(v / (dx 2^d)), as OpenJPEG lays out a
+// decode area.
+inline rect at_level(const rect& area, std::uint32_t dx, std::uint32_t dy, std::uint32_t d) {
+  return scale_down(tile_component_rect(area, dx, dy), d);
 }
 
-// A rectangle on the full-resolution reference grid, [X0, X1) x [Y0, Y1).
-struct grid_area {
-  std::uint64_t X0 = 0, Y0 = 0, X1 = 0, Y1 = 0;
-};
-
 // The full-resolution area of window `w` (w.discard_levels, region in frame coordinates):
-// X0 = 2^d (ceil(XOsiz / 2^d) + x), X1 = min(Xsiz, 2^d (ceil(XOsiz / 2^d) + x + w)), alike in y.
-grid_area window_area(const image_size& siz, const window& w);
+// x0 = 2^d (ceil(XOsiz / 2^d) + region.x0), x1 = min(Xsiz, 2^d (ceil(XOsiz / 2^d) + region.x1)),
+// alike in y.
+rect window_area(const image_size& siz, const window& w);
 
 // The cell range [i0, i1) x [j0, j1) whose cells meet `area` at the grid's level (empty cells
 // included; callers skip them).
 struct cell_range {
   std::uint32_t i0 = 0, j0 = 0, i1 = 0, j1 = 0;
 };
-cell_range cells_meeting(const cell_grid& g, const grid_area& area);
+cell_range cells_meeting(const cell_grid& g, const rect& area);
 
 // The full-resolution area of the cells `r` of `g`: [xs[i0], xs[i1]) x [ys[j0], ys[j1]).
 inline rect cell_area(const cell_grid& g, const cell_range& r) {
-  return rect{static_cast<std::int64_t>(g.xs[r.i0]), static_cast<std::int64_t>(g.ys[r.j0]),
-              static_cast<std::int64_t>(g.xs[r.i1]), static_cast<std::int64_t>(g.ys[r.j1])};
+  return rect{g.xs[r.i0], g.ys[r.j0], g.xs[r.i1], g.ys[r.j1]};
+}
+inline rect cell_area(const cell_grid& g, std::uint32_t i, std::uint32_t j) {
+  return cell_area(g, cell_range{i, j, i + 1, j + 1});
 }
 
 // True when cell (i, j) holds no sample of the level (for a component without sub-sampling).

@@ -13,10 +13,9 @@ using namespace opj;
 
 result<decoded_area> decode_area(bytes_view codestream, const image_size& siz,
                                  const area_request& request) {
-  const grid_area& a = request.area;
+  const rect& a = request.area;
   const std::uint32_t d = request.discard_levels;
-  if (a.X1 <= a.X0 || a.Y1 <= a.Y0)
-    return fail(errc::invalid_argument, no_offset, "empty decode area");
+  if (a.empty()) return fail(errc::invalid_argument, no_offset, "empty decode area");
 
   std::string messages;
   codec_ptr codec(opj_create_decompress(OPJ_CODEC_J2K));
@@ -51,9 +50,9 @@ result<decoded_area> decode_area(bytes_view codestream, const image_size& siz,
                                   OPJ_FALSE))
     return fail(errc::invalid_argument, no_offset,
                 "OpenJPEG: cannot select components: " + messages);
-  if (!opj_set_decode_area(codec.get(), image.get(), static_cast<OPJ_INT32>(a.X0),
-                           static_cast<OPJ_INT32>(a.Y0), static_cast<OPJ_INT32>(a.X1),
-                           static_cast<OPJ_INT32>(a.Y1)))
+  if (!opj_set_decode_area(codec.get(), image.get(), static_cast<OPJ_INT32>(a.x0),
+                           static_cast<OPJ_INT32>(a.y0), static_cast<OPJ_INT32>(a.x1),
+                           static_cast<OPJ_INT32>(a.y1)))
     return fail(errc::invalid_argument, no_offset, "OpenJPEG: bad decode area: " + messages);
   if (!opj_decode(codec.get(), stream.get(), image.get()) ||
       !opj_end_decompress(codec.get(), stream.get()))
@@ -67,10 +66,10 @@ result<decoded_area> decode_area(bytes_view codestream, const image_size& siz,
     const auto& ci = siz.components.at(c);
     decoded_area::plane p;
     p.component = c;
-    p.x0 = at_level(a.X0, ci.XRsiz, d);
-    p.y0 = at_level(a.Y0, ci.YRsiz, d);
-    const std::uint64_t w = at_level(a.X1, ci.XRsiz, d) - p.x0,
-                        h = at_level(a.Y1, ci.YRsiz, d) - p.y0;
+    const rect on_comp = at_level(a, ci.XRsiz, ci.YRsiz, d);
+    p.x0 = on_comp.x0;
+    p.y0 = on_comp.y0;
+    const std::int64_t w = on_comp.width(), h = on_comp.height();
     if (w > ic.w || h > ic.h)
       return fail(errc::corrupt, no_offset, "OpenJPEG returned a smaller image than asked");
     p.width = static_cast<std::uint32_t>(w);

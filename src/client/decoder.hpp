@@ -20,7 +20,7 @@
 namespace pipit::client {
 
 struct area_request {
-  grid_area area;  // on the full-resolution reference grid
+  rect area;  // on the full-resolution reference grid
   std::uint32_t discard_levels = 0;
   std::uint32_t layers = 0;  // 0: all
   // Components to decode (ascending); empty: all. Components joined by a multiple component

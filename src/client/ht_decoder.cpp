@@ -109,7 +109,7 @@ bool ht_decodable(const codestream_index& ix) {
 }
 
 result<decoded_area> decode_tile_openjph(bytes_view codestream, const image_size& image,
-                                         const grid_area& area, std::uint32_t discard_levels) {
+                                         const rect& area, std::uint32_t discard_levels) {
   install_handlers();
   const std::uint32_t d = discard_levels;
   const auto n = static_cast<std::uint32_t>(image.components.size());
@@ -133,8 +133,8 @@ result<decoded_area> decode_tile_openjph(bytes_view codestream, const image_size
       const auto& ci = image.components[c];
       widths[c] = siz.get_recon_width(c);
       heights[c] = siz.get_recon_height(c);
-      const std::uint64_t w = at_level(area.X1, ci.XRsiz, d) - at_level(area.X0, ci.XRsiz, d);
-      const std::uint64_t h = at_level(area.Y1, ci.YRsiz, d) - at_level(area.Y0, ci.YRsiz, d);
+      const rect on_comp = at_level(area, ci.XRsiz, ci.YRsiz, d);
+      const std::int64_t w = on_comp.width(), h = on_comp.height();
       if (widths[c] != w || heights[c] != h)
         return fail(errc::corrupt, no_offset,
                     "OpenJPH: component " + std::to_string(c) + " decodes to " +
@@ -166,10 +166,11 @@ result<decoded_area> decode_tile_openjph(bytes_view codestream, const image_size
     const auto& ci = image.components[c];
     decoded_area::plane p;
     p.component = c;
-    p.x0 = at_level(area.X0, ci.XRsiz, d);
-    p.y0 = at_level(area.Y0, ci.YRsiz, d);
-    p.width = static_cast<std::uint32_t>(at_level(area.X1, ci.XRsiz, d) - p.x0);
-    p.height = static_cast<std::uint32_t>(at_level(area.Y1, ci.YRsiz, d) - p.y0);
+    const rect on_comp = at_level(area, ci.XRsiz, ci.YRsiz, d);
+    p.x0 = on_comp.x0;
+    p.y0 = on_comp.y0;
+    p.width = static_cast<std::uint32_t>(on_comp.width());
+    p.height = static_cast<std::uint32_t>(on_comp.height());
     p.stride = p.width;
     p.samples = owner->samples[c].get();
     out.planes.push_back(p);

@@ -34,6 +34,6 @@ bool ht_decodable(const codestream_index& ix);
 // Decodes a one-tile codestream whose tile covers `area` (the full-resolution grid) at
 // `discard_levels`: every component, in order.
 result<decoded_area> decode_tile_openjph(bytes_view codestream, const image_size& image,
-                                         const grid_area& area, std::uint32_t discard_levels);
+                                         const rect& area, std::uint32_t discard_levels);
 
 }  // namespace pipit::client

@@ -12,9 +12,8 @@ namespace pipit::client {
 window_spec spec_for_window(std::uint32_t XOsiz, std::uint32_t YOsiz, const window& w) {
   window_spec spec;
   spec.discard_levels = w.discard_levels;
-  spec.region =
-      translate(rect{w.x, w.y, std::int64_t{w.x} + w.w, std::int64_t{w.y} + w.h},
-                ceil_div_pow2(XOsiz, w.discard_levels), ceil_div_pow2(YOsiz, w.discard_levels));
+  spec.region = translate(w.region, ceil_div_pow2(XOsiz, w.discard_levels),
+                          ceil_div_pow2(YOsiz, w.discard_levels));
   spec.comps = w.comps;
   spec.layers = w.layers;
   return spec;
@@ -99,10 +98,7 @@ std::optional<window> fill_window(const codestream_index& cs, const window_bins&
   const std::int64_t y1 = std::clamp<std::int64_t>(area.y1 - oy, y0 + 1, fh);
   window out;
   out.discard_levels = d;
-  out.x = static_cast<std::uint32_t>(x0);
-  out.y = static_cast<std::uint32_t>(y0);
-  out.w = static_cast<std::uint32_t>(x1 - x0);
-  out.h = static_cast<std::uint32_t>(y1 - y0);
+  out.region = rect{x0, y0, x1, y1};
   out.comps = w.comps;
   out.layers = w.layers;
   return out;

@@ -58,7 +58,7 @@ struct window_decoder::cell_state {
 
 struct window_decoder::plan {
   const cell_grid* grid = nullptr;
-  grid_area area;  // the window on the full-resolution grid
+  rect area;  // the window on the full-resolution grid
   std::uint32_t d = 0;
   std::uint32_t layers = 0;              // as asked (0: all)
   std::uint32_t layers_key = 0;          // 0 when every layer is asked for
@@ -99,7 +99,7 @@ std::shared_ptr<const data_stamp> window_decoder::stamp_of(
     }
     window_spec spec;
     spec.discard_levels = d;
-    spec.region = scale_down(cell_area(g, cell_range{i, j, i + 1, j + 1}), d);
+    spec.region = scale_down(cell_area(g, i, j), d);
     for (std::uint32_t t : window_tiles(ix, spec))
       s->push_back(bin_state(cache, bin_id{bin_kind::tile, 0, t}));
     return s;
@@ -122,7 +122,7 @@ std::shared_ptr<const data_stamp> window_decoder::stamp_of(
   } else {
     window_spec spec;
     spec.discard_levels = d;
-    spec.region = scale_down(cell_area(g, cell_range{i, j, i + 1, j + 1}), d);
+    spec.region = scale_down(cell_area(g, i, j), d);
     spec.comps = comps;
     // A block: the headers of the tiles it meets, and the precincts its samples need.
     for (std::uint32_t t : window_tiles(ix, spec))
@@ -250,7 +250,7 @@ result<void> window_decoder::decode_missing(plan& p, decoded_window& out) {
 
   auto decode_job = [&](const cell_range& r) {
     area_request rq;
-    rq.area = grid_area{g.xs[r.i0], g.ys[r.j0], g.xs[r.i1], g.ys[r.j1]};
+    rq.area = cell_area(g, r);
     rq.discard_levels = d;
     rq.layers = p.layers;
     if (p.decoded.size() < info_.num_components()) rq.comps = p.decoded;
@@ -277,14 +277,15 @@ result<void> window_decoder::decode_missing(plan& p, decoded_window& out) {
         const cell_state& cs = p.cells[state_of[g.cell(i, j)]];
         for (const auto& pl : a->planes) {
           const auto& ci = info_.component(pl.component);
-          const std::uint64_t cx0 = at_level(g.xs[i], ci.XRsiz, d),
-                              cx1 = at_level(g.xs[i + 1], ci.XRsiz, d);
-          const std::uint64_t cy0 = at_level(g.ys[j], ci.YRsiz, d),
-                              cy1 = at_level(g.ys[j + 1], ci.YRsiz, d);
-          if (cx1 <= cx0 || cy1 <= cy0) continue;
-          sample_view cell{cx0,       cy0,
-                           cx1 - cx0, cy1 - cy0,
-                           pl.stride, pl.samples + (cy0 - pl.y0) * pl.stride + (cx0 - pl.x0)};
+          const rect c = at_level(cell_area(g, i, j), ci.XRsiz, ci.YRsiz, d);
+          if (c.empty()) continue;
+          const auto cx0 = static_cast<std::uint64_t>(c.x0), cy0 = static_cast<std::uint64_t>(c.y0);
+          sample_view cell{cx0,
+                           cy0,
+                           static_cast<std::uint64_t>(c.width()),
+                           static_cast<std::uint64_t>(c.height()),
+                           pl.stride,
+                           pl.samples + (cy0 - pl.y0) * pl.stride + (cx0 - pl.x0)};
           cells_decoded_.fetch_add(1, std::memory_order_relaxed);
           if (by_openjph) cells_decoded_openjph_.fetch_add(1, std::memory_order_relaxed);
           const auto k =
@@ -292,8 +293,8 @@ result<void> window_decoder::decode_missing(plan& p, decoded_window& out) {
           if (k < static_cast<std::ptrdiff_t>(p.wanted.size()) &&
               p.wanted[static_cast<std::size_t>(k)] == pl.component) {
             auto& dst = out.planes[static_cast<std::size_t>(k)];
-            copy_overlap(cell, dst, at_level(p.area.X0, ci.XRsiz, d),
-                         at_level(p.area.Y0, ci.YRsiz, d));
+            const rect a = at_level(p.area, ci.XRsiz, ci.YRsiz, d);
+            copy_overlap(cell, dst, a.x0, a.y0);
           }
           // Keep the cell, unless this call has already filled the cache (it would evict its own).
           const std::uint64_t bytes = cell.width * cell.height * sizeof(std::int32_t);
@@ -344,10 +345,9 @@ result<decoded_window> window_decoder::decode(const window& w) {
     const auto& ci = info_.component(c);
     decoded_window::plane pl;
     pl.component = c;
-    pl.width = static_cast<std::uint32_t>(at_level(p.area.X1, ci.XRsiz, d) -
-                                          at_level(p.area.X0, ci.XRsiz, d));
-    pl.height = static_cast<std::uint32_t>(at_level(p.area.Y1, ci.YRsiz, d) -
-                                           at_level(p.area.Y0, ci.YRsiz, d));
+    const rect a = at_level(p.area, ci.XRsiz, ci.YRsiz, d);
+    pl.width = static_cast<std::uint32_t>(a.width());
+    pl.height = static_cast<std::uint32_t>(a.height());
     pl.samples.resize(std::size_t{pl.width} * pl.height);
     out.planes.push_back(std::move(pl));
   }
@@ -356,10 +356,9 @@ result<decoded_window> window_decoder::decode(const window& w) {
     if (cs.missing) continue;
     for (std::size_t k = 0; k < p.wanted.size(); ++k) {
       const auto& ci = info_.component(p.wanted[k]);
-      copy_overlap(view_of(*cs.found[k], at_level(g.xs[cs.i], ci.XRsiz, d),
-                           at_level(g.ys[cs.j], ci.YRsiz, d)),
-                   out.planes[k], at_level(p.area.X0, ci.XRsiz, d),
-                   at_level(p.area.Y0, ci.YRsiz, d));
+      const rect c = at_level(cell_area(g, cs.i, cs.j), ci.XRsiz, ci.YRsiz, d);
+      const rect a = at_level(p.area, ci.XRsiz, ci.YRsiz, d);
+      copy_overlap(view_of(*cs.found[k], c.x0, c.y0), out.planes[k], a.x0, a.y0);
     }
   }
   if (p.any_missing) PIPIT_TRY(decode_missing(p, out));

@@ -131,10 +131,9 @@ bool JPIPAsyncReader::Start(CSLConstList papszOptions, int nDatasetLevel)
     WindowAtLevel(oInfo, nDatasetLevel, nLevel, nXOff, nXSize, true, nX0, nX1);
     WindowAtLevel(oInfo, nDatasetLevel, nLevel, nYOff, nYSize, false, nY0, nY1);
     m_oWindow.discard_levels = static_cast<std::uint32_t>(nLevel);
-    m_oWindow.x = static_cast<std::uint32_t>(nX0);
-    m_oWindow.y = static_cast<std::uint32_t>(nY0);
-    m_oWindow.w = static_cast<std::uint32_t>(nX1 - nX0);
-    m_oWindow.h = static_cast<std::uint32_t>(nY1 - nY0);
+    m_oWindow.region = pipit::rect{
+        static_cast<std::int64_t>(nX0), static_cast<std::int64_t>(nY0),
+        static_cast<std::int64_t>(nX1), static_cast<std::int64_t>(nY1)};
     if (const char *pszLayers = CSLFetchNameValue(papszOptions, "LAYERS"))
         m_oWindow.layers =
             static_cast<std::uint32_t>(std::max(0, atoi(pszLayers)));

@@ -534,9 +534,10 @@ pipit::client::window JPIPShared::TileAligned(
         return oWin;
     // One axis: the frame interval [v, v + n) at level d grown to the tiles
     // it meets (reference grid: origin O, size S, tiles of T from TO).
-    auto Grow = [s, d](std::uint64_t v, std::uint64_t n, std::uint64_t O,
-                       std::uint64_t S, std::uint64_t T, std::uint64_t TO,
-                       std::uint32_t &nOut0, std::uint32_t &nOutN) {
+    auto Grow = [s, d](std::int64_t &nV0, std::int64_t &nV1, std::uint64_t O,
+                       std::uint64_t S, std::uint64_t T, std::uint64_t TO) {
+        const auto v = static_cast<std::uint64_t>(nV0);
+        const auto n = static_cast<std::uint64_t>(nV1 - nV0);
         auto Down = [d](std::uint64_t X) {
             return static_cast<std::uint64_t>(
                 pipit::ceil_div_pow2(static_cast<std::int64_t>(X), d));
@@ -545,7 +546,7 @@ pipit::client::window JPIPShared::TileAligned(
         const std::uint64_t R0 = std::max(O, (o0 + v) * s);
         const std::uint64_t R1 = std::min(S, (o0 + v + n) * s);
         const std::uint64_t p0 = (R0 - TO) / T;
-        const std::uint64_t p1 = static_cast<std::uint64_t>(pipit::ceil_div(
+        const auto p1 = static_cast<std::uint64_t>(pipit::ceil_div(
             static_cast<std::int64_t>(R1 - TO), static_cast<std::int64_t>(T)));
         const std::uint64_t A0 = std::max(O, TO + p0 * T);
         const std::uint64_t A1 = std::min(S, TO + p1 * T);
@@ -553,15 +554,15 @@ pipit::client::window JPIPShared::TileAligned(
         const std::uint64_t f1 = Down(A1) - o0;
         if (f1 <= f0 || f0 > v || f1 < v + n)
             return false;
-        nOut0 = static_cast<std::uint32_t>(f0);
-        nOutN = static_cast<std::uint32_t>(f1 - f0);
+        nV0 = static_cast<std::int64_t>(f0);
+        nV1 = static_cast<std::int64_t>(f1);
         return true;
     };
     pipit::client::window oOut = oWin;
-    if (!Grow(oWin.x, oWin.w, o.XOsiz, o.Xsiz, o.XTsiz, o.XTOsiz, oOut.x,
-              oOut.w) ||
-        !Grow(oWin.y, oWin.h, o.YOsiz, o.Ysiz, o.YTsiz, o.YTOsiz, oOut.y,
-              oOut.h))
+    if (!Grow(oOut.region.x0, oOut.region.x1, o.XOsiz, o.Xsiz, o.XTsiz,
+              o.XTOsiz) ||
+        !Grow(oOut.region.y0, oOut.region.y1, o.YOsiz, o.Ysiz, o.YTsiz,
+              o.YTOsiz))
         return oWin;
     return oOut;
 }
@@ -575,10 +576,8 @@ pipit::client::window JPIPShared::ClientWindow(
     // samples of the window's first column and row are decoded too.
     pipit::client::window oOut = oWin;
     oOut.comps.clear();
-    oOut.x = oWin.x & ~1U;
-    oOut.y = oWin.y & ~1U;
-    oOut.w = oWin.w + (oWin.x - oOut.x);
-    oOut.h = oWin.h + (oWin.y - oOut.y);
+    oOut.region.x0 = oWin.region.x0 & ~std::int64_t{1};
+    oOut.region.y0 = oWin.region.y0 & ~std::int64_t{1};
     return oOut;
 }
 
@@ -598,8 +597,15 @@ pipit::result<pipit::client::decoded_window> JPIPShared::Decode(
     const auto &oY = aoIn[0];
     const auto &oCb = aoIn[1];
     const auto &oCr = aoIn[2];
-    // Cb and Cr planes start at column oCW.x / 2 (oCW.x is even): the chroma
-    // of column x is at x / 2 - oCW.x / 2 in them, alike in y.
+    // Cb and Cr planes start at column nCX / 2 (the even first column of the
+    // decoded window): the chroma of column x is at x / 2 - nCX / 2 in them,
+    // alike in y.
+    const auto nCX = static_cast<std::uint32_t>(oCW.region.x0);
+    const auto nCY = static_cast<std::uint32_t>(oCW.region.y0);
+    const auto nWinX = static_cast<std::uint32_t>(oWin.region.x0);
+    const auto nWinY = static_cast<std::uint32_t>(oWin.region.y0);
+    const auto nWinW = static_cast<std::uint32_t>(oWin.region.width());
+    const auto nWinH = static_cast<std::uint32_t>(oWin.region.height());
     std::vector<std::uint32_t> anComps = oWin.comps;
     if (anComps.empty())
         for (std::uint32_t c = 0; c < aoIn.size(); ++c)
@@ -609,19 +615,19 @@ pipit::result<pipit::client::decoded_window> JPIPShared::Decode(
     {
         pipit::client::decoded_window::plane oPlane;
         oPlane.component = nComp;
-        oPlane.width = oWin.w;
-        oPlane.height = oWin.h;
-        oPlane.samples.resize(static_cast<std::size_t>(oWin.w) * oWin.h);
-        for (std::uint32_t j = 0; j < oWin.h; ++j)
+        oPlane.width = nWinW;
+        oPlane.height = nWinH;
+        oPlane.samples.resize(static_cast<std::size_t>(nWinW) * nWinH);
+        for (std::uint32_t j = 0; j < nWinH; ++j)
         {
-            const std::uint32_t nY = oWin.y + j;
-            const std::size_t nRow = nY - oCW.y;
-            const std::size_t nCRow = nY / 2 - oCW.y / 2;
-            for (std::uint32_t i = 0; i < oWin.w; ++i)
+            const std::uint32_t nY = nWinY + j;
+            const std::size_t nRow = nY - nCY;
+            const std::size_t nCRow = nY / 2 - nCY / 2;
+            for (std::uint32_t i = 0; i < nWinW; ++i)
             {
-                const std::uint32_t nX = oWin.x + i;
-                const std::size_t nCol = nX - oCW.x;
-                const std::size_t nCCol = nX / 2 - oCW.x / 2;
+                const std::uint32_t nX = nWinX + i;
+                const std::size_t nCol = nX - nCX;
+                const std::size_t nCCol = nX / 2 - nCX / 2;
                 std::int32_t nV;
                 if (nComp == 3)
                     nV = aoIn[3].samples[nRow * aoIn[3].width + nCol];
@@ -643,7 +649,7 @@ pipit::result<pipit::client::decoded_window> JPIPShared::Decode(
                         dfV = nYv + 1.772 * nCb;
                     nV = std::clamp(static_cast<int>(dfV), 0, 255);
                 }
-                oPlane.samples[static_cast<std::size_t>(j) * oWin.w + i] = nV;
+                oPlane.samples[static_cast<std::size_t>(j) * nWinW + i] = nV;
             }
         }
         oOut.planes.push_back(std::move(oPlane));
@@ -663,10 +669,8 @@ CPLErr JPIPDataset::ReadWindow(int nXOff, int nYOff, int nXSize, int nYSize,
 {
     pipit::client::window oWin;
     oWin.discard_levels = static_cast<std::uint32_t>(m_nLevel);
-    oWin.x = static_cast<std::uint32_t>(nXOff);
-    oWin.y = static_cast<std::uint32_t>(nYOff);
-    oWin.w = static_cast<std::uint32_t>(nXSize);
-    oWin.h = static_cast<std::uint32_t>(nYSize);
+    oWin.region = pipit::rect{nXOff, nYOff, std::int64_t{nXOff} + nXSize,
+                              std::int64_t{nYOff} + nYSize};
     std::vector<std::uint32_t> anComps;
     anComps.reserve(static_cast<size_t>(nBandCount));
     for (int i = 0; i < nBandCount; ++i)

@@ -23,7 +23,7 @@ cell_grid make_cell_grid(const image_size& siz, std::uint32_t d) {
   return client::make_cell_grid(siz, false, d);
 }
 
-using edges = std::vector<std::uint64_t>;
+using edges = std::vector<std::int64_t>;
 
 TEST(DecodeCells, TilesAreCells) {
   const cell_grid g = make_cell_grid(tiled(600, 500, 128, 128), 0);
@@ -82,14 +82,9 @@ TEST(DecodeCells, WindowAreaAndCellsMeeting) {
   const image_size i = tiled(600, 500, 128, 128);
   window w;
   w.discard_levels = 1;
-  w.x = 60;
-  w.y = 0;
-  w.w = 10;
-  w.h = 250;
-  const grid_area a = window_area(i, w);
-  EXPECT_EQ(a.X0, 120u);
-  EXPECT_EQ(a.X1, 140u);
-  EXPECT_EQ(a.Y1, 500u);
+  w.region = rect{60, 0, 70, 250};
+  const rect a = window_area(i, w);
+  EXPECT_EQ(a, (rect{120, 0, 140, 500}));
   const cell_range r = cells_meeting(make_cell_grid(i, 1), a);
   EXPECT_EQ(r.i0, 0u);
   EXPECT_EQ(r.i1, 2u);
@@ -97,8 +92,7 @@ TEST(DecodeCells, WindowAreaAndCellsMeeting) {
   EXPECT_EQ(r.j1, 4u);
   // A window ending on a tile edge does not meet the next tile.
   w.discard_levels = 0;
-  w.x = 128;
-  w.w = 128;
+  w.region = rect{128, 0, 256, 250};
   const cell_range s = cells_meeting(make_cell_grid(i, 0), window_area(i, w));
   EXPECT_EQ(s.i0, 1u);
   EXPECT_EQ(s.i1, 2u);

@@ -165,10 +165,8 @@ std::string make_plan(const get_options& o, const client::image_info& info, plan
     const auto y1 =
         std::min(info.height_at(d), static_cast<std::uint32_t>(std::ceil((ry + rh) * sy)));
     p.w.discard_levels = d;
-    p.w.x = x0;
-    p.w.y = y0;
-    p.w.w = std::max(1u, x1 - x0);
-    p.w.h = std::max(1u, y1 - y0);
+    p.w.region = rect{x0, y0, std::int64_t{x0} + std::max(1u, x1 - x0),
+                      std::int64_t{y0} + std::max(1u, y1 - y0)};
     p.out_w = size[0];
     p.out_h = size[1];
     p.full_x = rx;
@@ -183,24 +181,21 @@ std::string make_plan(const get_options& o, const client::image_info& info, plan
            std::to_string(info.levels()) + ")";
   const std::uint32_t fw = info.width_at(o.level), fh = info.height_at(o.level);
   p.w.discard_levels = o.level;
-  p.w.w = fw;
-  p.w.h = fh;
+  p.w.region = rect{0, 0, fw, fh};
   if (!region.empty()) {
     if (std::uint64_t{region[0]} + region[2] > fw || std::uint64_t{region[1]} + region[3] > fh)
       return "--region " + o.region + " is outside the frame at level " + std::to_string(o.level) +
              " (" + std::to_string(fw) + "x" + std::to_string(fh) + ")";
-    p.w.x = region[0];
-    p.w.y = region[1];
-    p.w.w = region[2];
-    p.w.h = region[3];
+    p.w.region = rect{region[0], region[1], std::int64_t{region[0]} + region[2],
+                      std::int64_t{region[1]} + region[3]};
   }
-  p.out_w = p.w.w;
-  p.out_h = p.w.h;
+  p.out_w = static_cast<std::uint32_t>(p.w.region.width());
+  p.out_h = static_cast<std::uint32_t>(p.w.region.height());
   // GDAL's convention for overviews: full size over reduced size.
   p.scale_x = double(info.width()) / fw;
   p.scale_y = double(info.height()) / fh;
-  p.full_x = p.w.x * p.scale_x;
-  p.full_y = p.w.y * p.scale_y;
+  p.full_x = static_cast<double>(p.w.region.x0) * p.scale_x;
+  p.full_y = static_cast<double>(p.w.region.y0) * p.scale_y;
   return "";
 }
 
@@ -210,16 +205,19 @@ client::window coarser(const client::window& w, const client::image_info& info, 
   c.discard_levels = d;
   const double sx = double(info.width_at(d)) / info.width_at(w.discard_levels);
   const double sy = double(info.height_at(d)) / info.height_at(w.discard_levels);
-  c.x = static_cast<std::uint32_t>(w.x * sx);
-  c.y = static_cast<std::uint32_t>(w.y * sy);
+  auto x0 = static_cast<std::uint32_t>(static_cast<double>(w.region.x0) * sx);
+  auto y0 = static_cast<std::uint32_t>(static_cast<double>(w.region.y0) * sy);
   const auto x1 =
-      std::min(info.width_at(d), static_cast<std::uint32_t>(std::ceil((w.x + w.w) * sx)));
+      std::min(info.width_at(d),
+               static_cast<std::uint32_t>(std::ceil(static_cast<double>(w.region.x1) * sx)));
   const auto y1 =
-      std::min(info.height_at(d), static_cast<std::uint32_t>(std::ceil((w.y + w.h) * sy)));
-  c.w = std::max<std::uint32_t>(1, x1 > c.x ? x1 - c.x : 0);
-  c.h = std::max<std::uint32_t>(1, y1 > c.y ? y1 - c.y : 0);
-  if (c.x >= info.width_at(d)) c.x = info.width_at(d) - 1;
-  if (c.y >= info.height_at(d)) c.y = info.height_at(d) - 1;
+      std::min(info.height_at(d),
+               static_cast<std::uint32_t>(std::ceil(static_cast<double>(w.region.y1) * sy)));
+  const std::uint32_t cw = std::max<std::uint32_t>(1, x1 > x0 ? x1 - x0 : 0);
+  const std::uint32_t ch = std::max<std::uint32_t>(1, y1 > y0 ? y1 - y0 : 0);
+  if (x0 >= info.width_at(d)) x0 = info.width_at(d) - 1;
+  if (y0 >= info.height_at(d)) y0 = info.height_at(d) - 1;
+  c.region = rect{x0, y0, std::int64_t{x0} + cw, std::int64_t{y0} + ch};
   return c;
 }
 

@@ -37,7 +37,7 @@ enum class out_format { pgx, gtiff, png };
 // The window to fetch and how its pixels map to full-resolution pixels.
 struct plan {
   client::window w;
-  std::uint32_t out_w = 0, out_h = 0;  // output size (differs from w.w, w.h only with --size)
+  std::uint32_t out_w = 0, out_h = 0;  // output size (differs from w.region's only with --size)
   double full_x = 0, full_y = 0;       // top-left corner in full-resolution pixels
   double scale_x = 1, scale_y = 1;     // full-resolution pixels per output pixel
 };

@@ -202,16 +202,17 @@ class viewer_core {
     const pipit::window_spec spec =
         pipit::client::spec_for_window(cs.siz.XOsiz, cs.siz.YOsiz, client_window(d, x, y, w, h));
     rebuilt_ = sk->codestream(cache_, 0, nullptr, &spec);
-    auto down = [d](std::int64_t v) { return pipit::ceil_div_pow2(v, d); };
-    const std::int64_t ox = down(cs.siz.XOsiz), oy = down(cs.siz.YOsiz);
+    const pipit::rect image = pipit::scale_down(cs.siz.image_rect(), d);
     for (std::uint32_t t : pipit::window_tiles(cs, spec)) {
-      const pipit::rect r = cs.siz.tile_rect(t);
+      // The tile in the frame's coordinates.
+      const pipit::rect r =
+          pipit::translate(pipit::scale_down(cs.siz.tile_rect(t), d), -image.x0, -image.y0);
       val v = val::object();
       v.set("tile", t);
-      v.set("x0", double(down(r.x0) - ox));
-      v.set("y0", double(down(r.y0) - oy));
-      v.set("x1", double(down(r.x1) - ox));
-      v.set("y1", double(down(r.y1) - oy));
+      v.set("x0", double(r.x0));
+      v.set("y0", double(r.y0));
+      v.set("x1", double(r.x1));
+      v.set("y1", double(r.y1));
       tiles.call<void>("push", v);
     }
     return tiles;
@@ -284,10 +285,7 @@ class viewer_core {
                                              unsigned h) {
     pipit::client::window cw;
     cw.discard_levels = d;
-    cw.x = x;
-    cw.y = y;
-    cw.w = w;
-    cw.h = h;
+    cw.region = pipit::rect{x, y, std::int64_t{x} + w, std::int64_t{y} + h};
     return cw;
   }
   bool is_jp2() const {
