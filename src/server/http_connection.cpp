@@ -20,7 +20,7 @@ void add_common_headers(http::fields& f) {
   f.set(http::field::access_control_allow_origin, "*");
   f.set(http::field::access_control_expose_headers,
         "JPIP-cnew,JPIP-tid,JPIP-qid,JPIP-fsiz,JPIP-roff,JPIP-rsiz,JPIP-layers,JPIP-comps,"
-        "JPIP-stream,JPIP-quality,JPIP-pref,JPIP-len");
+        "JPIP-stream,JPIP-quality,JPIP-pref,JPIP-len,Warning");
 }
 
 namespace {

@@ -11,6 +11,27 @@
 namespace pipit::server {
 namespace {
 
+// One Warning header (RFC 9111 §5.5: a list of warn-values) with at most 8 warnings of at most
+// 300 characters each, the rest counted in a last one.
+void add_warning_header(reply& r, const std::vector<std::string>& warnings) {
+  constexpr std::size_t max_warnings = 8, max_chars = 300;
+  std::string value;
+  auto add = [&](std::string_view text) {
+    value += value.empty() ? "299 Pipit \"" : ", 299 Pipit \"";
+    for (char c : text.substr(0, max_chars)) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u == 0x7F) continue;  // no control characters in a header
+      if (c == '"' || c == '\\') value += '\\';
+      value += c;
+    }
+    value += '"';
+  };
+  for (std::size_t i = 0; i < warnings.size() && i < max_warnings; ++i) add(warnings[i]);
+  if (warnings.size() > max_warnings)
+    add(std::to_string(warnings.size() - max_warnings) + " more warnings");
+  if (!value.empty()) r.headers.emplace_back("Warning", std::move(value));
+}
+
 // A stream body composed chunk by chunk.
 class stream_body final : public body_source {
  public:
@@ -336,14 +357,21 @@ reply jpip_handler::start_reply(const incoming& in, const resolved& res, bool& t
     r.headers.emplace_back("JPIP-cnew", "cid=" + res.ref.ch->cid +
                                             ",path=" + options_.channel_path + ",transport=http");
   tid_ok = true;
+  bool tells_tid = false;
   if (rq.tid) {
     if (*rq.tid != res.tgt->tid) {
       r.headers.emplace_back("JPIP-tid", res.tgt->tid);
       tid_ok = *rq.tid == "0";
+      tells_tid = true;
     }
   } else if (res.new_channel && !rq.cid) {
     r.headers.emplace_back("JPIP-tid", res.tgt->tid);
+    tells_tid = true;
   }
+  // A damaged file served as OpenJPEG reads it: the response that tells the client which target
+  // it gets also says what was wrong, in an HTTP Warning header (RFC 9111 §5.5, code 299; JPIP
+  // lets other HTTP headers through, and the JPP-stream stays as the standard has it).
+  if (tells_tid) add_warning_header(r, res.tgt->warnings);
   if (rq.qid) r.headers.emplace_back("JPIP-qid", std::to_string(*rq.qid));
   if (res.ref.ch) r.log_cid = res.ref.ch->cid;
   r.log_target = res.tgt->name;

@@ -406,8 +406,10 @@ target_registry::outcome target_registry::build(const job& j, bool& unopened) co
     // Damage the index went past (docs/formats/damaged-codestreams.md): logged here, once per
     // build of the file, not per request.
     for (std::size_t c = 0; c < ix->codestreams.size(); ++c)
-      for (const auto& w : ix->codestreams[c].warnings)
+      for (const auto& w : ix->codestreams[c].warnings) {
         spdlog::warn("target '{}': codestream {}: {}", name, c, w.to_string());
+        t->warnings.push_back("codestream " + std::to_string(c) + ": " + w.to_string());
+      }
     t->index = std::move(*ix);
     t->source = std::make_unique<databin_source>(t->file.bytes(), t->index);
     t->memory = estimate_target_memory(*t);

@@ -70,6 +70,7 @@ struct target {
   std::vector<mapped_file> linked;         // the files a linked JPX names, as its index uses them
   std::unique_ptr<databin_source> source;  // over `file` and `index`
   std::uint64_t memory = 0;                // estimated bytes of index and source (not the mapping)
+  std::vector<std::string> warnings;       // damage the index went past, "codestream C: ..."
 };
 
 // An estimate of the heap memory of a target's index and data-bin source.

@@ -242,6 +242,27 @@ def test_serve_logs_the_warnings_once_per_file(server):
     assert len(lines) == 1, f"{len(lines)} log lines for {path.name}'s warning:\n{log[-3000:]}"
 
 
+def test_serve_sends_the_warnings_in_a_warning_header_with_the_tid(server):
+    """The response that tells a client the target id carries the file's warnings in an HTTP
+    Warning header (code 299), outside the JPP-stream; a later response of the session does not."""
+    base, _ = server
+    path = one(r"no_tile3_.*")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"{base}/{path.name}?cnew=http&type=jpp-stream&tid=0&fsiz=32,32",
+                     timeout=60) as r:
+        warning = r.headers.get("Warning")
+        cnew = r.headers.get("JPIP-cnew")
+        tid = r.headers.get("JPIP-tid")
+        assert "Warning" in (r.headers.get("Access-Control-Expose-Headers") or "")
+        r.read()
+    assert warning is not None and re.match(r'299 Pipit "codestream 0: at byte \d+: .*'
+                                            r'tile 3 has no tile-part', warning), warning
+    cid = re.search(r"cid=([^,]+)", cnew).group(1)
+    with opener.open(f"{base}/jpip?cid={cid}&tid={tid}&fsiz=64,64", timeout=60) as r:
+        assert r.headers.get("Warning") is None
+        r.read()
+
+
 def test_info_prints_the_warnings():
     p = pipit_ok("info", one(r"no_tile0_.*"))
     assert "warning: at byte" in p.stdout and "tile 0 has no tile-part" in p.stdout, p.stdout
