@@ -64,9 +64,9 @@ function opjDecode(dir, file, d) {
 
 // ---- server and browser -------------------------------------------------------------------
 
-function startServer(root) {
+function startServer(root, extra = []) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(PIPIT, ['serve', '--root', root, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(PIPIT, ['serve', '--root', root, '--listen', '127.0.0.1:0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`pipit serve did not start: ${out}`)), 20000);
     proc.stdout.on('data', (chunk) => {
@@ -100,6 +100,24 @@ test.before(async () => {
   const good = fs.readFileSync(path.join(dir, 'lossless.j2k'));
   const bad = Buffer.from(good.subarray(0, 40));
   fs.writeFileSync(path.join(dir, 'damaged.j2k'), bad);
+  // HTJ2K (OpenJPH; opj_compress 2.5.0 writes no HT code-blocks), reversible, 256x256 tiles
+  execFileSync('ojph_compress', ['-i', path.join(dir, 'src.ppm'), '-o', path.join(dir, 'ht.j2c'), '-reversible', 'true',
+    '-num_decomps', '4', '-tile_size', '{256,256}'], { stdio: 'ignore' });
+  // georeferenced: GMLJP2 only, and GeoJP2 only (gdal_translate), lossless
+  execFileSync('gdal_translate', ['-q', '-of', 'GTiff', '-a_srs', 'EPSG:32631', '-a_ullr', '500000', '4600000', '509000', '4593000',
+    path.join(dir, 'src.ppm'), path.join(dir, 'geo.tif')]);
+  for (const [name, gml] of [['gml.jp2', 'YES'], ['geojp2.jp2', 'NO']])
+    execFileSync('gdal_translate', ['-q', '-of', 'JP2OpenJPEG', '-co', `GMLJP2=${gml}`, '-co', `GeoJP2=${gml === 'YES' ? 'NO' : 'YES'}`,
+      '-co', 'REVERSIBLE=YES', '-co', 'QUALITY=100', path.join(dir, 'geo.tif'), path.join(dir, name)]);
+  fs.renameSync(path.join(dir, 'geo.tif'), path.join(dir, 'geo.tif.src'));
+  // cut in its tile data: served with warnings (damaged-codestream leniency)
+  fs.writeFileSync(path.join(dir, 'cut.j2k'), good.subarray(0, Math.floor(good.length * 0.6)));
+  // a header declaring 39,375 tiles (4x4 on 900x700): more index memory than a server allowed
+  // 1 MiB for index builds may spend
+  const many = Buffer.from(good);
+  many.writeUInt32BE(4, 24); // XTsiz
+  many.writeUInt32BE(4, 28); // YTsiz
+  fs.writeFileSync(path.join(dir, 'manytiles.j2k'), many);
   for (const f of ['src.ppm', 'grey.pgm']) fs.renameSync(path.join(dir, f), path.join(dir, f + '.src'));
   server = await startServer(dir);
   browser = await puppeteer.launch({
@@ -284,4 +302,227 @@ test('progressive refinement: the picture sharpens while bytes arrive (screensho
   // the status line went through more than one state before the view was refined
   assert.ok(new Set(layers).size > 1, layers.join('\n'));
   await page.close();
+});
+
+// ---- navigation, download, formats, messages ----------------------------------------------
+
+const viewOf = (page) => page.evaluate(() => {
+  const v = window.pipitViewer.map.getView();
+  return { x: v.getCenter()[0], y: v.getCenter()[1], r: v.getResolution(), animating: v.getAnimating() };
+});
+
+// Waits until the view has stopped moving and `pred(view)` holds; returns the view.
+async function waitView(page, pred, what) {
+  for (let i = 0; i < 100; i++) {
+    const v = await viewOf(page);
+    if (!v.animating && pred(v)) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`the view did not ${what}: ${JSON.stringify(await viewOf(page))}`);
+}
+
+test('keyboard and mouse: arrow keys pan, + and - zoom, a mouse drag pans the map unfocused', async () => {
+  const page = await openViewer('lossless.j2k');
+  try {
+    await waitSettled(page);
+    const a = await viewOf(page);
+    await page.keyboard.press('ArrowRight');
+    const b = await waitView(page, (v) => v.x > a.x, 'pan right on ArrowRight');
+    await page.keyboard.press('ArrowDown');
+    const c = await waitView(page, (v) => v.y < b.y, 'pan down on ArrowDown');
+    assert.strictEqual(c.x, b.x);
+    await page.keyboard.press('+');
+    const d = await waitView(page, (v) => v.r < c.r, 'zoom in on +');
+    assert.ok(Math.abs(d.r - c.r / 2) < 1e-9 * c.r, `${d.r} after + from ${c.r}`);
+    await page.keyboard.press('-');
+    const e = await waitView(page, (v) => v.r > d.r, 'zoom out on -');
+    assert.ok(Math.abs(e.r - c.r) < 1e-9 * c.r, `${e.r} after - from ${d.r}`);
+    // a mouse drag, the map never focused (with a tabindex on it, OpenLayers' drag pan waited
+    // for focus, and the first drag did nothing)
+    await page.mouse.move(400, 300);
+    await page.mouse.down();
+    for (let i = 1; i <= 5; i++) await page.mouse.move(400 - 20 * i, 300);
+    await page.mouse.up();
+    await waitView(page, (v) => v.x > e.x, 'pan on a mouse drag');
+    await waitSettled(page);
+  } finally {
+    await page.close();
+  }
+});
+
+// With OpenLayers' touch-action (pan-x pan-y) Chromium took the drag for its own panning and
+// cancelled the pointer: the map did not move.
+test('touch: a one-finger drag pans, a pinch zooms in', async () => {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 800, height: 600, deviceScaleFactor: 1, hasTouch: true, isMobile: false });
+  await page.goto(`http://127.0.0.1:${server.port}/view/lossless.j2k`, { waitUntil: 'load' });
+  const cdp = await page.createCDPSession();
+  const touch = async (type, points) => {
+    await cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points.map(([x, y], id) => ({ x, y, id })) });
+    await new Promise((r) => setTimeout(r, 16));
+  };
+  try {
+    await waitSettled(page);
+    const a = await viewOf(page);
+    await touch('touchStart', [[400, 300]]);
+    for (let i = 1; i <= 10; i++) await touch('touchMove', [[400 - 10 * i, 300 - 6 * i]]);
+    await touch('touchEnd', []);
+    // the finger moved left and up: the view's centre moved right and down (map y grows upwards)
+    const b = await waitView(page, (v) => v.x > a.x && v.y < a.y, 'pan on a drag');
+    await touch('touchStart', [[360, 300], [440, 300]]);
+    for (let i = 1; i <= 10; i++) await touch('touchMove', [[360 - 12 * i, 300], [440 + 12 * i, 300]]);
+    await touch('touchEnd', []);
+    await waitView(page, (v) => v.r < b.r, 'zoom in on a pinch');
+    await waitSettled(page);
+  } finally {
+    await page.close();
+  }
+});
+
+// A PNG's samples (8 bits, RGB or RGBA, not interlaced), for the one the page saves.
+function readPng(file) {
+  const b = fs.readFileSync(file);
+  assert.strictEqual(b.toString('latin1', 1, 4), 'PNG');
+  let p = 8, w = 0, h = 0, ctype = 0;
+  const idat = [];
+  while (p + 8 <= b.length) {
+    const len = b.readUInt32BE(p);
+    const type = b.toString('latin1', p + 4, p + 8);
+    const data = b.subarray(p + 8, p + 8 + len);
+    if (type === 'IHDR') {
+      w = data.readUInt32BE(0);
+      h = data.readUInt32BE(4);
+      ctype = data[9];
+      assert.strictEqual(data[8], 8, 'PNG sample depth');
+      assert.strictEqual(data[12], 0, 'PNG interlace');
+    } else if (type === 'IDAT') idat.push(data);
+    else if (type === 'IEND') break;
+    p += 12 + len;
+  }
+  const bpp = { 2: 3, 6: 4 }[ctype];
+  assert.ok(bpp, `PNG colour type ${ctype}`);
+  const raw = require('node:zlib').inflateSync(Buffer.concat(idat));
+  const stride = w * bpp;
+  const out = Buffer.alloc(h * stride);
+  for (let y = 0; y < h; y++) {
+    const f = raw[y * (stride + 1)];
+    for (let x = 0; x < stride; x++) {
+      const v = raw[y * (stride + 1) + 1 + x];
+      const a = x >= bpp ? out[y * stride + x - bpp] : 0;
+      const up = y > 0 ? out[(y - 1) * stride + x] : 0;
+      const c = x >= bpp && y > 0 ? out[(y - 1) * stride + x - bpp] : 0;
+      let pred = 0;
+      if (f === 1) pred = a;
+      else if (f === 2) pred = up;
+      else if (f === 3) pred = (a + up) >> 1;
+      else if (f === 4) {
+        const q = a + up - c, pa = Math.abs(q - a), pb = Math.abs(q - up), pc = Math.abs(q - c);
+        pred = pa <= pb && pa <= pc ? a : pb <= pc ? up : c;
+      }
+      out[y * stride + x] = (v + pred) & 255;
+    }
+  }
+  return { width: w, height: h, channels: bpp, data: out };
+}
+
+test('Save full-resolution PNG: the saved region equals OpenJPEG\'s decode of it (lossless)', async () => {
+  const page = await openViewer('lossless.j2k');
+  const saved = fs.mkdtempSync(path.join(os.tmpdir(), 'pipit-viewer-download-'));
+  try {
+    const cdp = await page.createCDPSession();
+    await cdp.send('Page.setDownloadBehavior', { behavior: 'allow', downloadPath: saved });
+    await waitSettled(page);
+    await viewAt(page, 1, 20, 10); // half resolution: the download fetches the level-0 bytes
+    await page.click('#download');
+    let file = null;
+    for (let i = 0; i < 600 && !file; i++) {
+      file = fs.readdirSync(saved).find((f) => f.endsWith('.png'));
+      if (!file) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(file, 'no PNG was saved');
+    await new Promise((r) => setTimeout(r, 200)); // the download's last write
+    const m = /-(\d+)-(\d+)-(\d+)x(\d+)\.png$/.exec(file);
+    assert.ok(m, file);
+    const [x0, y0, w, h] = m.slice(1).map(Number);
+    assert.deepStrictEqual([x0, y0], [40, 20], file);
+    assert.ok(w > 500 && h > 300, file);
+    const png = readPng(path.join(saved, file));
+    assert.deepStrictEqual([png.width, png.height], [w, h]);
+    const ref = opjDecode(dir, path.join(dir, 'lossless.j2k'), 0);
+    let differing = 0, first = null;
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        for (let c = 0; c < 3; c++) {
+          const got = png.data[(y * w + x) * png.channels + c];
+          const want = ref.data[((y0 + y) * ref.width + x0 + x) * 3 + c];
+          if (got !== want) {
+            differing++;
+            if (!first) first = `(${x0 + x}, ${y0 + y}) channel ${c}: PNG ${got}, OpenJPEG ${want}`;
+          }
+        }
+    assert.strictEqual(differing, 0, `${differing} samples differ; first: ${first}`);
+    assert.deepStrictEqual(page.errors, []);
+  } finally {
+    await page.close();
+    fs.rmSync(saved, { recursive: true, force: true });
+  }
+});
+
+test('HTJ2K (OpenJPH, tiled, reversible): the refined full-resolution view equals OpenJPEG', async () => {
+  await checkView('ht.j2c', 0, 250, 140);
+});
+
+for (const [file, kind] of [['gml.jp2', 'GMLJP2'], ['geojp2.jp2', 'GeoJP2']]) {
+  test(`${kind} only: map coordinates under the cursor and a scale bar`, async () => {
+    const page = await openViewer(file);
+    try {
+      await waitSettled(page);
+      const geo = await page.evaluate(() => window.pipitViewer.state.geo);
+      assert.deepStrictEqual(geo && [geo.code, geo.pixelSize, geo.originX, geo.originY], ['EPSG:32631', 10, 500000, 4600000]);
+      assert.ok(await page.$('.ol-scale-bar'), 'no scale bar');
+      // full resolution (10 m a sample), sample (0, 0) at the map's top-left corner
+      await page.evaluate(() => new Promise((resolve) => {
+        const v = window.pipitViewer;
+        const [w, h] = v.map.getSize();
+        v.map.getView().setResolution(10);
+        v.map.getView().setCenter([500000 + (w / 2) * 10, 4600000 - (h / 2) * 10]);
+        v.map.once('rendercomplete', resolve);
+      }));
+      const box = await page.$eval('#map', (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top]; });
+      await page.mouse.move(box[0] + 123.5, box[1] + 45.5);
+      const text = await page.$eval('#position', (e) => e.textContent);
+      // pixel (123, 45): x 500000 + 10 * 123.5, y 4600000 - 10 * 45.5 (within a sample: the
+      // map's height may be odd)
+      const m = /^([\d.]+), ([\d.]+) \(EPSG:32631\) · pixel 123, 45$/.exec(text);
+      assert.ok(m, text);
+      assert.ok(Math.abs(Number(m[1]) - 501235) < 10 && Math.abs(Number(m[2]) - 4599545) < 10, text);
+    } finally {
+      await page.close();
+    }
+  });
+}
+
+test('a file whose header is over the server\'s limits: the message gives the server\'s reason', async () => {
+  const own = await startServer(dir, ['--index-build-bytes', '1048576', '--index-threads', '1']);
+  const page = await openViewer('manytiles.j2k', own.port);
+  try {
+    await page.waitForFunction(() => !document.getElementById('message').hidden, { timeout: 30000 });
+    const text = await page.$eval('#message', (e) => e.textContent);
+    assert.match(text, /39375 tiles would take \d+ MiB of index memory, above the limit of 1 MiB/, text);
+  } finally {
+    await page.close();
+    await own.stop();
+  }
+});
+
+test('a damaged file the server reads with warnings: the picture, and the server\'s warnings', async () => {
+  const page = await openViewer('cut.j2k');
+  try {
+    await waitSettled(page);
+    const text = await page.$eval('#warnings', (e) => (e.hidden ? '' : e.textContent));
+    assert.match(text, /warnings: codestream 0: .*(cut|end)/i, text);
+    assert.ok(await page.evaluate(() => window.pipitViewer.state.firstPictureMs !== null), 'no picture');
+  } finally {
+    await page.close();
+  }
 });

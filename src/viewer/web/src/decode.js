@@ -4,7 +4,9 @@ import createOpenJpeg from '@cornerstonejs/codec-openjpeg/decodewasmjs';
 
 let decoderPromise = null;
 
-function decoder() {
+// The decoder, made once; the page calls it early so that compiling OpenJPEG's WebAssembly
+// overlaps the first requests.
+export function decoder() {
   if (!decoderPromise) {
     decoderPromise = createOpenJpeg({
       locateFile: (f) => new URL(f, import.meta.url).toString(),

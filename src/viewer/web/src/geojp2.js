@@ -98,3 +98,56 @@ export function readGeoJp2(header) {
   }
   return null;
 }
+
+// Georeferencing from a GMLJP2 box (an association box labelled `gml.data` whose
+// `gml.root-instance` holds GML): the RectifiedGrid's origin (the centre of the first pixel),
+// its offset vectors and the CRS named by srsName. Returns null when the header has none, or one
+// this viewer does not place (rotated or sheared grids). EPSG geographic CRSs given as URNs list
+// latitude first (their axis order), which is swapped here.
+export function readGmlJp2(header) {
+  if (!header || header.length < 16) return null;
+  const bytes = header.slice();
+  const text = (b) => new TextDecoder().decode(bytes.subarray(b.start, b.end)).replace(/\0+$/, '');
+  const label = (b) => {
+    for (const c of boxes(bytes, b.start, b.end)) return c.type === 'lbl ' ? text(c) : null;
+    return null;
+  };
+  let xml = null;
+  for (const b of boxes(bytes, 0, bytes.length)) {
+    if (b.type !== 'asoc' || label(b) !== 'gml.data') continue;
+    for (const c of boxes(bytes, b.start, b.end)) {
+      if (c.type !== 'asoc' || label(c) !== 'gml.root-instance') continue;
+      for (const x of boxes(bytes, c.start, c.end)) if (x.type === 'xml ') xml = text(x);
+    }
+  }
+  if (!xml) return null;
+  const doc = new DOMParser().parseFromString(xml, 'application/xml');
+  const grid = doc.getElementsByTagNameNS('*', 'RectifiedGrid')[0];
+  if (!grid) return null;
+  const numbers = (el) => (el ? el.textContent.trim().split(/\s+/).map(Number) : []);
+  const point = grid.getElementsByTagNameNS('*', 'origin')[0];
+  const pos = point && (point.getElementsByTagNameNS('*', 'pos')[0] || point.getElementsByTagNameNS('*', 'coordinates')[0]);
+  const vectors = Array.from(grid.getElementsByTagNameNS('*', 'offsetVector'));
+  if (!pos || vectors.length !== 2) return null;
+  const srs = (pos.closest && pos.closest('[srsName]')) || vectors[0];
+  const srsName = (srs && srs.getAttribute('srsName')) || '';
+  const m = /EPSG:+(?:[\d.]*:)?(\d+)$/.exec(srsName) || /EPSG\/[\d.]+\/(\d+)$/.exec(srsName);
+  const epsg = m ? Number(m[1]) : null;
+  const geographic = epsg !== null && epsg >= 4000 && epsg < 5000;
+  const swap = geographic && /^urn:|^http/.test(srsName);
+  const xy = (v) => (swap ? [v[1], v[0]] : [v[0], v[1]]);
+  const [px, py] = xy(numbers(pos));
+  const [ax, ay] = xy(numbers(vectors[0]));
+  const [bx, by] = xy(numbers(vectors[1]));
+  if (![px, py, ax, ay, bx, by].every(Number.isFinite) || ay !== 0 || bx !== 0) return null;
+  const sx = ax, sy = -by;
+  if (!(sx > 0) || !(sy > 0)) return null;
+  return {
+    code: epsg ? `EPSG:${epsg}` : 'unknown CRS',
+    units: geographic ? 'degrees' : 'm',
+    pixelSize: sx,
+    pixelSizeY: sy,
+    originX: px - sx / 2, // the corner of the first pixel, whose centre is the origin
+    originY: py + sy / 2,
+  };
+}

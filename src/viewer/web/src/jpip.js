@@ -13,6 +13,8 @@ export class JpipSession {
     this.channelPath = null;
     this.requests = 0;
     this.bytesReceived = 0;
+    this.warnings = []; // what the server says is wrong with the file (HTTP Warning headers)
+    this.onWarnings = null;
   }
 
   // Forgets the channel (after a cut response the server's model of our cache is wrong): the
@@ -60,6 +62,15 @@ export class JpipSession {
         else if (k === 'path') this.channelPath = v.replace(/^\/+/, '');
       }
       if (this.cid && !this.channelPath) this.channelPath = this.imagePath.replace(/^\/+/, '');
+    }
+    const warning = response.headers.get('Warning');
+    if (warning) {
+      // warn-values: code agent "text"[ date], comma-separated (RFC 9111 §5.5)
+      for (const m of warning.matchAll(/\d{3} +\S+ +"((?:[^"\\]|\\.)*)"/g)) {
+        const text = m[1].replace(/\\(.)/g, '$1');
+        if (!this.warnings.includes(text)) this.warnings.push(text);
+      }
+      if (this.onWarnings) this.onWarnings(this.warnings);
     }
     const tid = response.headers.get('JPIP-tid');
     if (tid) this.core.setTargetId(tid);

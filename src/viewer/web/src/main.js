@@ -17,8 +17,8 @@ import { getCenter, getIntersection, isEmpty } from 'ol/extent.js';
 
 import 'ol/ol.css';
 import { JpipSession, JpipError } from './jpip.js';
-import { decodeToRgba } from './decode.js';
-import { readGeoJp2 } from './geojp2.js';
+import { decodeToRgba, decoder } from './decode.js';
+import { readGeoJp2, readGmlJp2 } from './geojp2.js';
 
 const TILE = 512; // OpenLayers tile size, in samples of the resolution shown
 const FIRST_LEN = 16384; // len of a tile's first request; doubled on each next one
@@ -34,6 +34,9 @@ const state = {
   info: null,
   tilesDone: 0,
   firstPictureMs: null,
+  decodeMs: 0, // time spent in OpenJPEG, and how many decodes
+  decodes: 0,
+  settledAt: null, // performance.now() when the view in use was last refined
   startedAt: performance.now(),
 };
 
@@ -58,6 +61,7 @@ async function main() {
   document.getElementById('name').textContent = name;
   const imagePath = '/' + name.split('/').map(encodeURIComponent).join('/');
 
+  decoder().catch(() => {}); // compiles while the core loads and the header arrives; errors show on first use
   // The core is Emscripten's ES module beside this script (built by the same CMake target).
   const coreUrl = new URL('./pipit_core.js', import.meta.url).href;
   const { default: createPipitCore } = await import(/* webpackIgnore: true */ coreUrl);
@@ -66,6 +70,11 @@ async function main() {
   });
   const core = new wasm.ViewerCore();
   const jpip = new JpipSession(core, imagePath);
+  jpip.onWarnings = (list) => {
+    const el = document.getElementById('warnings');
+    el.textContent = `The server read this file with warnings: ${list.join('; ')}`;
+    el.hidden = false;
+  };
 
   // The main header (and metadata-bin 0) first: requests without a view-window.
   let len = 4096;
@@ -82,7 +91,9 @@ async function main() {
   const width = info.Xsiz - info.XOsiz;
   const height = info.Ysiz - info.YOsiz;
   const levels = info.levels;
-  const geo = info.isJp2 ? readGeoJp2(core.jp2Header()) : null;
+  // GMLJP2 first, then GeoJP2, as GDAL reads them
+  const jp2Header = info.isJp2 ? core.jp2Header() : null;
+  const geo = jp2Header ? readGmlJp2(jp2Header) || readGeoJp2(jp2Header) : null;
   state.geo = geo;
 
   // Map units per full-resolution pixel, and the image's extent in map units.
@@ -112,6 +123,12 @@ async function main() {
 
   function jobFor(tile) {
     const [z, tx, ty] = tile.getTileCoord();
+    const job = jobAt(z, tx, ty);
+    job.tiles.add(tile);
+    return job;
+  }
+
+  function jobAt(z, tx, ty) {
     const d = levels - z;
     const [fx, fy] = frame(d);
     const x = tx * TILE;
@@ -123,39 +140,105 @@ async function main() {
         key, z, d, x, y,
         w: Math.max(0, Math.min(TILE, fx - x)),
         h: Math.max(0, Math.min(TILE, fy - y)),
-        len: FIRST_LEN,
         done: false,
         canvas: document.createElement('canvas'),
         tiles: new Set(),
         drawnVersion: -1,
-        lastDraw: 0,
+        firstDrawAt: null, // performance.now() of its first picture
       };
       job.canvas.width = TILE;
       job.canvas.height = TILE;
       jobs.set(key, job);
     }
-    job.tiles.add(tile);
     return job;
   }
 
-  // Decodes what the cache holds for the job's window into its canvas.
-  async function draw(job) {
+  // The coarsest level's tiles in the view that have no picture yet. They are asked for first, in
+  // one 16 KiB request, and shown magnified in the tiles of the level in use until those arrive
+  // (placeholder()): a first picture costs the decoding of the smallest frame, not of the level
+  // in use.
+  function previewJobs() {
+    const view = map.getView();
+    const size = map.getSize();
+    if (!size || tileGrid.getZForResolution(view.getResolution(), 0) === 0) return [];
+    const ext = getIntersection(view.calculateExtent(size), extent);
+    if (isEmpty(ext)) return [];
+    const out = [];
+    tileGrid.forEachTileCoord(ext, 0, ([, tx, ty]) => {
+      const j = jobAt(0, tx, ty);
+      if (!j.previewed && !j.done && j.drawnVersion < 0 && j.w > 0 && j.h > 0) out.push(j);
+    });
+    return out;
+  }
+
+  // A tile with no picture of its own yet shows the finest coarser level that has one, magnified.
+  function placeholder(job) {
+    if (job.drawnVersion >= 0 || job.z === 0) return false;
+    for (let z = job.z - 1; z >= 0; z--) {
+      const s = 2 ** (job.z - z);
+      const over = [];
+      for (const p of jobs.values())
+        if (p.z === z && p.drawnVersion >= 0 && p.x * s < job.x + job.w && job.x < (p.x + p.w) * s && p.y * s < job.y + job.h && job.y < (p.y + p.h) * s) over.push(p);
+      if (over.length === 0) continue;
+      const ctx = job.canvas.getContext('2d');
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(0, 0, job.w, job.h);
+      ctx.clip();
+      ctx.imageSmoothingEnabled = false;
+      for (const p of over) ctx.drawImage(p.canvas, 0, 0, p.w, p.h, p.x * s - job.x, p.y * s - job.y, p.w * s, p.h * s);
+      ctx.restore();
+      for (const t of job.tiles) if (t.getImage() !== job.canvas) t.setImage(job.canvas);
+      job.placeheld = true;
+      return true;
+    }
+    return false;
+  }
+
+  // Decodes what the cache holds for view-window `win` ({d, x, y, w, h}) and draws it into the
+  // canvas of each job of `members` (OpenLayers tiles inside `win`, at the same level). Each
+  // JPEG 2000 tile the window meets is decoded once for all of them: an image of one big tile is
+  // decoded once per round, not once per OpenLayers tile.
+  async function draw(win, members) {
     const version = core.version();
-    if (version === job.drawnVersion) return;
-    job.drawnVersion = version;
-    const ctx = job.canvas.getContext('2d');
-    const parts = core.prepareWindow(job.d, job.x, job.y, job.w, job.h);
+    const todo = members.filter((j) => j.drawnVersion !== version);
+    if (todo.length === 0) return;
+    const started = performance.now();
+    const parts = core.prepareWindow(win.d, win.x, win.y, win.w, win.h);
     for (const p of parts) {
+      const over = todo.filter((j) => j.x < p.x1 && p.x0 < j.x + j.w && j.y < p.y1 && p.y0 < j.y + j.h);
+      if (over.length === 0) continue;
       const cs = core.tileCodestream(p.tile).slice();
       if (cs.length === 0) continue;
       const w = p.x1 - p.x0;
       const h = p.y1 - p.y0;
-      const img = await decodeToRgba(cs, job.d, w, h);
-      ctx.putImageData(new ImageData(img.rgba, w, h), p.x0 - job.x, p.y0 - job.y, Math.max(0, job.x - p.x0), Math.max(0, job.y - p.y0), Math.min(w, job.x + job.w - p.x0), Math.min(h, job.y + job.h - p.y0));
+      const t0 = performance.now();
+      const img = await decodeToRgba(cs, win.d, w, h);
+      state.decodeMs += performance.now() - t0;
+      state.decodes += 1;
+      const data = new ImageData(img.rgba, w, h);
+      for (const j of over) {
+        j.canvas.getContext('2d').putImageData(data, p.x0 - j.x, p.y0 - j.y, Math.max(0, j.x - p.x0), Math.max(0, j.y - p.y0), Math.min(w, j.x + j.w - p.x0), Math.min(h, j.y + j.h - p.y0));
+      }
     }
-    for (const t of job.tiles) if (t.getImage() !== job.canvas) t.setImage(job.canvas);
-    if (state.firstPictureMs === null) state.firstPictureMs = performance.now() - state.startedAt;
+    const now = performance.now();
+    lastDrawMs = now - started;
+    for (const j of todo) {
+      j.drawnVersion = version;
+      for (const t of j.tiles) if (t.getImage() !== j.canvas) t.setImage(j.canvas);
+      if (j.firstDrawAt === null) j.firstDrawAt = now;
+    }
+    // since the page's navigation started
+    if (state.firstPictureMs === null) state.firstPictureMs = now;
     map.render();
+  }
+  let lastDrawMs = 0;
+
+  // The smallest view-window holding every job of `jobs` (same level).
+  function windowOf(list) {
+    const x0 = Math.min(...list.map((j) => j.x)), y0 = Math.min(...list.map((j) => j.y));
+    const x1 = Math.max(...list.map((j) => j.x + j.w)), y1 = Math.max(...list.map((j) => j.y + j.h));
+    return { d: list[0].d, x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
   }
 
   // The visible tiles at the zoom in use, nearest to the centre first.
@@ -180,15 +263,32 @@ async function main() {
     return out.map((e) => e[1]);
   }
 
+  // The visible part of the image at the level in use is one view-window: each round is one
+  // len-limited request for the tiles not yet refined, the first of a view 16 KiB, each next one
+  // twice as long (to 1 MiB), so the whole view sharpens at an even quality.
   let pumping = false;
+  let viewLen = FIRST_LEN;
   async function pump() {
     if (pumping || state.phase === 'error') return;
     pumping = true;
     try {
       for (;;) {
-        const job = visibleJobs()[0];
-        if (!job) break;
-        await serve(job);
+        const preview = previewJobs();
+        if (preview.length > 0) {
+          for (const j of preview) j.previewed = true;
+          await serve({ ...windowOf(preview), len: FIRST_LEN }, preview);
+          let shown = false;
+          for (const j of jobs.values()) if (!j.placeheld && j.w > 0 && j.h > 0) shown = placeholder(j) || shown;
+          if (shown) map.render();
+          continue;
+        }
+        const members = visibleJobs();
+        if (members.length === 0) break;
+        const win = { ...windowOf(members), len: viewLen };
+        await serve(win, members);
+        // where decoding a round costs more than half a second (a large tile at a fine level),
+        // fewer, longer rounds
+        viewLen = lastDrawMs > 500 ? Math.min(MAX_LEN, win.len * 4) : win.len;
         updateStatus();
       }
     } catch (e) {
@@ -199,26 +299,28 @@ async function main() {
     }
   }
 
-  // One len-limited request for the job's window, drawn while its bytes arrive.
-  async function serve(job) {
-    if (core.windowState(job.d, job.x, job.y, job.w, job.h).complete) {
-      await draw(job);
-      finish(job);
+  // One len-limited request for view-window `win`, drawn into `members` while its bytes arrive
+  // (at most every REDRAW_MS, and no more often than twice the time the last drawing took).
+  async function serve(win, members) {
+    const complete = (j) => core.windowState(j.d, j.x, j.y, j.w, j.h).complete;
+    if (complete(win)) {
+      await draw(win, members);
+      members.forEach(finish);
       return;
     }
-    const query = core.viewRequest(job.d, job.x, job.y, job.w, job.h, false) + `&len=${job.len}`;
+    const query = core.viewRequest(win.d, win.x, win.y, win.w, win.h, false) + `&len=${win.len}`;
     const abort = new AbortController();
-    current = { job, abort };
+    current = { members, abort };
     let drawing = null;
+    let lastDraw = performance.now();
     let eor;
     try {
       eor = await jpip.request(query, {
         signal: abort.signal,
         onProgress: () => {
           const now = performance.now();
-          if (!drawing && now - job.lastDraw > REDRAW_MS) {
-            job.lastDraw = now;
-            drawing = draw(job).finally(() => { drawing = null; });
+          if (!drawing && now - lastDraw > Math.max(REDRAW_MS, 2 * lastDrawMs)) {
+            drawing = draw(win, members).finally(() => { drawing = null; lastDraw = performance.now(); });
           }
         },
       });
@@ -230,9 +332,9 @@ async function main() {
       current = null;
       if (drawing) await drawing;
     }
-    job.len = Math.min(MAX_LEN, job.len * 2);
-    await draw(job);
-    if (eor === 1 || eor === 2 || core.windowState(job.d, job.x, job.y, job.w, job.h).complete) finish(job);
+    win.len = Math.min(MAX_LEN, win.len * 2);
+    await draw(win, members);
+    for (const j of members) if (eor === 1 || eor === 2 || complete(j)) finish(j);
   }
 
   function finish(job) {
@@ -250,7 +352,7 @@ async function main() {
     tileUrlFunction: (coord) => coord.join('/'),
     tileLoadFunction: (tile) => {
       const job = jobFor(tile);
-      if (job.drawnVersion >= 0) tile.setImage(job.canvas);
+      if (job.drawnVersion >= 0 || job.placeheld || placeholder(job)) tile.setImage(job.canvas);
       queueMicrotask(pump);
     },
   });
@@ -271,7 +373,7 @@ async function main() {
 
   const map = new Map({
     target: 'map',
-    layers: [new TileLayer({ source, preload: 0 })],
+        layers: [new TileLayer({ source, preload: 0 })],
     controls,
     pixelRatio: 1,
     keyboardEventTarget: document,
@@ -287,7 +389,10 @@ async function main() {
 
   // Preemption: when the view moves on, a request for a tile no longer visible is cut off.
   map.on('moveend', () => {
-    if (current && !visibleJobs().includes(current.job)) current.abort.abort();
+    state.settledAt = null;
+    viewLen = FIRST_LEN;
+    const visible = visibleJobs();
+    if (current && current.members[0].key !== 'download' && !current.members.some((j) => visible.includes(j))) current.abort.abort();
     pump();
   });
 
@@ -313,6 +418,7 @@ async function main() {
       minLayers = Math.min(minLayers, s.layers);
     }
     state.visibleComplete = visible.length === visibleCount && visible.every((j) => j.done || j.w === 0 || j.h === 0);
+    if (state.visibleComplete && !pumping && current === null && state.settledAt === null) state.settledAt = performance.now();
     statusEl.textContent =
       `${width}×${height} · level ${d} of ${levels} (${fx}×${fy}) · ` +
       `layers ${minLayers}/${info.layers} · bins ${complete}/${bins} complete · ` +
@@ -333,7 +439,8 @@ async function main() {
     const w = x1 - x0, h = y1 - y0;
     if (w <= 0 || h <= 0) return;
     if (w > 8192 || h > 8192) throw new Error(`the view is ${w}×${h} samples at full resolution; zoom in to at most 8192 a side`);
-    const job = { key: 'download', d: 0, x: x0, y: y0, w, h, len: FIRST_LEN, done: false, canvas: document.createElement('canvas'), tiles: new Set(), drawnVersion: -1, lastDraw: 0 };
+    const job = { key: 'download', d: 0, x: x0, y: y0, w, h, done: false, canvas: document.createElement('canvas'), tiles: new Set(), drawnVersion: -1, firstDrawAt: null };
+    const win = { d: 0, x: x0, y: y0, w, h, len: FIRST_LEN };
     job.canvas.width = w;
     job.canvas.height = h;
     const button = document.getElementById('download');
@@ -343,9 +450,9 @@ async function main() {
       pumping = true;
       while (!job.done) {
         button.textContent = `Downloading… ${formatBytes(core.windowState(0, x0, y0, w, h).bytes)}`;
-        await serve(job);
+        await serve(win, [job]);
       }
-      await draw(job);
+      await draw(win, [job]);
     } finally {
       pumping = false;
       button.disabled = false;
@@ -378,6 +485,18 @@ async function main() {
       return state.visibleComplete === true;
     },
     frame,
+    // The OpenLayers tiles of the view at the zoom in use: {key, d, firstDrawAt, done}.
+    viewTiles: () => {
+      const view = map.getView();
+      const ext = getIntersection(view.calculateExtent(map.getSize()), extent);
+      const z = tileGrid.getZForResolution(view.getResolution(), 0);
+      const out = [];
+      if (!isEmpty(ext)) tileGrid.forEachTileCoord(ext, z, (coord) => {
+        const j = jobs.get(coord.join('/'));
+        out.push({ key: coord.join('/'), d: levels - z, firstDrawAt: j ? j.firstDrawAt : null, done: j ? j.done : false });
+      });
+      return out;
+    },
   };
 }
 
