@@ -61,7 +61,8 @@ async function main() {
   document.getElementById('name').textContent = name;
   const imagePath = '/' + name.split('/').map(encodeURIComponent).join('/');
 
-  decoder().catch(() => {}); // compiles while the core loads and the header arrives; errors show on first use
+  // compiles while the core loads and the header arrives; errors show on first use
+  decoder().then(() => { state.decoderReadyMs = performance.now(); }, () => {});
   // The core is Emscripten's ES module beside this script (built by the same CMake target).
   const coreUrl = new URL('./pipit_core.js', import.meta.url).href;
   const { default: createPipitCore } = await import(/* webpackIgnore: true */ coreUrl);
