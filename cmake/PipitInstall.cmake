@@ -1,6 +1,7 @@
 # What `cmake --install` puts where (included last by the top-level CMakeLists.txt).
 #
 #   lib/libpipit.a, lib/libpipit_client.a     Pipit::pipit (the core), Pipit::client (when built)
+#   lib/libpipit_http.a                        Pipit::http, the client's libcurl transport
 #   include/pipit/*.hpp                        the public headers
 #   lib/cmake/Pipit/                           find_package(Pipit): PipitConfig.cmake, targets
 #   lib/pkgconfig/pipit.pc                     pkg-config --cflags --libs pipit
@@ -26,7 +27,8 @@ set_target_properties(pipit_core PROPERTIES EXPORT_NAME pipit)
 set(pipit_export_targets pipit_core)
 if(TARGET pipit_client)
   set_target_properties(pipit_client PROPERTIES EXPORT_NAME client)
-  list(APPEND pipit_export_targets pipit_client)
+  set_target_properties(pipit_http PROPERTIES EXPORT_NAME http)
+  list(APPEND pipit_export_targets pipit_http pipit_client)
   set(PIPIT_HAS_CLIENT ON)
 else()
   set(PIPIT_HAS_CLIENT OFF)

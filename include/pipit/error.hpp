@@ -24,6 +24,7 @@ enum class errc : int {
   io = 5,                // the operating system refused a read or a write
   limit = 6,             // a configured or built-in resource limit was reached
   not_found = 7,         // a named thing (file, box, target, bin) does not exist
+  upstream = 8,          // a storage origin did not give an object's bytes (unreachable, an error)
 };
 
 // A short, stable name for an error code ("truncated", "corrupt", ...).

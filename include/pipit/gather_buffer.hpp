@@ -44,8 +44,13 @@ class gather_buffer {
   // owned append.
   std::uint8_t* append_owned(std::size_t n);
 
-  // REQUIRES: `b` stays valid and unchanged until the gather is written or cleared.
+  // REQUIRES: `b` stays valid and unchanged until the gather is written or cleared. A view
+  // shorter than copy_below() bytes is copied now.
   void add_view(bytes_view b);
+  // small_copy by default; 0 keeps every view a view, for memory whose bytes are filled in after
+  // the gather is made and before it is written (a server's object read from a storage origin).
+  std::size_t copy_below() const { return copy_below_; }
+  void set_copy_below(std::size_t n) { copy_below_ = n; }
   void add_copy(bytes_view b);
 
   // Calls f(const std::uint8_t* data, std::size_t size) for each piece, in order.
@@ -66,6 +71,7 @@ class gather_buffer {
   std::vector<std::uint8_t> owned_;
   std::vector<piece> pieces_;
   std::size_t size_ = 0;
+  std::size_t copy_below_ = small_copy;
 };
 
 inline void gather_buffer::take_owned(std::size_t from) {
@@ -96,7 +102,7 @@ inline void gather_buffer::add_copy(bytes_view b) {
 
 inline void gather_buffer::add_view(bytes_view b) {
   if (b.empty()) return;
-  if (b.size() < small_copy) return add_copy(b);
+  if (b.size() < copy_below_) return add_copy(b);
   size_ += b.size();
   if (!pieces_.empty() && pieces_.back().view != nullptr &&
       pieces_.back().view + pieces_.back().size == b.data()) {

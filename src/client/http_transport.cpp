@@ -199,7 +199,8 @@ void http_transport::configure() {
 http_response http_transport::get(const std::string& url,
                                   const std::function<bool(bytes_view)>& on_body,
                                   const std::function<bool()>& should_stop,
-                                  const std::function<void(const http_response&)>& on_headers) {
+                                  const std::function<void(const http_response&)>& on_headers,
+                                  const std::string& range) {
   http_response response;
   CURL* c = static_cast<CURL*>(curl_);
   if (c == nullptr) {
@@ -220,6 +221,7 @@ http_response http_transport::get(const std::string& url,
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, fresh_connect_ ? 1L : 0L);
+  curl_easy_setopt(c, CURLOPT_RANGE, range.empty() ? nullptr : range.c_str());
   if (!options_.headers.empty() || !options_.header_file.empty()) set_headers();
   fresh_connect_ = false;
   const CURLcode rc = curl_easy_perform(c);

@@ -1,6 +1,8 @@
 // One HTTP/1.1 connection's worth of GET requests through a libcurl easy handle (keep-alive,
 // chunked bodies, TLS verification, proxy, authentication, extra headers, cookies and timeouts
-// from transport_options).
+// from transport_options), whole or of a byte range. The JPIP client and the server's reads of
+// objects on a storage origin (server/remote_storage.hpp) both use it: it is built as a library
+// of its own (pipit_http, libcurl only).
 //
 // The body of a 2xx response is handed to the caller as it arrives; the body of any other status
 // is kept (up to 4 KiB) as the error text. Failures are reported in the result, classified so the
@@ -56,10 +58,13 @@ class http_transport {
   // GET `url`. `on_body` receives 2xx body bytes as they arrive; returning false aborts the
   // transfer (failure = aborted). `should_stop` is polled during the transfer.
   // `on_headers` (optional) sees the status and headers once, before the first body byte (or at
-  // the end when there is no body).
+  // the end when there is no body). `range` (optional, "first-last" as in a Range header's
+  // bytes=) asks for those bytes only: a server that honours it answers 206 with Content-Range,
+  // one that does not answers 200 with the whole body.
   http_response get(const std::string& url, const std::function<bool(bytes_view)>& on_body,
                     const std::function<bool()>& should_stop = {},
-                    const std::function<void(const http_response&)>& on_headers = {});
+                    const std::function<void(const http_response&)>& on_headers = {},
+                    const std::string& range = {});
 
   // The next request opens a fresh connection.
   void drop_connection();

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <filesystem>
 
+#include "server/remote_storage.hpp"
 #include "server/server.hpp"
 
 namespace pipit::server {
@@ -55,7 +56,24 @@ bool valid_instance_id(std::string_view id) {
 
 const std::vector<config_key>& config_keys() {
   static const std::vector<config_key> keys = {
-      {"root", &sc::root, "folder whose .jp2 .j2k .j2c .jpx .jpf .jph files are served", false},
+      {"root", &sc::root,
+       "folder whose .jp2 .j2k .j2c .jpx .jpf .jph files are served, or an http:// or https:// "
+       "URL prefix of a storage origin whose objects are read by range",
+       false},
+      {"storage-cache", &sc::storage_cache,
+       "with a URL root: folder of the on-disk cache of the objects' fetched bytes, kept by "
+       "ETag across restarts and shared by instances (empty: memory only)",
+       false},
+      {"storage-revalidate", &sc::storage_revalidate,
+       "with a URL root: seconds an object is served before its ETag is checked again", false},
+      {"storage-timeout", &sc::storage_timeout,
+       "with a URL root: seconds one request to the origin may take (0: no limit)", false},
+      {"storage-header-file", &sc::storage_header_file,
+       "with a URL root: file of 'Name: value' lines sent with every request to the origin "
+       "(read each time: a refreshed token is used at once)",
+       false},
+      {"storage-ca-file", &sc::storage_ca_file,
+       "with an https root: PEM bundle to verify the origin with instead of the system's", false},
       {"listen", &sc::listen, "HOST:PORT to listen on (port 0: any free port)", false},
       {"threads", &sc::threads, "I/O threads (0: one per core)", false},
       {"tls-cert", &sc::tls_cert,
@@ -197,9 +215,16 @@ result<void> load_config_file(serve_config& c, const std::string& path) {
 
 result<void> check_config(const serve_config& c) {
   std::error_code ec;
-  if (c.root.empty()) return bad("root", "required (the folder of the images)");
-  if (!std::filesystem::is_directory(c.root, ec))
+  if (c.root.empty()) return bad("root", "required (the folder of the images, or a URL prefix)");
+  if (is_remote_root(c.root)) {
+    PIPIT_TRY(check_remote_root(c.root));
+  } else if (!std::filesystem::is_directory(c.root, ec)) {
     return bad("root", "'" + c.root + "' is not a folder");
+  }
+  for (const auto* f : {&c.storage_header_file, &c.storage_ca_file})
+    if (!f->empty() && ::access(f->c_str(), R_OK) != 0)
+      return bad(f == &c.storage_header_file ? "storage-header-file" : "storage-ca-file",
+                 "cannot read '" + *f + "'");
   std::string host;
   std::uint16_t port = 0;
   if (!parse_listen(c.listen, host, port))

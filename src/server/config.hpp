@@ -23,7 +23,7 @@ namespace pipit::server {
 
 struct serve_config {
   // Where and how to listen.
-  std::string root;
+  std::string root;  // a folder, or an http(s):// URL prefix of a storage origin
   std::string listen = "127.0.0.1:8080";
   std::uint64_t threads = 0;  // 0: one per core
   std::string tls_cert;       // PEM certificate chain; with tls_key, the port speaks HTTPS
@@ -32,6 +32,12 @@ struct serve_config {
   // Behind a load balancer: this instance's name, the prefix of its channel ids ("<id>.<hex>")
   // and of its channel path ("jpip/<id>"), so a proxy sends a session's requests here.
   std::string instance_id;
+  // A root on a storage origin (server/remote_storage.hpp).
+  std::string storage_cache;              // folder of the on-disk cache of objects (empty: memory)
+  std::uint64_t storage_revalidate = 60;  // seconds an object is served before its ETag is checked
+  std::uint64_t storage_timeout = 30;     // seconds per request to the origin (0: no limit)
+  std::string storage_header_file;        // "Name: value" lines sent to the origin
+  std::string storage_ca_file;            // PEM bundle to verify an https origin with
   // Limits.
   std::uint64_t max_connections = 10000;
   std::uint64_t max_sessions = 10000;

@@ -11,6 +11,7 @@ refusal_kind refusal_of(errc code) {
     case errc::unsupported: return refusal_kind::not_implemented;
     case errc::limit: return refusal_kind::unavailable;
     case errc::io: return refusal_kind::internal;
+    case errc::upstream: return refusal_kind::bad_gateway;
   }
   return refusal_kind::internal;
 }
@@ -26,6 +27,7 @@ unsigned http_status_of(refusal_kind kind) {
     case refusal_kind::headers_too_large: return 431;
     case refusal_kind::internal: return 500;
     case refusal_kind::not_implemented: return 501;
+    case refusal_kind::bad_gateway: return 502;
     case refusal_kind::unavailable: return 503;
   }
   return 500;
@@ -47,6 +49,7 @@ std::string_view http_reason_phrase(unsigned status) {
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     default: return "Error";
   }

@@ -12,11 +12,13 @@
 //   headers_too_large    431     request line and headers above max-header-bytes or max-headers
 //   internal             500     the operating system refused a read; an unexpected exception
 //   not_implemented      501     a known field or value Pipit does not honour
+//   bad_gateway          502     the storage origin of a remote root failed: unreachable, timed
+//                                out, an error status, an object that changed under a response
 //   unavailable          503     a limit: connections, sessions, channels, session memory, builds
 //
 // The error kinds of the core (errc) map onto these: invalid_argument → bad_request, not_found →
 // not_found, corrupt/truncated → not_jpeg2000, unsupported → not_implemented, limit →
-// unavailable, io → internal.
+// unavailable, io → internal, upstream → bad_gateway.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -38,6 +40,7 @@ enum class refusal_kind {
   headers_too_large,
   internal,
   not_implemented,
+  bad_gateway,
   unavailable,
 };
 

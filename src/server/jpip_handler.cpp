@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <stdexcept>
 
 #include "pipit/request.hpp"
 #include "server/error_status.hpp"
@@ -32,6 +33,13 @@ void add_warning_header(reply& r, const std::vector<std::string>& warnings) {
   if (!value.empty()) r.headers.emplace_back("Warning", std::move(value));
 }
 
+// The storage origin did not give a response's bytes.
+class fetch_failed : public std::runtime_error {
+ public:
+  explicit fetch_failed(error e) : std::runtime_error(e.message), err(std::move(e)) {}
+  error err;
+};
+
 // A stream body composed chunk by chunk.
 class stream_body final : public body_source {
  public:
@@ -49,6 +57,16 @@ class stream_body final : public body_source {
         cut_(cut) {}
 
   bool next(gather_buffer& out) override {
+    if (primed_) {
+      // The first chunk, composed and fetched by prime().
+      primed_ = false;
+      if (out.empty())
+        out = std::move(first_);
+      else
+        first_.for_each([&](const std::uint8_t* p, std::size_t n) { out.add_copy({p, n}); });
+      first_.clear();
+      return first_more_;  // when false, first_ ended with its EOR
+    }
     if (eor_ >= 0) return false;
     std::unique_lock<std::mutex> lk;
     if (session_) lk = std::unique_lock<std::mutex>(session_->mutex);
@@ -56,14 +74,28 @@ class stream_body final : public body_source {
       return finish(out, eor_reason::window_change);
     if (cut_.load(std::memory_order_relaxed)) return finish(out, eor_reason::session_limit);
     const std::size_t before = out.size();
+    // An object of a storage origin is fetched after composing: views of it stay views.
+    if (target_->object) out.set_copy_below(0);
     const bool more = stream_.next(out, chunk_);
     if (session_) {
       session_->bytes_sent.fetch_add(out.size() - before, std::memory_order_relaxed);
       session_->touch();
       session_->recount();
     }
+    // Under a remote root, the bytes the chunk points at are fetched before it is sent; when the
+    // origin fails now, the response header is out: the stream ends (EOR 255) and the client
+    // asks again.
+    if (auto fetched = ensure_bytes(*target_, out); !fetched)
+      throw fetch_failed(std::move(fetched.error()));
     if (!more) return finish(out, budget_.end_reason(stream_.reason()));
     return true;
+  }
+  // Under a remote root: composes the first chunk and fetches its bytes now, before the
+  // response's header is sent, so that an origin failure is still an HTTP error (502). Throws
+  // fetch_failed; the body is then abandoned (the session's cache model forgotten) and unused.
+  void prime() {
+    first_more_ = next(first_);
+    primed_ = true;
   }
   void abandon(gather_buffer& out) override {
     if (session_) {
@@ -89,6 +121,8 @@ class stream_body final : public body_source {
   response_stream stream_;
   std::size_t chunk_;
   const std::atomic<bool>& cut_;
+  gather_buffer first_;  // prime()'s chunk
+  bool primed_ = false, first_more_ = false;
 };
 
 // A body of one EOR message.
@@ -500,9 +534,20 @@ reply jpip_handler::handle(std::string_view method, std::string_view request_tar
   }
   auto own = cache_model_for(*in, *res, plan, tid_ok);
   if (!own) return std::move(own.error());
-  r.body =
+  auto stream =
       std::make_shared<stream_body>(res->ref.s, res->ref.ch, res->generation, res->tgt,
                                     std::move(*own), std::move(plan), chunk_bytes_.load(), cut_);
+  if (res->tgt->object) {
+    // A remote object: its first chunk's bytes are fetched before the header goes out.
+    try {
+      stream->prime();
+    } catch (const fetch_failed& e) {
+      gather_buffer lost;
+      stream->abandon(lost);
+      return error_reply(e.err);
+    }
+  }
+  r.body = std::move(stream);
   return r;
 }
 

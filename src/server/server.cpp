@@ -63,6 +63,18 @@ std::uint64_t raise_descriptor_limit() {
   return rl.rlim_cur == RLIM_INFINITY ? 0 : static_cast<std::uint64_t>(rl.rlim_cur);
 }
 
+// The storage origin of a URL root, or null for a folder.
+std::shared_ptr<remote_storage> remote_of(const serve_config& c) {
+  if (!is_remote_root(c.root)) return nullptr;
+  storage_options o;
+  o.root = c.root;
+  o.cache_dir = c.storage_cache;
+  o.header_file = c.storage_header_file;
+  o.ca_file = c.storage_ca_file;
+  o.timeout_ms = static_cast<long>(std::min<std::uint64_t>(c.storage_timeout, 86400) * 1000);
+  return std::make_shared<remote_storage>(std::move(o));
+}
+
 // Everything a running server owns, and what start, reload and stop do to it.
 class running_server {
  public:
@@ -72,7 +84,9 @@ class running_server {
         hooks_(std::move(hooks)),
         descriptor_limit_(descriptor_limit),
         limits_(limits_from_config(c)),
-        targets_(c.root, limits_.cache.files, limits_.cache.bytes, limits_.cache.builds),
+        targets_(is_remote_root(c.root) ? std::filesystem::path() : std::filesystem::path(c.root),
+                 limits_.cache.files, limits_.cache.bytes, limits_.cache.builds, remote_of(c),
+                 std::chrono::seconds(c.storage_revalidate)),
         sessions_(limits_.sessions, c.instance_id),
         handler_(targets_, sessions_,
                  handler_options{limits_.stream.chunk_bytes, channel_path(c.instance_id), 4096,
@@ -272,7 +286,8 @@ result<void> run_server(const serve_config& config, const run_hooks& hooks) {
   PIPIT_TRY(s.start(tcp::endpoint(address, port)));
   const std::string where = s.bound();
   spdlog::info("listening on {} ({}), root {}, {} threads, {} descriptors", where,
-               config.tls_cert.empty() ? "http" : "https", config.root, threads, descriptors);
+               config.tls_cert.empty() ? "http" : "https",
+               config.root.substr(0, config.root.find('?')), threads, descriptors);
   if (hooks.on_listening) hooks.on_listening(where);
   s.run();
   s.flush();

@@ -204,8 +204,12 @@ std::uint64_t estimate_target_memory(const target& t) {
 }
 
 target_registry::target_registry(const fs::path& root, std::size_t max_cached,
-                                 std::uint64_t max_bytes, build_limits builds)
-    : root_(fs::canonical(root)),
+                                 std::uint64_t max_bytes, build_limits builds,
+                                 std::shared_ptr<remote_storage> remote,
+                                 std::chrono::milliseconds revalidate)
+    : root_(remote ? fs::path() : fs::canonical(root)),
+      remote_(std::move(remote)),
+      revalidate_(revalidate),
       builds_(builds),
       max_cached_(std::max<std::size_t>(max_cached, 1)),
       max_bytes_(max_bytes) {
@@ -282,15 +286,24 @@ std::optional<target_registry::outcome> target_registry::lookup(std::string_view
                                                                 bool count_hit) {
   auto name = normalize_target_name(requested);
   if (!name) return tl::unexpected(name.error());
-  auto found = resolve_in_root(root_, *name, *name);
-  if (!found) return tl::unexpected(found.error());
-  const fs::path& real = found->real;
-  const auto size = found->size;
-  const std::int64_t mtime = found->mtime_ns;
+  // A local file: its path, size and mtime now. A remote object: what the origin says is
+  // asked on a builder when the entry is due for a check.
+  root_file found;
+  if (!remote_) {
+    auto f = resolve_in_root(root_, *name, *name);
+    if (!f) return tl::unexpected(f.error());
+    found = std::move(*f);
+  }
+  const fs::path& real = found.real;
+  const auto size = found.size;
+  const std::int64_t mtime = found.mtime_ns;
+  const auto now = std::chrono::steady_clock::now();
   std::lock_guard lk(mutex_);
   auto it = cache_.find(*name);
-  if (it != cache_.end() && it->second.size == size && it->second.mtime_ns == mtime &&
-      (!it->second.retry_at || std::chrono::steady_clock::now() < *it->second.retry_at)) {
+  const bool current =
+      it != cache_.end() && (remote_ ? now < it->second.fresh_until
+                                     : it->second.size == size && it->second.mtime_ns == mtime);
+  if (current && (!it->second.retry_at || now < *it->second.retry_at)) {
     it->second.last_use = ++uses_;
     if (count_hit) hits_.fetch_add(1, std::memory_order_relaxed);
     if (it->second.t) return outcome(it->second.t);
@@ -303,7 +316,8 @@ std::optional<target_registry::outcome> target_registry::lookup(std::string_view
     if (queue_.size() >= builds_.max_queued)
       return fail(errc::limit, no_offset, "too many files wait to be indexed");
     misses_.fetch_add(1, std::memory_order_relaxed);
-    j = jobs_.emplace(*name, job{*name, real, size, mtime, {}}).first;
+    j = jobs_.emplace(*name, job{*name, real, size, mtime, {}, {}}).first;
+    if (remote_ && it != cache_.end()) j->second.previous = it->second.t;
     queue_.push_back(*name);
     work_.notify_one();
   }
@@ -327,6 +341,7 @@ void target_registry::builder() {
       j.real = q.real;
       j.size = q.size;
       j.mtime_ns = q.mtime_ns;
+      j.previous = q.previous;
     }
     bool unopened = false;
     outcome r = build(j, unopened);
@@ -347,6 +362,7 @@ void target_registry::builder() {
       slot.size = j.size;
       slot.mtime_ns = j.mtime_ns;
       slot.last_use = ++uses_;
+      slot.fresh_until = std::chrono::steady_clock::now() + revalidate_;
       if (r) {
         slot.t = *r;
         slot.memory = slot.t->memory;
@@ -368,6 +384,7 @@ void target_registry::builder() {
 }
 
 target_registry::outcome target_registry::build(const job& j, bool& unopened) const {
+  if (remote_) return build_remote(j, unopened);
   const std::string& name = j.name;
   try {
     auto t = std::make_shared<target>();
@@ -396,7 +413,75 @@ target_registry::outcome target_registry::build(const job& j, bool& unopened) co
       t->linked.push_back(std::move(*m));
       return t->linked.back().bytes();
     };
-    auto ix = image_index::build(t->file.bytes(), options, link);
+    const bytes_view bytes = t->file.bytes();
+    return index_target(t, bytes, link);
+  } catch (const std::bad_alloc&) {
+    return fail(errc::limit, no_offset,
+                "target '" + name + "' needs more memory to index than the server could get");
+  } catch (const std::exception& e) {
+    return fail(errc::corrupt, no_offset,
+                "target '" + name + "' could not be indexed: " + std::string(e.what()));
+  }
+}
+
+target_registry::outcome target_registry::build_remote(const job& j, bool& unopened) const {
+  const std::string& name = j.name;
+  try {
+    auto object = remote_->open(name);
+    if (!object) {
+      // The origin's state, not the object's: asked again after retry_unopened.
+      unopened = object.error().code == errc::upstream;
+      return tl::unexpected(object.error());
+    }
+    const std::string& validator = (*object)->validator();
+    // The validator in place of the mtime: every instance gives the object the same target id.
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    for (char ch : validator) h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001b3ull;
+    const auto version = static_cast<std::int64_t>(h);
+    if (j.previous && j.previous->object && !validator.empty() &&
+        j.previous->object->validator() == validator && j.previous->size == (*object)->size())
+      return j.previous;  // unchanged: the same target, checked again after `revalidate`
+    auto t = std::make_shared<target>();
+    t->name = name;
+    t->size = (*object)->size();
+    t->mtime_ns = version;
+    t->tid = make_target_id(name, t->size, version);
+    t->object = *object;
+    if (auto fetched = remote_storage::fetch_structure(*t->object); !fetched) {
+      unopened = fetched.error().code == errc::upstream;
+      return tl::unexpected(fetched.error());
+    }
+    // The frames of a linked JPX: objects under the same prefix, read whole.
+    auto link = [&](const data_reference& ref) -> result<bytes_view> {
+      if (!ref.location.empty() &&
+          (ref.location.front() == '/' || ref.location.find(':') != std::string::npos))
+        return not_followed(ref.location, "under a storage origin only relative URLs are");
+      PIPIT_TRY_ASSIGN(linked, linked_file_name(name, ref.location, root_));
+      auto o = remote_->open(linked);
+      if (!o) return not_followed(ref.location, o.error().message);
+      if (auto all = (*o)->ensure(0, (*o)->size()); !all)
+        return not_followed(ref.location, all.error().message);
+      t->linked_objects.push_back(*o);
+      return (*o)->bytes();
+    };
+    const bytes_view bytes = t->object->bytes();
+    return index_target(t, bytes, link);
+  } catch (const std::bad_alloc&) {
+    return fail(errc::limit, no_offset,
+                "target '" + name + "' needs more memory to index than the server could get");
+  } catch (const std::exception& e) {
+    return fail(errc::corrupt, no_offset,
+                "target '" + name + "' could not be indexed: " + std::string(e.what()));
+  }
+}
+
+target_registry::outcome target_registry::index_target(std::shared_ptr<target> t, bytes_view bytes,
+                                                       const data_reference_resolver& link) const {
+  const std::string& name = t->name;
+  {
+    index_options options;
+    options.max_index_bytes = builds_.per_build();
+    auto ix = image_index::build(bytes, options, link);
     if (!ix)
       return fail(ix.error().code == errc::limit ? errc::limit : errc::corrupt, no_offset,
                   "target '" + name +
@@ -411,16 +496,32 @@ target_registry::outcome target_registry::build(const job& j, bool& unopened) co
         t->warnings.push_back("codestream " + std::to_string(c) + ": " + w.to_string());
       }
     t->index = std::move(*ix);
-    t->source = std::make_unique<databin_source>(t->file.bytes(), t->index);
+    t->source = std::make_unique<databin_source>(bytes, t->index);
     t->memory = estimate_target_memory(*t);
     return std::shared_ptr<const target>(std::move(t));
-  } catch (const std::bad_alloc&) {
-    return fail(errc::limit, no_offset,
-                "target '" + name + "' needs more memory to index than the server could get");
-  } catch (const std::exception& e) {
-    return fail(errc::corrupt, no_offset,
-                "target '" + name + "' could not be indexed: " + std::string(e.what()));
   }
+}
+
+result<void> ensure_bytes(const target& t, const gather_buffer& g) {
+  if (!t.object) return {};
+  // The pieces that are views of an object, as ranges of it.
+  std::vector<std::vector<byte_range>> wanted(1 + t.linked_objects.size());
+  g.for_each([&](const std::uint8_t* p, std::size_t n) {
+    if (t.object->holds(p)) {
+      wanted[0].push_back({static_cast<std::uint64_t>(p - t.object->bytes().data()), n});
+      return;
+    }
+    for (std::size_t k = 0; k < t.linked_objects.size(); ++k)
+      if (t.linked_objects[k]->holds(p))
+        wanted[k + 1].push_back(
+            {static_cast<std::uint64_t>(p - t.linked_objects[k]->bytes().data()), n});
+  });
+  for (std::size_t k = 0; k < wanted.size(); ++k) {
+    if (wanted[k].empty()) continue;
+    remote_object& o = k == 0 ? *t.object : *t.linked_objects[k - 1];
+    PIPIT_TRY(o.ensure(wanted[k]));
+  }
+  return {};
 }
 
 }  // namespace pipit::server

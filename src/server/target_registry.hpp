@@ -34,6 +34,17 @@
 // again and gets a new target id (tid = hash of name, size and mtime). Targets are shared
 // (shared_ptr): a session keeps the snapshot it started with even when the registry has moved on.
 //
+// A remote root (server/remote_storage.hpp: an http(s):// URL prefix) is served alike, with these
+// differences: a name is not resolved on the caller's thread (that needs the origin): an entry is
+// used for `revalidate` after it was built or last checked, then the next request waits while a
+// builder asks the origin for the object's validator (one small range GET): the same ETag (or
+// Content-Length and Last-Modified) keeps the target, another one indexes the object again (a
+// new target id). A build fetches the bytes the index reads (fetch_structure); a response's
+// bytes are fetched before it is sent (ensure_bytes). An origin that could not be reached or
+// answered an error is a failure of the environment (errc::upstream, 502), tried again after
+// retry_unopened; a 404 is a cached failure until the next check. The files a linked JPX names
+// are objects under the same prefix (relative URLs only), read whole.
+//
 // Thread-safety: all members may be called concurrently; a target is immutable.
 #pragma once
 
@@ -56,7 +67,9 @@
 
 #include "pipit/databins.hpp"
 #include "pipit/error.hpp"
+#include "pipit/gather_buffer.hpp"
 #include "pipit/image_index.hpp"
+#include "server/remote_storage.hpp"
 
 namespace pipit::server {
 
@@ -68,10 +81,18 @@ struct target {
   mapped_file file;
   image_index index;
   std::vector<mapped_file> linked;         // the files a linked JPX names, as its index uses them
-  std::unique_ptr<databin_source> source;  // over `file` and `index`
+  std::unique_ptr<databin_source> source;  // over `file` (or `object`) and `index`
   std::uint64_t memory = 0;                // estimated bytes of index and source (not the mapping)
   std::vector<std::string> warnings;       // damage the index went past, "codestream C: ..."
+  // Under a remote root: the object (its bytes are what `file` holds for a local one) and the
+  // objects of a linked JPX's frames; `file` and `linked` are then empty.
+  std::shared_ptr<remote_object> object;
+  std::vector<std::shared_ptr<remote_object>> linked_objects;
 };
+
+// Under a remote root, fetches from the origin the bytes of `t` that `g` points at and that
+// are not held yet (a response's packets, before it is sent); nothing for a local target.
+result<void> ensure_bytes(const target& t, const gather_buffer& g);
 
 // An estimate of the heap memory of a target's index and data-bin source.
 std::uint64_t estimate_target_memory(const target& t);
@@ -106,9 +127,11 @@ class target_registry {
  public:
   using outcome = result<std::shared_ptr<const target>>;
 
-  // REQUIRES: root is an existing directory.
+  // REQUIRES: root is an existing directory, or `remote` is given (root is then unused).
   explicit target_registry(const std::filesystem::path& root, std::size_t max_cached = 256,
-                           std::uint64_t max_bytes = 1ull << 30, build_limits builds = {});
+                           std::uint64_t max_bytes = 1ull << 30, build_limits builds = {},
+                           std::shared_ptr<remote_storage> remote = {},
+                           std::chrono::milliseconds revalidate = std::chrono::seconds(60));
   ~target_registry();
   target_registry(const target_registry&) = delete;
   target_registry& operator=(const target_registry&) = delete;
@@ -123,8 +146,10 @@ class target_registry {
   std::size_t builds_pending() const;     // queued or running
   std::uint64_t failures_cached() const;  // cached entries that are failures
 
-  // The canonical root folder.
+  // The canonical root folder (empty under a remote root).
   const std::filesystem::path& root() const { return root_; }
+  // The storage origin of a remote root, or null.
+  const remote_storage* remote() const { return remote_.get(); }
 
   std::size_t cached() const;
   std::uint64_t cached_bytes() const;
@@ -144,6 +169,8 @@ class target_registry {
     // A failure of the environment (the file could not be opened), not of the file: kept until
     // then only. Unset for a target and for a failure of the file's contents.
     std::optional<std::chrono::steady_clock::time_point> retry_at;
+    // Remote root: used until then, checked against the origin after.
+    std::chrono::steady_clock::time_point fresh_until;
   };
   struct job {
     std::string name;
@@ -151,8 +178,11 @@ class target_registry {
     std::uint64_t size = 0;
     std::int64_t mtime_ns = 0;
     std::vector<std::function<void()>> waiters;
+    std::shared_ptr<const target> previous;  // remote root: kept when the object is unchanged
   };
   std::filesystem::path root_;  // canonical
+  std::shared_ptr<remote_storage> remote_;
+  std::chrono::milliseconds revalidate_;
   build_limits builds_;
   mutable std::mutex mutex_;  // guards everything below
   std::size_t max_cached_;
@@ -174,6 +204,10 @@ class target_registry {
   void builder();
   // Indexes one file (no lock held); never throws. `unopened`: the file could not be opened.
   outcome build(const job& j, bool& unopened) const;
+  outcome build_remote(const job& j, bool& unopened) const;
+  // Indexes the bytes of t->file or t->object into t (no lock held).
+  outcome index_target(std::shared_ptr<target> t, bytes_view bytes,
+                       const data_reference_resolver& link) const;
 };
 
 }  // namespace pipit::server

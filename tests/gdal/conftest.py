@@ -128,14 +128,18 @@ def image_dir(tmp_path_factory) -> Path:
 
 
 class Server:
-    """`pipit serve` (or the stand-in) on 127.0.0.1, restartable on the same port."""
+    """`pipit serve` (or the stand-in) on 127.0.0.1, restartable on the same port.
 
-    def __init__(self, root: Path, kind: str = SERVER_KIND, tls: tuple[Path, Path] | None = None,
-                 extra: tuple[str, ...] = ()):
+    `root` is a folder, or (for `pipit serve`) a storage origin's URL prefix; then `log_dir`
+    says where the server's log goes. `extra` is added to the command line."""
+
+    def __init__(self, root: Path | str, kind: str = SERVER_KIND,
+                 tls: tuple[Path, Path] | None = None, extra: tuple[str, ...] = (),
+                 log_dir: Path | None = None):
         self.root, self.kind, self.tls, self.extra = root, kind, tls, list(extra)
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
-        self.log = root.parent / f"server_{self.port}.log"
+        self.log = (log_dir or Path(root).parent) / f"server_{self.port}.log"
 
     @property
     def base(self) -> str:
@@ -150,6 +154,7 @@ class Server:
                    "--listen", f"127.0.0.1:{self.port}"]
             if self.tls:
                 cmd += ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])]
+            cmd += self.extra
         else:
             cmd = [sys.executable, str(HERE / "standin_server.py"), "--root", str(self.root),
                    "--listen", f"127.0.0.1:{self.port}", "--pipit", str(PIPIT_BIN)]
@@ -261,3 +266,91 @@ def poll_until_complete(g, readers: dict, timeout: float = 120) -> dict:
             if st == g.GARIO_COMPLETE:
                 done[key] = round_no
     return done
+
+
+def start_nginx(work: Path, http_block: str) -> subprocess.Popen:
+    """Debian's nginx in the foreground with its files under `work` and `http_block` (the inside
+    of http { }) as its configuration; the caller waits for its port."""
+    (work / "logs").mkdir(parents=True, exist_ok=True)
+    t = work / "tmp"
+    t.mkdir(exist_ok=True)
+    user = "user root;" if os.geteuid() == 0 else ""
+    (work / "nginx.conf").write_text(f"""{user}
+worker_processes 1;
+daemon off;
+pid {work}/nginx.pid;
+error_log {work}/logs/error.log warn;
+events {{ worker_connections 512; }}
+http {{
+  client_body_temp_path {t}/body; proxy_temp_path {t}/proxy; fastcgi_temp_path {t}/fastcgi;
+  uwsgi_temp_path {t}/uwsgi; scgi_temp_path {t}/scgi;
+{http_block}
+}}
+""")
+    cmd = ["nginx", "-p", str(work), "-c", str(work / "nginx.conf"), "-e",
+           str(work / "logs/error.log")]
+    with open(work / "nginx.out", "ab") as log:
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_listening(port: int, proc: subprocess.Popen, what: str, log: Path | None = None) -> None:
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            text = log.read_text()[-2000:] if log and log.exists() else ""
+            raise RuntimeError(f"{what} exited: {text}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start listening on {port}")
+
+
+class Origin:
+    """A storage origin: Debian's nginx serving `folder` over HTTP on 127.0.0.1 (Range requests,
+    ETag), with an access log of one line per request: status, Range header, body bytes, URI.
+    `/private/...` answers only requests whose query has token=s3cret (a presigned-style URL)."""
+
+    LOG_FORMAT = "$status|$http_range|$body_bytes_sent|$uri"
+
+    def __init__(self, folder: Path, work: Path):
+        self.folder, self.work = folder, work
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.access = work / "logs" / "origin_access.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self):
+        block = f"""  log_format origin "{self.LOG_FORMAT}";
+  access_log {self.access} origin;
+  types {{ image/jp2 jp2; image/jpx jpx; image/j2c j2c j2k; }}
+  server {{
+    listen 127.0.0.1:{self.port};
+    root {self.folder};
+    location /private/ {{
+      if ($arg_token != "s3cret") {{ return 403; }}
+    }}
+  }}"""
+        self.proc = start_nginx(self.work, block)
+        wait_listening(self.port, self.proc, "origin nginx", self.work / "logs/error.log")
+        return self
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def requests(self) -> list[tuple[int, str, int, str]]:
+        """(status, range, body bytes, path) of each request so far."""
+        if not self.access.exists():
+            return []
+        out = []
+        for line in self.access.read_text().splitlines():
+            status, rng, n, uri = line.split("|", 3)
+            out.append((int(status), rng, int(n), uri))
+        return out

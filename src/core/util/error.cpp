@@ -11,6 +11,7 @@ std::string_view errc_name(errc code) {
     case errc::io: return "i/o error";
     case errc::limit: return "limit reached";
     case errc::not_found: return "not found";
+    case errc::upstream: return "storage origin error";
   }
   return "error";
 }
