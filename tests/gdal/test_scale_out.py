@@ -5,15 +5,17 @@ requests reach the instance that holds it; `pipit get` and the GDAL driver get t
 balancer the pixels JP2OpenJPEG reads from the local file, and when the instance holding a
 session is killed (SIGKILL, between two windows or in the middle of a response) the client opens
 a new session on another instance and completes with the same pixels.
+
+The same arrangement runs once more with the images on shared storage: three instances whose
+root is another nginx acting as the storage origin (`--root http://127.0.0.1:PORT/`, one
+`--storage-cache` folder shared by the three), behind nginx with the shipped file.
 """
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -22,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import PIPIT_BIN, REPO, free_port, gdal
+from conftest import (PIPIT_BIN, REPO, Origin, free_port, gdal, start_nginx,
+                      wait_listening)
 
 PACKAGING = REPO / "packaging"
 IDS = ("a", "b", "c")
@@ -31,18 +34,7 @@ SHIPPED_PORTS = {"a": 8081, "b": 8082, "c": 8083}
 SLOW = ("--chunk-bytes", "2048", "--chunk-delay-ms", "20")
 
 
-def wait_port(port: int, proc: subprocess.Popen, what: str, log: Path | None = None) -> None:
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            text = log.read_text()[-2000:] if log and log.exists() else ""
-            raise RuntimeError(f"{what} exited: {text}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{what} did not start listening on {port}")
+wait_port = wait_listening
 
 
 class Instance:
@@ -113,37 +105,21 @@ class Balancer:
     def __init__(self, kind: str, instances: dict[str, Instance], work: Path):
         self.kind, self.port, self.work = kind, free_port(), work
         work.mkdir(parents=True, exist_ok=True)
+        self.log = work / "balancer.log"
         if kind == "nginx":
-            (work / "logs").mkdir(exist_ok=True)
-            t = work / "tmp"
-            t.mkdir(exist_ok=True)
-            user = "user root;" if os.geteuid() == 0 else ""
-            (work / "nginx.conf").write_text(f"""{user}
-worker_processes 1;
-daemon off;
-pid {work}/nginx.pid;
-error_log {work}/logs/error.log warn;
-events {{ worker_connections 512; }}
-http {{
-  access_log {work}/logs/access.log;
-  client_body_temp_path {t}/body; proxy_temp_path {t}/proxy; fastcgi_temp_path {t}/fastcgi;
-  uwsgi_temp_path {t}/uwsgi; scgi_temp_path {t}/scgi;
-  include {work}/balancer.conf;
-}}
-""")
             (work / "balancer.conf").write_text(shipped("nginx-balancer.conf", instances,
                                                         self.port))
-            cmd = ["nginx", "-p", str(work), "-c", str(work / "nginx.conf"), "-e",
-                   str(work / "logs/error.log")]
+            self.proc = start_nginx(work, f"  access_log {work}/logs/access.log;\n"
+                                          f"  include {work}/balancer.conf;")
+            self.log = work / "logs/error.log"
         else:
             (work / "haproxy.cfg").write_text(shipped("haproxy.cfg", instances, self.port))
             check = subprocess.run(["haproxy", "-c", "-f", str(work / "haproxy.cfg")],
                                    capture_output=True, text=True)
             assert check.returncode == 0, check.stdout + check.stderr
             cmd = ["haproxy", "-db", "-f", str(work / "haproxy.cfg")]
-        self.log = work / "balancer.log"
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+            with open(self.log, "ab") as log:
+                self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         wait_port(self.port, self.proc, kind, self.log)
 
     def url(self, name: str) -> str:
@@ -280,3 +256,63 @@ def test_pipit_get_completes_when_its_instance_is_killed_mid_response(all_up, ba
     stats = finish(p)
     assert np.array_equal(read_tif(out), local(image_dir, name))
     assert stats["reconnects"] >= 1 and stats["sessions"] >= 2, json.dumps(stats)
+
+
+# ---- images on shared storage ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def on_storage(image_dir, pipit_bin, tmp_path_factory):
+    """Three instances reading the images from an nginx storage origin, behind nginx."""
+    if shutil.which("nginx") is None:
+        pytest.skip("nginx is not installed (scripts/install-deps.sh installs it)")
+    work = tmp_path_factory.mktemp("scale_out_storage")
+    origin = Origin(image_dir, work / "origin").start()
+    cache = work / "storage-cache"
+    insts = {iid: Instance(iid, origin.url, work, ("--storage-cache", str(cache))).start()
+             for iid in IDS}
+    balancer = Balancer("nginx", insts, work / "nginx")
+    yield insts, balancer, origin
+    balancer.stop()
+    for i in insts.values():
+        i.stop()
+    origin.stop()
+
+
+def test_instances_on_shared_storage_complete_when_one_is_killed(on_storage, image_dir,
+                                                                  tmp_path):
+    insts, balancer, origin = on_storage
+    g = gdal()
+    try:
+        # The GDAL driver: the instance holding its session is killed between two windows.
+        name = "rgb8_lossy_tiled.jp2"
+        before = {iid: i.sessions_open() for iid, i in insts.items()}
+        ds = g.OpenEx(balancer.url(name), allowed_drivers=["JPIP"])
+        first = (0, 0, 256, 256)
+        assert np.array_equal(ds.ReadAsArray(*first), local(image_dir, name, first))
+        victim = holder(insts, before)
+        victim.kill()
+        second = (300, 200, 300, 300)
+        assert np.array_equal(ds.ReadAsArray(*second), local(image_dir, name, second))
+        assert np.array_equal(ds.ReadAsArray(), local(image_dir, name))
+        ds = None
+        victim.start()
+        # pipit get: the instance holding its session is killed in the middle of a response.
+        name = "rgb8_lossless.jp2"
+        before = {iid: i.sessions_open() for iid, i in insts.items()}
+        out = tmp_path / "killed.tif"
+        p = pipit_get(balancer.url(name), out, max_len=16384)
+        victim = holder(insts, before)
+        time.sleep(0.5)
+        assert p.poll() is None, "the transfer ended before the kill: make it slower"
+        victim.kill()
+        stats = finish(p)
+        assert np.array_equal(read_tif(out), local(image_dir, name))
+        assert stats["reconnects"] >= 1 and stats["sessions"] >= 2, json.dumps(stats)
+    finally:
+        for i in insts.values():
+            if not i.alive():
+                i.start()
+    # Every image was read from the origin by range, none whole by one request.
+    rows = origin.requests()
+    assert rows and all(r[0] == 206 and r[1].startswith("bytes=") for r in rows), rows[:5]
