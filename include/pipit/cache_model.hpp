@@ -37,6 +37,16 @@ class cache_model {
   }
   // Records that the client holds at least `bytes` leading bytes.
   void hold(const bin_id& id, std::uint64_t bytes);
+  // The bin's count (held bytes + 1; 0 when unknown) when its page exists, else nullptr; with
+  // raise(), a composer reads and then raises a count with one lookup. The pointer is valid until
+  // a hold() makes a page (of a bin whose count_slot is nullptr) or clear().
+  std::uint32_t* count_slot(const bin_id& id) { return const_cast<std::uint32_t*>(find(id)); }
+  // hold() on a count_slot.
+  static void raise(std::uint32_t* count, std::uint64_t bytes) {
+    const std::uint64_t v =
+        std::min<std::uint64_t>(bytes + 1, std::numeric_limits<std::uint32_t>::max());
+    *count = std::max<std::uint32_t>(*count, static_cast<std::uint32_t>(v));
+  }
   // Records that the client holds at most `bytes` leading bytes (subtractive model items).
   void forget(const bin_id& id, std::uint64_t bytes = 0);
   // Forgets everything and gives the memory back.
@@ -104,9 +114,7 @@ inline std::uint64_t cache_model::held(const bin_id& id) const {
 inline void cache_model::hold(const bin_id& id, std::uint64_t bytes) {
   auto* s = const_cast<std::uint32_t*>(find(id));
   if (!s && !(s = make(id))) return;
-  const std::uint64_t v =
-      std::min<std::uint64_t>(bytes + 1, std::numeric_limits<std::uint32_t>::max());
-  *s = std::max<std::uint32_t>(*s, static_cast<std::uint32_t>(v));
+  raise(s, bytes);
 }
 
 inline bool cache_model::known(const bin_id& id) const {

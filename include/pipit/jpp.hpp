@@ -62,6 +62,11 @@ inline std::uint8_t* vbas_put(std::uint8_t* p, std::uint64_t v) {
     *p = static_cast<std::uint8_t>(v);
     return p + 1;
   }
+  if (v < 0x4000) {  // most message lengths and offsets of small precincts
+    p[0] = static_cast<std::uint8_t>(0x80u | (v >> 7));
+    p[1] = static_cast<std::uint8_t>(v & 0x7Fu);
+    return p + 2;
+  }
   return vbas_put_long(p, v);
 }
 
@@ -88,9 +93,22 @@ void bin_id_field_append(std::vector<std::uint8_t>& out, const bin_id_field& f);
 // Writes it at `p` (room for vbas_max_bytes); returns the end.
 std::uint8_t* bin_id_field_put_long(std::uint8_t* p, const bin_id_field& f);
 inline std::uint8_t* bin_id_field_put(std::uint8_t* p, const bin_id_field& f) {
-  if (f.in_class_id < 0x10) {
-    *p = static_cast<std::uint8_t>(((f.bb & 3u) << 5) | (f.is_last ? 0x10u : 0u) | f.in_class_id);
+  const auto head = static_cast<std::uint8_t>(((f.bb & 3u) << 5) | (f.is_last ? 0x10u : 0u));
+  const std::uint64_t v = f.in_class_id;
+  if (v < 0x10) {
+    *p = static_cast<std::uint8_t>(head | v);
     return p + 1;
+  }
+  if (v < 0x800) {  // 4 + 7 bits
+    p[0] = static_cast<std::uint8_t>(0x80u | head | (v >> 7));
+    p[1] = static_cast<std::uint8_t>(v & 0x7Fu);
+    return p + 2;
+  }
+  if (v < 0x40000) {  // 4 + 14 bits: the precincts of most images
+    p[0] = static_cast<std::uint8_t>(0x80u | head | (v >> 14));
+    p[1] = static_cast<std::uint8_t>(0x80u | ((v >> 7) & 0x7Fu));
+    p[2] = static_cast<std::uint8_t>(v & 0x7Fu);
+    return p + 3;
   }
   return bin_id_field_put_long(p, f);
 }

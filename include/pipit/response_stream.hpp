@@ -59,6 +59,8 @@ class stream_model {
     if (id.kind != bin_kind::tile) base_.prefetch(id);
   }
   void hold(const bin_id& id, std::uint64_t bytes);
+  // cache_model::count_slot. REQUIRES: id is not a tile data-bin.
+  std::uint32_t* count_slot(const bin_id& id) { return base_.count_slot(id); }
   void forget(const bin_id& id, std::uint64_t bytes = 0);
   void clear();
   // The heap memory of the model (O(1)).
@@ -140,24 +142,51 @@ class response_stream {
     bin_id id;
     std::uint64_t from = 0, to = 0, length = 0;
   };
+  // A position in the window's precincts: column i, row j of block b (blocks_[b]); past the last
+  // precinct, b == blocks_.size().
+  struct cursor {
+    std::size_t b = 0;
+    std::uint32_t i = 0, j = 0;
+  };
+  cursor first_precinct() const {
+    return blocks_.empty() ? cursor{} : cursor{0, blocks_[0].i0, blocks_[0].j0};
+  }
+  bool past_end(const cursor& c) const { return c.b >= blocks_.size(); }
+  void advance(cursor& c) const {
+    const precinct_block& k = blocks_[c.b];
+    if (++c.i < k.i1) return;
+    c.i = k.i0;
+    if (++c.j < k.j1) return;
+    if (++c.b < blocks_.size()) c = cursor{c.b, blocks_[c.b].i0, blocks_[c.b].j0};
+  }
+  precinct_layout layout_at(const cursor& c) const {
+    const precinct_block& k = blocks_[c.b];
+    return src_.precinct(csn_, k.tile, k.slot_base + c.j * k.nx + c.i);
+  }
+  std::uint64_t id_at(const cursor& c) const {
+    return block_id0_[c.b] + (std::uint64_t{c.j} * blocks_[c.b].nx + c.i) * id_step_;
+  }
+
   bool send(const segment& s);
   void emit(const segment& s, std::uint64_t from, std::uint64_t n, const std::uint8_t* head,
             std::size_t head_size);
   void add_body(const segment& s, std::uint64_t from, std::uint64_t to);
-  // Of window precinct k_, a precinct of codestream csn.
-  void add_precinct_body(std::uint32_t csn, std::uint64_t from, std::uint64_t to);
-  // Window precinct k_'s missing wanted layers as one message, for a response without `len`
-  // (no budget to check). It does emit's steps itself: going through send/emit costs ~10 % more
-  // composer instructions on an overview view (callgrind), most of the messages of a browse.
-  void send_whole_precinct(std::uint32_t csn);
-  // Window precinct k_ when the file holds none of its packets (a damaged codestream: its tile
-  // has no tile-part, or was cut before it): an empty bin, complete, announced once.
-  segment absent_precinct(std::uint32_t csn) const {
-    return segment{0, bin_id{bin_kind::precinct, csn, ids_[k_]}, 0, 0, 0};
+  // Bytes [from, to) of a precinct bin of codestream csn_.
+  void add_precinct_body(const precinct_layout& layout, std::uint64_t from, std::uint64_t to);
+  // The precinct at at_: its missing wanted layers as one message, for a response without `len`
+  // (no budget to check). It does emit's steps itself, with one lookup of the model and the
+  // header and a small body copied at once: most of the messages of a browse go this way.
+  void send_whole_precinct();
+  // A precinct the file holds none of the packets of (a damaged codestream: its tile has no
+  // tile-part, or was cut before it): an empty bin, complete, announced once.
+  segment absent_precinct(std::uint64_t id) const {
+    return segment{0, bin_id{bin_kind::precinct, csn_, id}, 0, 0, 0};
   }
   void enter_codestream();
-  // Layers of window precinct k the request asks for.
-  unsigned wanted_layers(std::size_t k) const;
+  // Layers of a precinct the request asks for.
+  unsigned wanted_layers(const precinct_layout& p) const {
+    return std::min<unsigned>(static_cast<unsigned>(p.layer_end.size()), max_layers_);
+  }
   // True when everything the current codestream's window still needs fits in the budget left.
   bool window_fits_budget() const;
 
@@ -174,14 +203,19 @@ class response_stream {
   std::size_t meta_k_ = 0;
   std::size_t cs_k_ = 0;
   std::size_t hdr_k_ = 0;  // 0 main header, 1.. tile headers
+  std::uint32_t csn_ = 0;  // of the current codestream
   std::vector<std::uint32_t> tiles_;
-  std::vector<window_precinct> precincts_;
-  std::vector<precinct_layout> layouts_;  // of precincts_[k], views of the source's table
-  std::vector<std::uint64_t> ids_;
+  // The window's precincts (window_precinct_blocks), and the bin id of each block's grid origin:
+  // precinct (i, j) of block b is bin block_id0_[b] + (j * nx + i) * id_step_.
+  std::vector<precinct_block> blocks_;
+  std::vector<std::uint64_t> block_id0_;
+  std::uint64_t id_step_ = 0;
+  cursor at_;                                // the next precinct to send
   std::vector<std::uint64_t> tile_lengths_;  // JPT: bin length per entry of tiles_
+  // Layers to send: the most of the window's tiles, bounded by the request's `layers`.
   unsigned layer_ = 0, max_layers_ = 0;
-  bool per_precinct_ = false;  // this codestream's data goes precinct by precinct (see above)
-  std::size_t k_ = 0, part_k_ = 0;
+  bool per_precinct_ = false;       // this codestream's data goes precinct by precinct (see above)
+  std::size_t k_ = 0, part_k_ = 0;  // JPT: entry of tiles_ and its tile-part
 
   bool done_ = false;
   bool budget_out_ = false;

@@ -32,11 +32,25 @@ struct window_precinct {
   std::uint8_t resolution = 0;
 };
 
+// A rectangle of one tile-component-resolution's precinct grid: the precincts (i, j) with
+// i0 <= i < i1 and j0 <= j < j1, whose slots are slot_base + j * nx + i.
+struct precinct_block {
+  std::uint32_t tile = 0, slot_base = 0, nx = 0;
+  std::uint16_t component = 0;
+  std::uint8_t resolution = 0;
+  std::uint32_t i0 = 0, j0 = 0, i1 = 0, j1 = 0;
+  std::uint64_t count() const { return std::uint64_t{i1 - i0} * (j1 - j0); }
+};
+
 // Tiles whose area meets the window, in raster order.
 std::vector<std::uint32_t> window_tiles(const codestream_index& cs, const window_spec& w);
 
 // Precincts needed for the window, ordered by resolution, then component, tile and precinct.
 std::vector<window_precinct> window_precincts(const codestream_index& cs, const window_spec& w);
+// The same precincts as rectangles of precinct grids, in that order (row-major within a block):
+// what a composer walks without listing every precinct.
+std::vector<precinct_block> window_precinct_blocks(const codestream_index& cs,
+                                                   const window_spec& w);
 
 // The geometry view_window.hpp works on, for a codestream.
 image_geometry geometry_of(const codestream_index& cs);

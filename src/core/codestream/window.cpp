@@ -36,19 +36,13 @@ std::vector<std::uint32_t> window_tiles(const codestream_index& cs, const window
   return out;
 }
 
-std::vector<window_precinct> window_precincts(const codestream_index& cs, const window_spec& w) {
+std::vector<precinct_block> window_precinct_blocks(const codestream_index& cs,
+                                                   const window_spec& w) {
   // Each tile-component's precinct rectangle per resolution, found from the highest resolution
-  // down (a lower one must cover what the higher one's synthesis reaches), then emitted ordered
-  // by resolution, component, tile and slot without sorting.
-  struct block {
-    std::uint32_t tile = 0, slot_base = 0, nx = 0;
-    std::uint16_t component = 0;
-    std::uint8_t resolution = 0;
-    std::int64_t i0 = 0, j0 = 0, i1 = 0, j1 = 0;
-  };
-  std::vector<block> blocks;
+  // down (a lower one must cover what the higher one's synthesis reaches), then ordered by
+  // resolution, component, tile (and slot, row-major within a block) without sorting.
+  std::vector<precinct_block> blocks;
   const rect full = full_region(w);
-  std::size_t count = 0;
   for (std::uint32_t t : window_tiles(cs, w)) {
     const tile_entry& te = cs.tiles[t];
     for (std::uint32_t c = 0; c < cs.num_components(); ++c) {
@@ -77,16 +71,17 @@ std::vector<window_precinct> window_precincts(const codestream_index& cs, const 
           ey = g.PPy - 1u;
         }
         if (g.count() > 0 && !cover.empty()) {
-          block b{t, ri.slot_base, g.nx, static_cast<std::uint16_t>(c),
-                  static_cast<std::uint8_t>(r)};
-          b.i0 = std::max<std::int64_t>(floor_div_pow2(cover.x0, ex) - g.ix0, 0);
-          b.j0 = std::max<std::int64_t>(floor_div_pow2(cover.y0, ey) - g.iy0, 0);
-          b.i1 = std::min<std::int64_t>(floor_div_pow2(cover.x1 - 1, ex) - g.ix0 + 1, g.nx);
-          b.j1 = std::min<std::int64_t>(floor_div_pow2(cover.y1 - 1, ey) - g.iy0 + 1, g.ny);
-          if (b.i0 < b.i1 && b.j0 < b.j1) {
-            count += static_cast<std::size_t>((b.i1 - b.i0) * (b.j1 - b.j0));
-            blocks.push_back(b);
-          }
+          const std::int64_t i0 = std::max<std::int64_t>(floor_div_pow2(cover.x0, ex) - g.ix0, 0);
+          const std::int64_t j0 = std::max<std::int64_t>(floor_div_pow2(cover.y0, ey) - g.iy0, 0);
+          const std::int64_t i1 =
+              std::min<std::int64_t>(floor_div_pow2(cover.x1 - 1, ex) - g.ix0 + 1, g.nx);
+          const std::int64_t j1 =
+              std::min<std::int64_t>(floor_div_pow2(cover.y1 - 1, ey) - g.iy0 + 1, g.ny);
+          if (i0 < i1 && j0 < j1)
+            blocks.push_back(precinct_block{
+                t, ri.slot_base, g.nx, static_cast<std::uint16_t>(c), static_cast<std::uint8_t>(r),
+                static_cast<std::uint32_t>(i0), static_cast<std::uint32_t>(j0),
+                static_cast<std::uint32_t>(i1), static_cast<std::uint32_t>(j1)});
         }
         // The lower resolution's LL band must be decoded over the grown region.
         need = r == 0 ? need : cover;
@@ -94,26 +89,30 @@ std::vector<window_precinct> window_precincts(const codestream_index& cs, const 
     }
   }
   // Blocks are in (tile, component, resolution descending) order; a stable counting sort by
-  // (resolution, component) keeps tiles ascending, and slots ascend within a block (row-major).
+  // (resolution, component) keeps tiles ascending.
   const std::size_t nc = cs.num_components();
   std::size_t keys = 0;
-  for (const block& b : blocks) keys = std::max<std::size_t>(keys, (b.resolution + 1u) * nc);
+  for (const precinct_block& b : blocks)
+    keys = std::max<std::size_t>(keys, (b.resolution + 1u) * nc);
   std::vector<std::uint32_t> first(keys + 1, 0);
-  for (const block& b : blocks) ++first[b.resolution * nc + b.component + 1];
+  for (const precinct_block& b : blocks) ++first[b.resolution * nc + b.component + 1];
   for (std::size_t k = 1; k <= keys; ++k) first[k] += first[k - 1];
-  std::vector<std::uint32_t> order(blocks.size());
-  for (std::uint32_t i = 0; i < blocks.size(); ++i)
-    order[first[blocks[i].resolution * nc + blocks[i].component]++] = i;
+  std::vector<precinct_block> out(blocks.size());
+  for (const precinct_block& b : blocks) out[first[b.resolution * nc + b.component]++] = b;
+  return out;
+}
+
+std::vector<window_precinct> window_precincts(const codestream_index& cs, const window_spec& w) {
+  const std::vector<precinct_block> blocks = window_precinct_blocks(cs, w);
+  std::size_t count = 0;
+  for (const precinct_block& b : blocks) count += static_cast<std::size_t>(b.count());
   std::vector<window_precinct> out;
   out.reserve(count);
-  for (std::uint32_t k : order) {
-    const block& b = blocks[k];
-    for (std::int64_t j = b.j0; j < b.j1; ++j)
-      for (std::int64_t i = b.i0; i < b.i1; ++i)
-        out.push_back(window_precinct{b.tile,
-                                      b.slot_base + static_cast<std::uint32_t>(j * b.nx + i),
-                                      b.component, b.resolution});
-  }
+  for (const precinct_block& b : blocks)
+    for (std::uint32_t j = b.j0; j < b.j1; ++j)
+      for (std::uint32_t i = b.i0; i < b.i1; ++i)
+        out.push_back(
+            window_precinct{b.tile, b.slot_base + j * b.nx + i, b.component, b.resolution});
   return out;
 }
 

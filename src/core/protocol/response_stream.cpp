@@ -55,8 +55,7 @@ void response_stream::append_eor(std::vector<std::uint8_t>& out, eor_reason reas
 }
 
 void response_stream::add_body(const segment& s, std::uint64_t from, std::uint64_t to) {
-  if (s.id.kind == bin_kind::precinct)
-    return add_precinct_body(static_cast<std::uint32_t>(s.id.csn), from, to);
+  if (s.id.kind == bin_kind::precinct) return add_precinct_body(layout_at(at_), from, to);
   const bytes_view file = src_.codestream_file(static_cast<std::uint32_t>(s.id.csn));
   if (s.id.kind == bin_kind::tile) {
     const codestream_index& cs = src_.index().codestreams[s.id.csn];
@@ -89,10 +88,11 @@ void response_stream::add_body(const segment& s, std::uint64_t from, std::uint64
                                             static_cast<std::size_t>(to - from)));
 }
 
-void response_stream::add_precinct_body(std::uint32_t csn, std::uint64_t from, std::uint64_t to) {
-  const bytes_view file = src_.codestream_file(csn);
+void response_stream::add_precinct_body(const precinct_layout& layout, std::uint64_t from,
+                                        std::uint64_t to) {
+  const bytes_view file = src_.codestream_file(csn_);
   std::uint64_t pos = 0;
-  for (const bin_piece& p : layouts_[k_].pieces) {
+  for (const bin_piece& p : layout.pieces) {
     if (pos >= to) break;
     const std::uint64_t a = std::max(from, pos), e = std::min(to, pos + p.length);
     if (a < e)
@@ -102,27 +102,51 @@ void response_stream::add_precinct_body(std::uint32_t csn, std::uint64_t from, s
   }
 }
 
-void response_stream::send_whole_precinct(std::uint32_t csn) {
-  const unsigned n = wanted_layers(k_);
-  const auto& ends = layouts_[k_].layer_end;
-  const bin_id id{bin_kind::precinct, csn, ids_[k_]};
+void response_stream::send_whole_precinct() {
+  const precinct_layout layout = layout_at(at_);
+  const auto& ends = layout.layer_end;
   if (ends.empty()) {
-    send(absent_precinct(csn));
+    send(absent_precinct(id_at(at_)));
     return;
   }
+  const unsigned n = wanted_layers(layout);
   if (n == 0) return;
-  const std::uint64_t to = ends[n - 1], length = ends.back(), from = model_.held(id);
+  const bin_id id{bin_kind::precinct, csn_, id_at(at_)};
+  std::uint32_t* count = model_.count_slot(id);
+  const std::uint64_t to = ends[n - 1], length = ends.back();
+  const std::uint64_t from = count != nullptr && *count != 0 ? *count - 1u : 0;
   // An empty bin is still announced once (a zero-length message with the completion bit).
-  if (from >= to && !(length == 0 && !model_.known(id))) return;
+  if (from >= to && !(length == 0 && (count == nullptr || *count == 0))) return;
   const std::uint64_t body = to > from ? to - from : 0;
   std::uint8_t head[jpp_writer::max_header_bytes];
-  const std::size_t h = writer_.encode_header(0, csn, id.id, from, body, to == length, head);
-  out_->add_copy(bytes_view(head, h));
-  writer_.note_written(0, csn);
+  const std::size_t h = writer_.encode_header(0, csn_, id.id, from, body, to == length, head);
+  if (body < gather_buffer::small_copy) {
+    // Header and body copied at once (gather_buffer would copy a body this small anyway).
+    std::uint8_t* p = out_->append_owned(h + static_cast<std::size_t>(body));
+    std::memcpy(p, head, h);
+    p += h;
+    const std::uint8_t* file = src_.codestream_file(csn_).data();
+    std::uint64_t pos = 0;
+    for (const bin_piece& piece : layout.pieces) {
+      if (pos >= to) break;
+      const std::uint64_t a = std::max(from, pos), e = std::min(to, pos + piece.length);
+      if (a < e) {
+        std::memcpy(p, file + piece.file_offset + (a - pos), static_cast<std::size_t>(e - a));
+        p += e - a;
+      }
+      pos += piece.length;
+    }
+  } else {
+    out_->add_copy(bytes_view(head, h));
+    add_precinct_body(layout, from, to);
+  }
+  writer_.note_written(0, csn_);
   bytes_ += h + body;
   ++messages_;
-  add_precinct_body(csn, from, to);
-  model_.hold(id, to);
+  if (count != nullptr)
+    cache_model::raise(count, to);
+  else
+    model_.hold(id, to);
 }
 
 void response_stream::emit(const segment& s, std::uint64_t from, std::uint64_t n,
@@ -168,13 +192,14 @@ bool response_stream::send(const segment& s) {
 void response_stream::enter_codestream() {
   const stream_codestream& sc = plan_.codestreams[cs_k_];
   const codestream_index& cs = src_.index().codestreams[sc.csn];
+  csn_ = sc.csn;
   tiles_ = window_tiles(cs, sc.window);
-  precincts_.clear();
-  layouts_.clear();
-  ids_.clear();
+  blocks_.clear();
+  block_id0_.clear();
   tile_lengths_.clear();
   layer_ = max_layers_ = 0;
   k_ = part_k_ = hdr_k_ = 0;
+  at_ = cursor{};
   if (plan_.jpt) {
     for (std::uint32_t t : tiles_) {
       std::uint64_t n = 0;
@@ -185,25 +210,19 @@ void response_stream::enter_codestream() {
     return;
   }
   if (sc.window.no_precinct_data) return;
-  precincts_ = window_precincts(cs, sc.window);
-  layouts_.reserve(precincts_.size());
-  ids_.reserve(precincts_.size());
-  // Consecutive precincts mostly share tile and component: their slot base is looked up once.
-  std::uint32_t base_tile = ~0u, base_comp = ~0u, base = 0;
-  for (const auto& p : precincts_) {
-    layouts_.push_back(src_.precinct(sc.csn, p.tile, p.slot));
-    if (p.tile != base_tile || p.component != base_comp) {
-      base_tile = p.tile;
-      base_comp = p.component;
-      base = cs.tiles[p.tile].comp_slot_base(p.component);
-    }
-    ids_.push_back(
-        precinct_bin_id(p.tile, p.component, p.slot - base, cs.num_components(), cs.tiles.size()));
-    model_.prefetch(bin_id{bin_kind::precinct, sc.csn, ids_.back()});
-    max_layers_ =
-        std::max<unsigned>(max_layers_, static_cast<unsigned>(layouts_.back().layer_end.size()));
+  blocks_ = window_precinct_blocks(cs, sc.window);
+  block_id0_.reserve(blocks_.size());
+  const std::uint64_t nc = cs.num_components(), nt = cs.tiles.size();
+  id_step_ = nc * nt;
+  for (const precinct_block& b : blocks_) {
+    const std::uint32_t s0 = b.slot_base - cs.tiles[b.tile].comp_slot_base(b.component);
+    block_id0_.push_back(precinct_bin_id(b.tile, b.component, s0, nc, nt));
   }
+  // A precinct bin holds at most its tile's layers (fewer when the file lacks some packets).
+  for (std::uint32_t t : tiles_)
+    max_layers_ = std::max<unsigned>(max_layers_, cs.tiles[t].coding.layers);
   if (sc.window.layers != 0) max_layers_ = std::min<unsigned>(max_layers_, sc.window.layers);
+  at_ = first_precinct();
 }
 
 bool response_stream::next(std::vector<std::uint8_t>& out, std::size_t target) {
@@ -214,21 +233,17 @@ bool response_stream::next(std::vector<std::uint8_t>& out, std::size_t target) {
   return more;
 }
 
-unsigned response_stream::wanted_layers(std::size_t k) const {
-  return std::min<unsigned>(static_cast<unsigned>(layouts_[k].layer_end.size()), max_layers_);
-}
-
 bool response_stream::window_fits_budget() const {
   if (plan_.len == std::numeric_limits<std::uint64_t>::max()) return true;
   const std::uint64_t left = plan_.len - std::min(plan_.len, bytes_);
-  const std::uint32_t csn = plan_.codestreams[cs_k_].csn;
   std::uint64_t need = 0;
-  for (std::size_t k = 0; k < precincts_.size(); ++k) {
-    const unsigned n = wanted_layers(k);
-    const bin_id id{bin_kind::precinct, csn, ids_[k]};
-    if (layouts_[k].layer_end.empty() && !model_.known(id)) need += jpp_writer::max_header_bytes;
+  for (cursor c = first_precinct(); !past_end(c); advance(c)) {
+    const precinct_layout layout = layout_at(c);
+    const unsigned n = wanted_layers(layout);
+    const bin_id id{bin_kind::precinct, csn_, id_at(c)};
+    if (layout.layer_end.empty() && !model_.known(id)) need += jpp_writer::max_header_bytes;
     if (n == 0) continue;
-    const std::uint64_t end = layouts_[k].layer_end[n - 1], held = model_.held(id);
+    const std::uint64_t end = layout.layer_end[n - 1], held = model_.held(id);
     if (held < end)
       need += end - held + jpp_writer::max_header_bytes;
     else if (end == 0 && !model_.known(id))
@@ -304,35 +319,38 @@ bool response_stream::next(gather_buffer& out, std::size_t target) {
           ++part_k_;
       }
     } else if (per_precinct_) {
-      if (k_ >= precincts_.size()) {
+      if (past_end(at_)) {
         finished = true;
       } else if (plan_.len == std::numeric_limits<std::uint64_t>::max()) {
-        send_whole_precinct(csn);
-        ++k_;
+        send_whole_precinct();
+        advance(at_);
       } else {
         // The window fitted when this codestream began; the general path still checks the
         // budget, since another channel of the session may have changed the model since.
-        const auto& ends = layouts_[k_].layer_end;
-        const unsigned n = wanted_layers(k_);
-        if (ends.empty() ? send(absent_precinct(csn))
-                         : n == 0 || send(segment{0, bin_id{bin_kind::precinct, csn, ids_[k_]}, 0,
+        const precinct_layout layout = layout_at(at_);
+        const auto& ends = layout.layer_end;
+        const unsigned n = wanted_layers(layout);
+        if (ends.empty() ? send(absent_precinct(id_at(at_)))
+                         : n == 0 || send(segment{0, bin_id{bin_kind::precinct, csn, id_at(at_)}, 0,
                                                   ends[n - 1], ends.back()}))
-          ++k_;
+          advance(at_);
       }
     } else if (layer_ >= max_layers_) {
       finished = true;
-    } else if (k_ >= precincts_.size()) {
+    } else if (past_end(at_)) {
       ++layer_;
-      k_ = 0;
+      at_ = first_precinct();
     } else {
-      const auto& ends = layouts_[k_].layer_end;
+      const precinct_layout layout = layout_at(at_);
+      const auto& ends = layout.layer_end;
       if (ends.empty() && layer_ == 0) {
-        if (send(absent_precinct(csn))) ++k_;
+        if (send(absent_precinct(id_at(at_)))) advance(at_);
       } else if (layer_ >= ends.size()) {
-        ++k_;
+        advance(at_);
       } else {
         const std::uint64_t a = layer_ == 0 ? 0 : ends[layer_ - 1], b = ends[layer_];
-        if (send(segment{0, bin_id{bin_kind::precinct, csn, ids_[k_]}, a, b, ends.back()})) ++k_;
+        if (send(segment{0, bin_id{bin_kind::precinct, csn, id_at(at_)}, a, b, ends.back()}))
+          advance(at_);
       }
     }
     if (finished) {
