@@ -344,8 +344,8 @@ std::vector<std::uint64_t> browse_fingerprints(const std::string& name) {
     if (k == 5) q += "&layers=1";
     if (k == 7) q += "&comps=0";
     queries.push_back(q);
-    if (k % 4 == 1) queries.push_back(q);   // asked again: only what the model lacks
-    if (k % 4 == 3) queries.push_back("");  // a new session
+    if (k % 4 == 1) queries.push_back(q);    // asked again: only what the model lacks
+    if (k % 4 == 3) queries.emplace_back();  // an empty query: a new session
   }
   queries.push_back("fsiz=" + std::to_string(cs.siz.Xsiz) + ',' + std::to_string(cs.siz.Ysiz) +
                     "&len=5000");
