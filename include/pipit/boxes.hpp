@@ -3,11 +3,11 @@
 // `read_boxes` parses a byte range into a tree of boxes: LBox/TBox headers, the 64-bit XLBox
 // form, LBox = 0 (to the end of the enclosing range), and the superboxes of JP2 and JPX (jp2h,
 // res, uinf, asoc, jpch, jplh, cgrp, ftbl, comp, drep). `describe_jp2` then reads what
-// Pipit needs from the tree: the image header, colour, the boxes present in jp2h, georeferencing
-// (GeoJP2 uuid, GMLJP2 asoc/xml), and every codestream: a Contiguous Codestream box (jp2c), or a
-// Fragment Table box (ftbl) whose Fragment List (flst) puts it in this file or in a file named
-// by a Data Entry URL box (url ) of the Data Reference box (dtbl), as linked JPX files do
-// (15444-2 M.11.3, M.11.5, M.11.6).
+// Pipit needs from the tree: the image header, colour, the boxes present in jp2h, the boxes that
+// carry georeferencing (GeoJP2 uuid, GMLJP2 asoc/xml, top-level xml), and every codestream: a
+// Contiguous Codestream box (jp2c), or a Fragment Table box (ftbl) whose Fragment List (flst) puts
+// it in this file or in a file named by a Data Entry URL box (url ) of the Data Reference box
+// (dtbl), as linked JPX files do (15444-2 M.11.3, M.11.5, M.11.6).
 //
 // Thread-safety: plain values.
 #pragma once
@@ -69,6 +69,21 @@ struct data_reference {
   std::string location;          // LOC as written, without its NUL (UTF-8)
 };
 
+// A GeoJP2 box (a top-level uuid box with the UUID B14BF8BD-083D-4B43-A5AE-8CD7D5A6CE03): its
+// content after the UUID is a degenerate GeoTIFF file whose tags carry the georeferencing.
+struct geojp2_box {
+  std::uint64_t box_offset = 0;  // of the uuid box
+  byte_range tiff;               // the GeoTIFF file: the content after the 16-byte UUID
+};
+
+// An XML box: one of a GMLJP2 asoc box (a top-level asoc whose first box is a label box 'gml.data'
+// and whose asoc boxes each pair a label box with an xml box, OGC GMLJP2), or a top-level one.
+struct xml_box {
+  std::uint64_t box_offset = 0;  // of the xml box
+  std::string label;  // the label box beside it, up to its first NUL; empty at the top level
+  byte_range xml;     // the box's content
+};
+
 struct jp2_description {
   std::uint32_t brand = 0;              // ftyp BR
   std::uint32_t height = 0, width = 0;  // ihdr
@@ -78,8 +93,10 @@ struct jp2_description {
   std::uint32_t enum_cs = 0;       // colr EnumCS when METH = 1
   bool has_bpcc = false, has_pclr = false, has_cmap = false, has_cdef = false, has_res = false;
   std::vector<channel_definition> channels;  // the cdef box's entries, in box order
-  bool geojp2 = false;                       // uuid B14BF8BD-083D-4B43-A5AE-8CD7D5A6CE03
-  bool gmljp2 = false;  // asoc with a 'gml.data' label, or an xml box holding GML
+  // Georeferencing, as payloads for a GeoTIFF and a GML reader, in file order.
+  std::vector<geojp2_box> geojp2;                // the GeoJP2 uuid boxes
+  std::vector<xml_box> gmljp2;                   // the labelled xml boxes of the GMLJP2 asoc boxes
+  std::vector<xml_box> xml;                      // the top-level xml boxes
   std::vector<codestream_location> codestreams;  // jp2c and ftbl boxes, in file order
   std::vector<data_reference> data_references;   // the url boxes of the dtbl, in order
   // True when some codestream lives in another file (a data reference other than 0).

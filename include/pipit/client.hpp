@@ -134,17 +134,17 @@ struct image_info {
   // The headers-only index of the codestream browsed (SIZ, coding defaults, each tile's coding and
   // geometry), built once by open() from the main header and the tile header bins then held.
   std::shared_ptr<const codestream_index> codestream;
-  // metadata-bin 0's boxes as the core's box reader describes them (ihdr, colr, cdef, GeoJP2,
-  // GMLJP2); empty for a raw codestream, or for a header the box reader cannot describe (a
-  // server's placeholder boxes, say: the pixels do not depend on it).
+  // metadata-bin 0's boxes as the core's box reader describes them (ihdr, colr, cdef, the
+  // GeoJP2, GMLJP2 and xml boxes' payloads); empty for a raw codestream, or for a header the box
+  // reader cannot describe (a server's placeholder boxes, say: the pixels do not depend on it).
   std::optional<jp2_description> jp2;
   bool is_jp2 = false;
   std::uint32_t csn = 0;              // the number of that codestream in the target
   std::uint32_t num_codestreams = 1;  // codestreams of the target (a JPX may have several)
   std::string target_id;
   // A JP2 file made of metadata-bin 0's boxes around a codestream with the headers and no
-  // packet data: what GDAL's JP2 metadata reader reads georeferencing from. Empty for a raw
-  // codestream.
+  // packet data: the bytes `jp2` describes (its georeferencing payloads are ranges of it).
+  // Empty for a raw codestream.
   std::vector<std::uint8_t> jp2_header;
 
   const image_size& siz() const { return codestream->siz; }
@@ -190,6 +190,30 @@ struct decoded_window {
   };
   std::vector<plane> planes;
 };
+
+// 4:2:0 images: Y, Cb, Cr (and a full-size fourth component) with Cb and Cr halved both ways, of
+// an even-sized image at the grid's origin, 8-bit unsigned, not declared sRGB (what GDAL writes
+// with YCBCR420=YES). GDAL's JP2OpenJPEG reads them as RGB (and alpha) bands at the size of Y,
+// each sample made from a Y sample and the Cb and Cr samples at half its coordinates; the GDAL
+// driver and `pipit get` read them so, through these.
+inline bool is_ycbcr420(const image_info& info) {
+  const image_size& siz = info.siz();
+  const auto& c = siz.components;
+  if ((c.size() != 3 && c.size() != 4) || info.enum_cs() == 16 || siz.XOsiz != 0 ||
+      siz.YOsiz != 0 || siz.Xsiz % 2 != 0 || siz.Ysiz % 2 != 0)
+    return false;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    const unsigned sub = i == 1 || i == 2 ? 2 : 1;
+    if (c[i].XRsiz != sub || c[i].YRsiz != sub || c[i].precision > 8 || c[i].is_signed)
+      return false;
+  }
+  return true;
+}
+// The window to fetch and decode for the bands' window `w`: every component, from an even corner.
+window ycbcr420_source(const window& w);
+// The bands of `w` (components w.comps, all when empty; 0-2 are R, G, B) from the decode of
+// ycbcr420_source(w).
+result<decoded_window> ycbcr420_to_rgb(const window& w, const decoded_window& source);
 
 enum class window_state : std::uint8_t { pending, complete, failed, cancelled };
 

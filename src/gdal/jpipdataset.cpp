@@ -254,7 +254,7 @@ GDALDataset *JPIPDataset::Open(GDALOpenInfo *poOpenInfo)
     poShared->bFetchWholeTiles = CPLTestBool(CSLFetchNameValueDef(
         poOpenInfo->papszOpenOptions, "FETCH_WHOLE_TILES",
         CPLGetConfigOption("JPIP_FETCH_WHOLE_TILES", "NO")));
-    poShared->bIs420 = JPIPIs420(oInfo);
+    poShared->bIs420 = pipit::client::is_ycbcr420(oInfo);
     for (const auto &c : oInfo.siz().components)
     {
         if ((c.XRsiz != 1 || c.YRsiz != 1) && !poShared->bIs420)
@@ -359,32 +359,29 @@ void JPIPDataset::SetGeorefMetadata()
     const JPIPGeoref &oGeoref = m_poShared->oGeoref;
     if (oGeoref.bPixelIsPoint)
         SetMetadataItem(GDALMD_AREA_OR_POINT, GDALMD_AOP_POINT);
-    for (int i = 0; i < oGeoref.aosGMLMetadata.size(); ++i)
+    // One domain "xml:label" per XML document, holding it, as in
+    // JP2OpenJPEG.
+    for (int i = 0; i < oGeoref.aosXMLBoxes.size(); ++i)
     {
         char *pszKey = nullptr;
         const char *pszValue =
-            CPLParseNameValue(oGeoref.aosGMLMetadata[i], &pszKey);
+            CPLParseNameValue(oGeoref.aosXMLBoxes[i], &pszKey);
         if (pszKey != nullptr && pszValue != nullptr)
-            SetMetadataItem(pszKey, pszValue, "xml:gml.root-instance");
+        {
+            char *apszMD[2] = {const_cast<char *>(pszValue), nullptr};
+            SetMetadata(apszMD, CPLSPrintf("xml:%s", pszKey));
+        }
         CPLFree(pszKey);
     }
 }
 
 void JPIPDataset::SetBandColorInterpretations()
 {
-    const auto aeColours = m_poShared->Info().colours();
-    for (int i = 0; i < nBands; ++i)
-    {
-        GDALColorInterp e = GCI_Undefined;
-        // 4:2:0 bands are converted to RGB (and alpha), as JP2OpenJPEG does.
-        if (m_poShared->bIs420)
-            e = i < 3 ? static_cast<GDALColorInterp>(GCI_RedBand + i)
-                      : GCI_AlphaBand;
-        else if (static_cast<std::size_t>(i) < aeColours.size())
-            e = JPIPColorInterp(aeColours[i]);
+    const auto aeColours = JPIPBandColorInterps(m_poShared->Info());
+    for (int i = 0;
+         i < nBands && static_cast<std::size_t>(i) < aeColours.size(); ++i)
         cpl::down_cast<JPIPRasterBand *>(GetRasterBand(i + 1))->m_eColorInterp =
-            e;
-    }
+            aeColours[i];
 }
 
 CPLErr JPIPDataset::GetGeoTransform(double *padfTransform)
@@ -490,36 +487,13 @@ int JPIPDataset::GetGCPCount()
 const OGRSpatialReference *JPIPDataset::GetGCPSpatialRef() const
 {
     const JPIPGeoref &oGeoref = m_poShared->oGeoref;
-    return m_nLevel == 0 && oGeoref.nGCPCount > 0 && !oGeoref.oSRS.IsEmpty()
-               ? &oGeoref.oSRS
-               : nullptr;
+    // The SRS, GCPs or not, as JP2OpenJPEG answers.
+    return m_nLevel == 0 && !oGeoref.oSRS.IsEmpty() ? &oGeoref.oSRS : nullptr;
 }
 
 const GDAL_GCP *JPIPDataset::GetGCPs()
 {
     return m_nLevel == 0 ? m_poShared->oGeoref.pasGCPs : nullptr;
-}
-
-/************************************************************************/
-/*                         4:2:0 to RGB                                 */
-/************************************************************************/
-
-bool JPIPIs420(const pipit::client::image_info &oInfo)
-{
-    const std::uint32_t nEnumCS = oInfo.enum_cs();
-    const auto &oSiz = oInfo.siz();
-    const auto &c = oSiz.components;
-    if ((c.size() != 3 && c.size() != 4) || nEnumCS == 16 || oSiz.XOsiz != 0 ||
-        oSiz.YOsiz != 0 || oSiz.Xsiz % 2 != 0 || oSiz.Ysiz % 2 != 0)
-        return false;
-    for (std::size_t i = 0; i < c.size(); ++i)
-    {
-        const unsigned nSub = i == 1 || i == 2 ? 2 : 1;
-        if (c[i].XRsiz != nSub || c[i].YRsiz != nSub || c[i].precision > 8 ||
-            c[i].is_signed)
-            return false;
-    }
-    return true;
 }
 
 pipit::client::window JPIPShared::TileAligned(
@@ -570,15 +544,7 @@ pipit::client::window JPIPShared::TileAligned(
 pipit::client::window JPIPShared::ClientWindow(
     const pipit::client::window &oWin) const
 {
-    if (!bIs420)
-        return oWin;
-    // Every band needs Y, Cb and Cr; from an even corner, the Cb and Cr
-    // samples of the window's first column and row are decoded too.
-    pipit::client::window oOut = oWin;
-    oOut.comps.clear();
-    oOut.region.x0 = oWin.region.x0 & ~std::int64_t{1};
-    oOut.region.y0 = oWin.region.y0 & ~std::int64_t{1};
-    return oOut;
+    return bIs420 ? pipit::client::ycbcr420_source(oWin) : oWin;
 }
 
 pipit::result<pipit::client::decoded_window> JPIPShared::Decode(
@@ -586,75 +552,10 @@ pipit::result<pipit::client::decoded_window> JPIPShared::Decode(
 {
     if (!bIs420)
         return poClient->decode(oWin);
-    const pipit::client::window oCW = ClientWindow(oWin);
-    auto oDecoded = poClient->decode(oCW);
+    auto oDecoded = poClient->decode(ClientWindow(oWin));
     if (!oDecoded)
         return oDecoded;
-    const auto &aoIn = oDecoded->planes;
-    if (aoIn.size() < 3)
-        return pipit::fail(pipit::errc::corrupt, pipit::no_offset,
-                           "a 4:2:0 window decoded without its chroma");
-    const auto &oY = aoIn[0];
-    const auto &oCb = aoIn[1];
-    const auto &oCr = aoIn[2];
-    // Cb and Cr planes start at column nCX / 2 (the even first column of the
-    // decoded window): the chroma of column x is at x / 2 - nCX / 2 in them,
-    // alike in y.
-    const auto nCX = static_cast<std::uint32_t>(oCW.region.x0);
-    const auto nCY = static_cast<std::uint32_t>(oCW.region.y0);
-    const auto nWinX = static_cast<std::uint32_t>(oWin.region.x0);
-    const auto nWinY = static_cast<std::uint32_t>(oWin.region.y0);
-    const auto nWinW = static_cast<std::uint32_t>(oWin.region.width());
-    const auto nWinH = static_cast<std::uint32_t>(oWin.region.height());
-    std::vector<std::uint32_t> anComps = oWin.comps;
-    if (anComps.empty())
-        for (std::uint32_t c = 0; c < aoIn.size(); ++c)
-            anComps.push_back(c);
-    pipit::client::decoded_window oOut;
-    for (const std::uint32_t nComp : anComps)
-    {
-        pipit::client::decoded_window::plane oPlane;
-        oPlane.component = nComp;
-        oPlane.width = nWinW;
-        oPlane.height = nWinH;
-        oPlane.samples.resize(static_cast<std::size_t>(nWinW) * nWinH);
-        for (std::uint32_t j = 0; j < nWinH; ++j)
-        {
-            const std::uint32_t nY = nWinY + j;
-            const std::size_t nRow = nY - nCY;
-            const std::size_t nCRow = nY / 2 - nCY / 2;
-            for (std::uint32_t i = 0; i < nWinW; ++i)
-            {
-                const std::uint32_t nX = nWinX + i;
-                const std::size_t nCol = nX - nCX;
-                const std::size_t nCCol = nX / 2 - nCX / 2;
-                std::int32_t nV;
-                if (nComp == 3)
-                    nV = aoIn[3].samples[nRow * aoIn[3].width + nCol];
-                else
-                {
-                    // JP2OpenJPEG's conversion: the JFIF equations in
-                    // double, truncated toward zero, clamped to 0-255.
-                    const int nYv = oY.samples[nRow * oY.width + nCol];
-                    const int nCb =
-                        oCb.samples[nCRow * oCb.width + nCCol] - 128;
-                    const int nCr =
-                        oCr.samples[nCRow * oCr.width + nCCol] - 128;
-                    double dfV;
-                    if (nComp == 0)
-                        dfV = nYv + 1.402 * nCr;
-                    else if (nComp == 1)
-                        dfV = nYv - 0.34414 * nCb - 0.71414 * nCr;
-                    else
-                        dfV = nYv + 1.772 * nCb;
-                    nV = std::clamp(static_cast<int>(dfV), 0, 255);
-                }
-                oPlane.samples[static_cast<std::size_t>(j) * nWinW + i] = nV;
-            }
-        }
-        oOut.planes.push_back(std::move(oPlane));
-    }
-    return oOut;
+    return pipit::client::ycbcr420_to_rgb(oWin, *oDecoded);
 }
 
 /************************************************************************/

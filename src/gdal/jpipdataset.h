@@ -24,9 +24,7 @@ struct JPIPShared
     std::unique_ptr<pipit::client::jpip_client> poClient;
     // The client's model of the image (not a copy).
     const pipit::client::image_info &Info() const { return poClient->info(); }
-    // Y, Cb, Cr (and alpha) with Cb and Cr halved both ways, as
-    // JP2OpenJPEG reads them: bands of RGB(A) at the size of Y, made from
-    // each Y sample and the Cb and Cr samples at half its coordinates.
+    // A 4:2:0 image (pipit::client::is_ycbcr420), read as RGB(A) bands.
     bool bIs420 = false;
     // Read once at open, for the full-resolution dataset.
     JPIPGeoref oGeoref{};
@@ -45,12 +43,6 @@ struct JPIPShared
     pipit::result<pipit::client::decoded_window> Decode(
         const pipit::client::window &oWin) const;
 };
-
-// True when the components are Y, Cb, Cr (and a full-size fourth) with Cb
-// and Cr sub-sampled by 2 both ways over an even-sized image at the grid's
-// origin, 8-bit unsigned, not declared sRGB: the 4:2:0 layout JP2OpenJPEG
-// converts to RGB (and GDAL writes with YCBCR420=YES).
-bool JPIPIs420(const pipit::client::image_info &oInfo);
 
 class JPIPAsyncReader;
 

@@ -294,6 +294,37 @@ def test_subsampled_420_reads_like_jp2openjpeg(server, image_dir, ycbcr420):
     assert np.array_equal(got, local.ReadAsArray(41, 17, 101, 63)[1:])
 
 
+@pytest.mark.parametrize("args", [[], ["--region", "37,21,150,111"], ["--bands", "3,1"],
+                                  ["--level", "1"]])
+@pytest.mark.parametrize("ext", ["tif", "png"])
+def test_get_420_equals_gdal_translate_of_the_local_file(server, image_dir, ycbcr420, tmp_path,
+                                                         args, ext):
+    """`pipit get` of a 4:2:0 file to TIFF or PNG writes what `gdal_translate` writes from the
+    local file through JP2OpenJPEG: RGB bands at full size (it refused sub-sampled files)."""
+    g = gdal()
+    out = tmp_path / f"get.{ext}"
+    p = subprocess.run([str(PIPIT_BIN), "get", server.url(ycbcr420), "-o", str(out), "-q", *args],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    ref = tmp_path / f"ref.{ext}"
+    targs = []
+    if "--region" in args:
+        targs = ["-srcwin", *args[args.index("--region") + 1].split(",")]
+    if "--bands" in args:
+        for b in args[args.index("--bands") + 1].split(","):
+            targs += ["-b", b]
+    if "--level" in args:
+        targs = ["-ovr", "0"]
+    q = subprocess.run(["gdal_translate", "-q", "-of", "GTiff" if ext == "tif" else "PNG",
+                        "-if", "JP2OpenJPEG", *targs, str(image_dir / ycbcr420), str(ref)],
+                       capture_output=True, text=True, timeout=120)
+    assert q.returncode == 0, q.stderr
+    got, want = g.Open(str(out)), g.Open(str(ref))
+    assert np.array_equal(got.ReadAsArray(), want.ReadAsArray())
+    assert [got.GetRasterBand(i + 1).GetColorInterpretation() for i in range(got.RasterCount)] \
+        == [want.GetRasterBand(i + 1).GetColorInterpretation() for i in range(want.RasterCount)]
+
+
 @pytest.fixture(scope="module")
 def stingy_server(image_dir, pipit_bin):
     """The stand-in server answering like servers that send a window's precincts without the

@@ -1,6 +1,7 @@
 #include "pipit/boxes.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 
@@ -90,26 +91,52 @@ namespace {
 const std::uint8_t geojp2_uuid[16] = {0xB1, 0x4B, 0xF8, 0xBD, 0x08, 0x3D, 0x4B, 0x43,
                                       0xA5, 0xAE, 0x8C, 0xD7, 0xD5, 0xA6, 0xCE, 0x03};
 
-bool contains(bytes_view hay, const char* needle) {
-  const std::size_t n = std::strlen(needle);
-  if (hay.size() < n) return false;
-  for (std::size_t i = 0; i + n <= hay.size(); ++i)
-    if (std::memcmp(hay.data() + i, needle, n) == 0) return true;
-  return false;
-}
-
 bytes_view content(bytes_view file, const box& b) {
   return file.subspan(static_cast<std::size_t>(b.content_offset()),
                       static_cast<std::size_t>(b.content_length()));
 }
 
+// A label box's text, up to its first NUL.
+std::string label_of(bytes_view file, const box& lbl) {
+  const bytes_view c = content(file, lbl);
+  const auto* p = reinterpret_cast<const char*>(c.data());
+  return std::string(p, std::find(p, p + c.size(), '\0'));
+}
+
+bool equal_ignoring_case(const std::string& a, const char* b) {
+  return std::equal(a.begin(), a.end(), b, b + std::strlen(b), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+// The boxes of the file's top level that carry georeferencing (GDAL's JP2 readers look there):
+// GeoJP2 uuid boxes, GMLJP2 asoc boxes (first box: label 'gml.data', any case; then asoc boxes
+// of a label and an xml box, the last of each kind counting) and xml boxes.
 void scan_geo(bytes_view file, const std::vector<box>& boxes, jp2_description& d) {
   for (const auto& b : boxes) {
     if (b.type == box_type("uuid") && b.content_length() >= 16 &&
         std::memcmp(content(file, b).data(), geojp2_uuid, 16) == 0)
-      d.geojp2 = true;
-    if (b.type == box_type("lbl ") && contains(content(file, b), "gml.data")) d.gmljp2 = true;
-    if (!b.children.empty()) scan_geo(file, b.children, d);
+      d.geojp2.push_back(
+          geojp2_box{b.offset, byte_range{b.content_offset() + 16, b.content_length() - 16}});
+    if (b.type == box_type("xml "))
+      d.xml.push_back(xml_box{b.offset, {}, byte_range{b.content_offset(), b.content_length()}});
+    if (b.type != box_type("asoc") || b.children.empty() ||
+        b.children.front().type != box_type("lbl ") ||
+        !equal_ignoring_case(label_of(file, b.children.front()), "gml.data"))
+      continue;
+    for (const auto& a : b.children) {
+      if (a.type != box_type("asoc")) continue;
+      const box* lbl = nullptr;
+      const box* xml = nullptr;
+      for (const auto& k : a.children) {
+        if (k.type == box_type("lbl ")) lbl = &k;
+        if (k.type == box_type("xml ")) xml = &k;
+      }
+      if (lbl && xml)
+        d.gmljp2.push_back(xml_box{xml->offset, label_of(file, *lbl),
+                                   byte_range{xml->content_offset(), xml->content_length()}});
+    }
   }
 }
 

@@ -328,6 +328,10 @@ int run_get(const get_options& o) {
     std::fprintf(stderr, "pipit get: resuming from the cache in %s (%llu bytes held)\n",
                  o.cache_dir.c_str(), static_cast<unsigned long long>((*c)->stats().cached_bytes));
 
+  // A 4:2:0 image goes to GDAL formats as JP2OpenJPEG reads it, RGB(A) bands at the size of Y
+  // (client::is_ycbcr420); PGX files keep the components as they are.
+  const bool rgb420 = fmt != out_format::pgx && client::is_ycbcr420(info);
+  const client::window fetched = rgb420 ? client::ycbcr420_source(p.w) : p.w;
   int rc = 0;
   if (progress) {
     // Fetch the coarsest level of the window first, then each finer one: the server sends low
@@ -338,12 +342,12 @@ int run_get(const get_options& o) {
     for (std::uint32_t d = target; d <= info.levels(); ++d)
       total += std::ldexp(1.0, -2 * int(d - target));
     for (std::uint32_t d = info.levels() + 1; d-- > target && rc == 0;) {
-      rc = wait_window(**c, d == target ? p.w : coarser(p.w, info, d));
+      rc = wait_window(**c, d == target ? fetched : coarser(fetched, info, d));
       done += std::ldexp(1.0, -2 * int(d - target));
       if (rc == 0) gdal->progress(0.9 * done / total);
     }
   } else {
-    rc = wait_window(**c, p.w);
+    rc = wait_window(**c, fetched);
   }
   if (rc == 0 && g_interrupted) rc = 1;
   if (rc != 0) {
@@ -361,7 +365,8 @@ int run_get(const get_options& o) {
     }
     return 1;
   }
-  auto d = (*c)->decode(p.w);
+  auto d = (*c)->decode(fetched);
+  if (d && rgb420) d = client::ycbcr420_to_rgb(p.w, *d);
   if (!d) {
     std::fprintf(stderr, "pipit get: %s\n", d.error().to_string().c_str());
     return 1;

@@ -61,11 +61,10 @@ int write_gdal(const get_options& o, out_format fmt, const client::image_info& i
       return 1;
   }
   src.reset();
-  const std::vector<band_colour> colours = info.colours();
+  const std::vector<GDALColorInterp> colours = JPIPBandColorInterps(info);
   for (int b = 0; b < nb; ++b) {
     const std::uint32_t c = d.planes[b].component;
-    if (c < colours.size())
-      out->GetRasterBand(b + 1)->SetColorInterpretation(JPIPColorInterp(colours[c]));
+    if (c < colours.size()) out->GetRasterBand(b + 1)->SetColorInterpretation(colours[c]);
   }
   // The JPIP driver's georeferencing (jpipgdaltypes.h), moved to the window and the level.
   JPIPGeoref g;

@@ -121,8 +121,19 @@ nlohmann::json describe(const image_index& ix, const std::string& path) {
     };
     for (const auto& b : ix.boxes) boxes.push_back(tree(b));
     j["boxes"] = boxes;
-    j["geojp2"] = ix.jp2->geojp2;
-    j["gmljp2"] = ix.jp2->gmljp2;
+    j["geojp2"] = !ix.jp2->geojp2.empty();
+    j["gmljp2"] = !ix.jp2->gmljp2.empty();
+    json geo{{"geojp2", json::array()}, {"gmljp2", json::array()}, {"xml", json::array()}};
+    for (const auto& g : ix.jp2->geojp2)
+      geo["geojp2"].push_back(
+          {{"box_offset", g.box_offset}, {"offset", g.tiff.offset}, {"length", g.tiff.length}});
+    for (const auto& [key, list] : {std::pair{"gmljp2", &ix.jp2->gmljp2}, {"xml", &ix.jp2->xml}})
+      for (const auto& x : *list) {
+        json o{{"box_offset", x.box_offset}, {"offset", x.xml.offset}, {"length", x.xml.length}};
+        if (!x.label.empty()) o["label"] = x.label;
+        geo[key].push_back(o);
+      }
+    j["georef"] = geo;
     j["colour"] = ix.jp2->colour_method == 1 ? std::to_string(ix.jp2->enum_cs) : "icc";
   } else {
     j["geojp2"] = false;
@@ -173,6 +184,17 @@ void print_text(const nlohmann::json& j) {
   for (auto& [k, v] : j["markers"].items()) std::cout << " " << k << "=" << yes(v.get<bool>());
   std::cout << "\ngeoreferencing: GeoJP2 " << yes(j["geojp2"].get<bool>()) << ", GMLJP2 "
             << yes(j["gmljp2"].get<bool>()) << "\n";
+  if (j.contains("georef")) {
+    const auto& geo = j["georef"];
+    for (const auto& g : geo["geojp2"])
+      std::cout << "  GeoJP2 uuid box @" << g["box_offset"] << " (" << g["length"]
+                << " bytes of GeoTIFF)\n";
+    for (const auto& x : geo["gmljp2"])
+      std::cout << "  GMLJP2 xml box @" << x["box_offset"] << " '" << x["label"].get<std::string>()
+                << "' (" << x["length"] << " bytes)\n";
+    for (const auto& x : geo["xml"])
+      std::cout << "  xml box @" << x["box_offset"] << " (" << x["length"] << " bytes)\n";
+  }
   std::cout << "packets: " << j["packets"] << ", " << j["packet_bytes"] << " bytes\n";
   for (const auto& r : j["per_resolution"])
     std::cout << "  resolution " << r["resolution"] << ": " << r["packets"] << " packets, "
