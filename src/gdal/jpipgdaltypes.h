@@ -138,17 +138,16 @@ class JPIPGeoref
         nGCPCount = 0;
     }
 
-    static CPLString Text(const pipit::bytes_view &oBytes,
-                          const pipit::byte_range &oRange)
+    static std::string Text(const pipit::bytes_view &oBytes,
+                            const pipit::byte_range &oRange)
     {
         if (oRange.end() > oBytes.size())
-            return CPLString();
+            return {};
         // Up to the first NUL (trailing NULs pad some GML boxes).
         const char *p =
             reinterpret_cast<const char *>(oBytes.data()) + oRange.offset;
-        return CPLString(std::string(
-            p,
-            std::find(p, p + static_cast<std::size_t>(oRange.length), '\0')));
+        return {
+            p, std::find(p, p + static_cast<std::size_t>(oRange.length), '\0')};
     }
 
     // The XML documents, in file order; oGML gets them for its GML reader.
@@ -167,7 +166,7 @@ class JPIPGeoref
         int iBox = 0;
         for (const auto *poBox : apoBoxes)
         {
-            const CPLString osXML = Text(oBytes, poBox->xml);
+            const CPLString osXML(Text(oBytes, poBox->xml));
             CPLString osLabel(poBox->label);
             if (osLabel.empty())
             {

@@ -383,6 +383,26 @@ void target_registry::builder() {
   }
 }
 
+result<bytes_view> map_linked_file(target& t, const data_reference& ref,
+                                   const fs::path& real_root) {
+  PIPIT_TRY_ASSIGN(linked, linked_file_name(t.name, ref.location, real_root));
+  auto f = resolve_in_root(real_root, linked, linked);
+  if (!f) return not_followed(ref.location, "it names no file under the served folder");
+  auto m = mapped_file::open(f->real.string());
+  if (!m) return not_followed(ref.location, "it names a file that cannot be read");
+  t.linked.push_back(std::move(*m));
+  return t.linked.back().bytes();
+}
+
+result<void> index_local_target(target& t, const fs::path& real_root,
+                                const index_options& options) {
+  auto link = [&](const data_reference& ref) { return map_linked_file(t, ref, real_root); };
+  PIPIT_TRY_ASSIGN(ix, image_index::build(t.file.bytes(), options, link));
+  t.index = std::move(ix);
+  t.source = std::make_unique<databin_source>(t.file.bytes(), t.index);
+  return {};
+}
+
 target_registry::outcome target_registry::build(const job& j, bool& unopened) const {
   if (remote_) return build_remote(j, unopened);
   const std::string& name = j.name;
@@ -404,15 +424,7 @@ target_registry::outcome target_registry::build(const job& j, bool& unopened) co
     index_options options;
     options.max_index_bytes = builds_.per_build();
     // The files of a linked JPX, by the rules of targets (the header says which).
-    auto link = [&](const data_reference& ref) -> result<bytes_view> {
-      PIPIT_TRY_ASSIGN(linked, linked_file_name(name, ref.location, root_));
-      auto f = resolve_in_root(root_, linked, linked);
-      if (!f) return not_followed(ref.location, "it names no file under the served folder");
-      auto m = mapped_file::open(f->real.string());
-      if (!m) return not_followed(ref.location, "it names a file that cannot be read");
-      t->linked.push_back(std::move(*m));
-      return t->linked.back().bytes();
-    };
+    auto link = [&](const data_reference& ref) { return map_linked_file(*t, ref, root_); };
     const bytes_view bytes = t->file.bytes();
     return index_target(t, bytes, link);
   } catch (const std::bad_alloc&) {

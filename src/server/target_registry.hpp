@@ -106,6 +106,18 @@ result<std::string> normalize_target_name(std::string_view name);
 result<std::string> linked_file_name(std::string_view jpx_name, std::string_view location,
                                      const std::filesystem::path& real_root);
 
+// Maps the file that the url box `ref` of the linked JPX t.name names, by the rules above, into
+// t.linked, and returns its bytes; else an error naming the box and the URL (errc::not_found).
+// `real_root` is the root's canonical path. The registry's builds use it.
+result<bytes_view> map_linked_file(target& t, const data_reference& ref,
+                                   const std::filesystem::path& real_root);
+
+// Indexes the local t.file as the registry indexes a target t.name under `real_root` (a linked
+// JPX's files mapped by map_linked_file), into t.index and t.source: what `pipit info` and
+// `pipit stream` read files with.
+result<void> index_local_target(target& t, const std::filesystem::path& real_root,
+                                const index_options& options = {});
+
 // The target id of a file: 16 hex digits of a 64-bit FNV-1a hash of name, size and mtime.
 std::string make_target_id(std::string_view name, std::uint64_t size, std::int64_t mtime_ns);
 

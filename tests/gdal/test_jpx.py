@@ -141,3 +141,58 @@ def test_a_url_out_of_the_root_is_refused_naming_the_box_and_url(jpx, jpx_server
     p = subprocess.run([str(PIPIT_BIN), "get", jpx_server.url(f"refused/{name}"), "-o",
                         "/dev/null", "-q"], capture_output=True, text=True, timeout=120)
     assert p.returncode != 0 and location in p.stderr, p.stderr
+
+
+def run_pipit(*args):
+    return subprocess.run([str(PIPIT_BIN), *map(str, args)], capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_info_of_a_jpx_lists_every_codestream_like_the_server(jpx, target):
+    """`pipit info` reads a linked JPX as `pipit serve` does (it said unsupported)."""
+    root = jpx["root"]
+    p = run_pipit("info", "--json", "--root", root, root / target)
+    assert p.returncode == 0, p.stderr
+    import json
+    j = json.loads(p.stdout)
+    assert j["codestreams"] == len(jpx["frames"])
+    first = json.loads(run_pipit("info", "--json", jpx["frames"][0]).stdout)
+    for key in ("width", "height", "components", "levels", "layers", "packets"):
+        assert j[key] == first[key], key
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_stream_of_a_jpx_codestream_rebuilds_that_frame(jpx, target, tmp_path):
+    """`pipit stream --stream N` of a (linked) JPX writes frame N's JPP-stream: rebuilt, it reads
+    like the frame file through JP2OpenJPEG."""
+    g = gdal()
+    root = jpx["root"]
+    frames = local_frames(g, jpx)
+    for n in range(len(jpx["frames"])):
+        jpp, j2k = tmp_path / f"s{n}.jpp", tmp_path / f"s{n}.j2k"
+        p = run_pipit("stream", "--root", root, root / target, "--stream", n, "-o", jpp,
+                      "--fsiz", f"{make_jpx.WIDTH},{make_jpx.HEIGHT}")
+        assert p.returncode == 0, p.stderr
+        p = run_pipit("rebuild", jpp, "--stream", n, "-o", j2k)
+        assert p.returncode == 0, p.stderr
+        got = g.OpenEx(str(j2k), allowed_drivers=["JP2OpenJPEG"]).ReadAsArray()
+        assert np.array_equal(got, frames[n][0]), n
+
+
+@pytest.mark.parametrize("name,location", sorted(make_jpx.REFUSED.items()))
+def test_info_and_stream_refuse_a_url_out_of_the_root(jpx, name, location, tmp_path):
+    root = jpx["root"]
+    for args in (["info", "--root", root, root / "refused" / name],
+                 ["stream", "--root", root, root / "refused" / name, "-o", tmp_path / "x.jpp"]):
+        p = run_pipit(*args)
+        assert p.returncode == 1 and "url box" in p.stderr and location in p.stderr, p.stderr
+
+
+def test_info_root_defaults_to_the_folder_of_the_file(jpx):
+    """Without --root the folder of the JPX is the root: movie.jpx's frames beside it are read,
+    movies/up.jpx's "../" references lead out of it and are refused."""
+    root = jpx["root"]
+    assert run_pipit("info", root / "movie.jpx").returncode == 0
+    p = run_pipit("info", root / "movies" / "up.jpx")
+    assert p.returncode == 1 and "url box" in p.stderr, p.stderr

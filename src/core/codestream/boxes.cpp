@@ -100,7 +100,7 @@ bytes_view content(bytes_view file, const box& b) {
 std::string label_of(bytes_view file, const box& lbl) {
   const bytes_view c = content(file, lbl);
   const auto* p = reinterpret_cast<const char*>(c.data());
-  return std::string(p, std::find(p, p + c.size(), '\0'));
+  return {p, std::find(p, p + c.size(), '\0')};
 }
 
 bool equal_ignoring_case(const std::string& a, const char* b) {

@@ -8,13 +8,14 @@
 #include <string>
 
 #include "commands.hpp"
+#include "local_target.hpp"
 #include "pipit/image_index.hpp"
 
 namespace pipit::tools {
 namespace {
 
 struct info_options {
-  std::string file;
+  std::string file, root;
   bool json = false;
   bool fast = false;
 };
@@ -203,19 +204,14 @@ void print_text(const nlohmann::json& j) {
 }
 
 int run_info(const info_options& o) {
-  auto file = mapped_file::open(o.file);
-  if (!file) {
-    std::fprintf(stderr, "pipit info: %s\n", file.error().message.c_str());
-    return 1;
-  }
   index_options io;
   io.use_pointer_markers = o.fast;
-  auto ix = image_index::build(file->bytes(), io);
-  if (!ix) {
-    std::fprintf(stderr, "pipit info: %s: %s\n", o.file.c_str(), ix.error().to_string().c_str());
+  auto t = open_local_target(o.file, o.root, io);
+  if (!t) {
+    std::fprintf(stderr, "pipit info: %s: %s\n", o.file.c_str(), t.error().to_string().c_str());
     return 1;
   }
-  auto j = describe(*ix, o.file);
+  auto j = describe((*t)->index, o.file);
   if (o.json)
     std::cout << j.dump(2) << "\n";
   else
@@ -229,6 +225,9 @@ command register_info(CLI::App& app) {
   auto opts = std::make_shared<info_options>();
   auto* sub = app.add_subcommand("info", "Describe a JPEG 2000 file (JP2, JPX, J2K, JPH)");
   sub->add_option("file", opts->file, "the file")->required();
+  sub->add_option("--root", opts->root,
+                  "a linked JPX's url boxes are followed to files under this folder only, as "
+                  "`pipit serve --root` does (default: the folder of the file)");
   sub->add_flag("--json", opts->json, "print one JSON object");
   sub->add_flag("--fast", opts->fast,
                 "take packet lengths from PLT/PLM markers when present (no header bytes)");

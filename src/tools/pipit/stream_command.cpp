@@ -4,6 +4,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "local_target.hpp"
 #include "pipit/request.hpp"
 #include "pipit/response.hpp"
 #include "window_options.hpp"
@@ -12,7 +13,7 @@ namespace pipit::tools {
 namespace {
 
 struct stream_options {
-  std::string file, out;
+  std::string file, out, root;
   window_options window;
   unsigned csn = 0;
 };
@@ -23,22 +24,18 @@ int run_stream(const stream_options& o) {
     std::fprintf(stderr, "pipit stream: %s\n", rq.error().message.c_str());
     return 2;
   }
-  auto file = mapped_file::open(o.file);
-  if (!file) {
-    std::fprintf(stderr, "pipit stream: %s\n", file.error().message.c_str());
+  auto t = open_local_target(o.file, o.root);
+  if (!t) {
+    std::fprintf(stderr, "pipit stream: %s: %s\n", o.file.c_str(), t.error().to_string().c_str());
     return 1;
   }
-  auto ix = image_index::build(file->bytes());
-  if (!ix) {
-    std::fprintf(stderr, "pipit stream: %s: %s\n", o.file.c_str(), ix.error().to_string().c_str());
-    return 1;
-  }
+  const image_index* ix = &(*t)->index;
   if (o.csn >= ix->codestreams.size()) {
     std::fprintf(stderr, "pipit stream: %s has %zu codestreams\n", o.file.c_str(),
                  ix->codestreams.size());
     return 1;
   }
-  databin_source src(file->bytes(), *ix);
+  const databin_source& src = *(*t)->source;
   stream_model model(*ix);
   served_window served;
   window_spec w = window_from_request(ix->codestreams[o.csn], *rq, &served);
@@ -68,6 +65,9 @@ command register_stream(CLI::App& app) {
   o->window.add_to(sub, "the window");
   sub->add_option("--layers", o->window.layers, "quality layers");
   sub->add_option("--stream", o->csn, "codestream number (JPX)");
+  sub->add_option("--root", o->root,
+                  "a linked JPX's url boxes are followed to files under this folder only, as "
+                  "`pipit serve --root` does (default: the folder of the file)");
   return command{sub, [o] { return run_stream(*o); }};
 }
 
