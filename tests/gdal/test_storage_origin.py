@@ -13,7 +13,6 @@ query carries a token (a presigned-style URL) is followed.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -170,11 +169,20 @@ def test_an_origin_that_is_down_is_502_and_recovery_follows(origin_dir, tmp_path
         status, _, _ = http_get(s, "big_plt.jp2?type=jpp-stream")
         assert status == 200
         o.stop()
-        for query in ("big_plt.jp2?type=jpp-stream&fsiz=2048,2048",       # indexed, bytes missing
-                      "gray16_lossless.jp2?type=jpp-stream&fsiz=64,64"):  # not indexed yet
-            status, _, body = http_get(s, query)
-            assert status == 502, (query, status, body)
-            assert b"storage origin" in body, body
+        # Indexed, packet bytes missing: the first chunk is fetched before the response header,
+        # so a failure there is 502; but the first chunk's bytes may already be in the blocks
+        # read with the headers (CI's machine served it so), and then the header is out: the
+        # stream ends with EOR 255 where the origin failed (jpip_handler), never with bytes the
+        # origin did not give.
+        status, _, body = http_get(s, "big_plt.jp2?type=jpp-stream&fsiz=2048,2048")
+        if status == 200:
+            assert body.endswith(b"\x00\xff\x00"), body[-16:]
+        else:
+            assert status == 502 and b"storage origin" in body, (status, body)
+        # Not indexed yet: nothing can be sent.
+        status, _, body = http_get(s, "gray16_lossless.jp2?type=jpp-stream&fsiz=64,64")
+        assert status == 502, (status, body)
+        assert b"storage origin" in body, body
         o.start()
         time.sleep(1.2)  # an origin failure is tried again after a second
         status, _, body = http_get(s, "gray16_lossless.jp2?type=jpp-stream&fsiz=64,64")
