@@ -4,7 +4,6 @@ timeouts and retries against servers that accept connections and then say nothin
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -12,10 +11,9 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from conftest import PIPIT_BIN, free_port, gdal, gdal_env
+from conftest import PIPIT_BIN, free_port, gdal, gdal_env, start_nginx, wait_listening
 
 NAME = "gray16_lossless.jp2"
 USER, PASSWORD = "ann", "pa:ss@word"  # ':' and '@' must survive the URL's percent-encoding
@@ -32,8 +30,6 @@ class Nginx:
         hashed = subprocess.run(["openssl", "passwd", "-apr1", PASSWORD], capture_output=True,
                                 text=True, check=True).stdout.strip()
         htpasswd.write_text(f"{USER}:{hashed}\n")
-        (work / "logs").mkdir(parents=True, exist_ok=True)
-        (work / "tmp").mkdir(exist_ok=True)
         proxy = (f"proxy_pass http://127.0.0.1:{upstream}; proxy_http_version 1.1; "
                  "proxy_set_header Connection \"\"; proxy_buffering off;")
         deny = "return 401;"
@@ -47,34 +43,9 @@ class Nginx:
             f"server {{ listen 127.0.0.1:{self.ports['bearer']}; location / {{ "
             f"if ($http_authorization != \"Bearer {TOKEN}\") {{ {deny} }} {proxy} }} }}",
         ]
-        user = "user root;" if os.geteuid() == 0 else ""  # the workers read the test's files
-        t = work / "tmp"
-        (work / "nginx.conf").write_text(f"""{user}
-worker_processes 1;
-daemon off;
-pid {work}/nginx.pid;
-error_log {work}/logs/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {t}/body; proxy_temp_path {t}/proxy; fastcgi_temp_path {t}/fastcgi;
-  uwsgi_temp_path {t}/uwsgi; scgi_temp_path {t}/scgi;
-  {' '.join(servers)}
-}}
-""")
-        self.proc = subprocess.Popen(["nginx", "-p", str(work), "-c", str(work / "nginx.conf"),
-                                      "-e", str(work / "logs/error.log")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = start_nginx(work, "  access_log off;\n  " + " ".join(servers))
         for port in self.ports.values():
-            deadline = time.time() + 10
-            while True:
-                assert self.proc.poll() is None, self.proc.stderr.read().decode()
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    assert time.time() < deadline, "nginx did not start"
-                    time.sleep(0.05)
+            wait_listening(port, self.proc, "nginx", work / "logs/error.log")
 
     def url(self, kind: str, userinfo: str = "") -> str:
         return f"jpip://{userinfo}127.0.0.1:{self.ports[kind]}/{NAME}"
