@@ -63,9 +63,13 @@ class Server:
 
     def get(self, url: str, conn=None):
         c = conn or self.conn()
-        c.request("GET", url)
-        r = c.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        try:
+            c.request("GET", url)
+            r = c.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            if conn is None:
+                c.close()  # not left to the garbage collector: tests count the server's descriptors
 
     def metrics(self, conn=None) -> dict[str, float]:
         status, _, body = self.get("/metrics", conn)
